@@ -1,0 +1,8 @@
+//! The wire layer: byte classes, head parsing and rendering, request-targets, ranges.
+
+pub mod class;
+pub mod head;
+pub mod parse;
+pub mod range;
+pub mod render;
+pub mod uri;
