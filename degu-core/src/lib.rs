@@ -30,7 +30,8 @@
 //! assert_eq!(head.target.query, Some("x=1"));
 //! assert_eq!(head.headers.get("Content-Length"), Some("5"));
 //! assert_eq!(head.framing, Framing::Length(5));
-//! let body_start = head.len; // the head borrows `buf` until here
+//! let body_start = head.len;
+//! drop(head); // the head borrows `buf` until it is dropped
 //! assert_eq!(&buf[body_start..], b"hello");
 //! # Ok::<(), degu_core::ParseError>(())
 //! ```
