@@ -94,6 +94,9 @@ pub fn parse_request<'b, const N: usize>(
     let Some(len) = header_lines(buf, line_end, &mut spans)? else {
         return partial(buf, false);
     };
+    if len > MAX_HEAD_LEN {
+        return Err(ParseError::HeadTooLarge);
+    }
     let text = head_text(buf, len)?;
     let uri = text.get(uri.0..uri.1).ok_or(ParseError::BadUri)?;
     let target = Target::split(uri);
@@ -156,6 +159,9 @@ pub fn parse_response<'b, const N: usize>(
     let Some(len) = header_lines(buf, line_end, &mut spans)? else {
         return partial(buf, false);
     };
+    if len > MAX_HEAD_LEN {
+        return Err(ParseError::HeadTooLarge);
+    }
     let text = head_text(buf, len)?;
     let reason = text.get(13..line_end).unwrap_or("");
     let headers = collect(text, &spans)?;
