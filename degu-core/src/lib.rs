@@ -43,9 +43,12 @@
 #[macro_use]
 mod fmt;
 
+pub mod app;
 pub mod body;
+pub mod engine;
 pub mod error;
 pub mod limits;
+pub mod router;
 pub mod wire;
 
 pub use body::{BodyDecoder, BodyEncoder, ChunkExt, ChunkHead, Decoded, Framing};

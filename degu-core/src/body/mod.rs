@@ -268,6 +268,12 @@ impl BodyEncoder {
         matches!(self.state, EncodeState::Done)
     }
 
+    /// Whether a chunk is open and all its data has been written (time for
+    /// [`BodyEncoder::end_chunk`]).
+    pub const fn chunk_complete(&self) -> bool {
+        matches!(self.state, EncodeState::ChunkOpen { remaining: 0 })
+    }
+
     /// `Ok` when the body is complete; otherwise why not.
     pub const fn finish(&self) -> Result<(), RenderError> {
         match self.state {

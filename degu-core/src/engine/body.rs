@@ -1,0 +1,314 @@
+//! Reading a message body from a connection: the bytes already buffered after the head
+//! first, then the stream, with the sans-I/O [`BodyDecoder`] keeping the framing.
+
+use super::{Error, Read};
+use crate::body::{BodyDecoder, ChunkExt, Decoded, Framing};
+use crate::error::BodyError;
+
+/// The part of a body read that outlives the [`Body`] handle: the window of buffered,
+/// unread bytes and the decoder. The engine keeps it to drain or to find pipelined bytes.
+#[derive(Debug)]
+pub(crate) struct ReadState {
+    /// Start of unread bytes in the body buffer.
+    pub start: usize,
+    /// End of buffered bytes in the body buffer.
+    pub end: usize,
+    pub decoder: BodyDecoder,
+    pub framing: Framing,
+    /// Total size of the chunk being read.
+    chunk_size: u32,
+    /// Whether the next piece handed out starts its chunk.
+    chunk_start: bool,
+}
+
+impl ReadState {
+    pub(crate) fn new(framing: Framing, buffered: usize) -> Self {
+        ReadState {
+            start: 0,
+            end: buffered,
+            decoder: BodyDecoder::new(framing),
+            framing,
+            chunk_size: 0,
+            chunk_start: false,
+        }
+    }
+}
+
+/// One piece of a chunked body, as [`Body::read_chunk`] hands it out.
+///
+/// A chunk that fits the caller's buffer arrives as one piece; a larger one arrives in
+/// several, and only the first carries the extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ChunkPiece<'a> {
+    /// The chunk's extension; only on the chunk's first piece.
+    pub ext: Option<ChunkExt<'a>>,
+    /// Data bytes placed at the start of the caller's buffer.
+    pub len: usize,
+    /// The whole chunk's size (0 for the last chunk).
+    pub chunk_size: u32,
+    /// Whether this piece starts its chunk.
+    pub first: bool,
+    /// Whether this piece ends its chunk.
+    pub last: bool,
+}
+
+impl ChunkPiece<'_> {
+    /// Whether this is the body's last (size 0) chunk.
+    pub fn is_end(&self) -> bool {
+        self.chunk_size == 0
+    }
+}
+
+/// A message body being read: request bodies on the server, response bodies on the
+/// client. Read it with [`Body::read`] (data only, any framing) or chunk by chunk with
+/// [`Body::read_chunk`] (chunked bodies: boundaries and extensions kept).
+pub struct Body<'a, R> {
+    reader: &'a mut R,
+    buf: &'a mut [u8],
+    st: &'a mut ReadState,
+}
+
+impl<'a, R: Read> Body<'a, R> {
+    pub(crate) fn new(reader: &'a mut R, buf: &'a mut [u8], st: &'a mut ReadState) -> Self {
+        Body { reader, buf, st }
+    }
+
+    /// How the body is framed: none, a length, or chunked.
+    pub fn framing(&self) -> Framing {
+        self.st.framing
+    }
+
+    /// Whether the body is chunked.
+    pub fn is_chunked(&self) -> bool {
+        self.st.framing == Framing::Chunked
+    }
+
+    /// The declared length of a length-framed body.
+    pub fn content_length(&self) -> Option<u64> {
+        match self.st.framing {
+            Framing::Length(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// Whether the whole body has been read.
+    pub fn is_done(&self) -> bool {
+        self.st.decoder.is_done()
+    }
+
+    /// Read more bytes into the body buffer, compacting it first when it is full.
+    async fn fill(&mut self) -> Result<(), Error> {
+        let st = &mut *self.st;
+        if st.start == st.end {
+            st.start = 0;
+            st.end = 0;
+        }
+        if st.end == self.buf.len() {
+            if st.start == 0 {
+                // A chunk line larger than the whole buffer.
+                return Err(Error::Body(BodyError::ChunkLineTooLong));
+            }
+            self.buf.copy_within(st.start..st.end, 0);
+            st.end -= st.start;
+            st.start = 0;
+        }
+        let space = self.buf.get_mut(st.end..).unwrap_or(&mut []);
+        let n = self.reader.read(space).await.map_err(Error::io)?;
+        if n == 0 {
+            return Err(Error::Body(BodyError::UnexpectedEof));
+        }
+        st.end += n;
+        Ok(())
+    }
+
+    /// Read body data into `out`; `Ok(0)` at the end of the body (or when `out` is
+    /// empty). Chunk boundaries and extensions are not reported: use
+    /// [`Body::read_chunk`] to keep them.
+    pub async fn read(&mut self, out: &mut [u8]) -> Result<usize, Error> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let window = self.buf.get(self.st.start..self.st.end).unwrap_or(&[]);
+            let (n, step) = self.st.decoder.decode(window)?;
+            self.st.start += n;
+            match step {
+                Decoded::NeedMore => self.fill().await?,
+                Decoded::Chunk(_) => {}
+                Decoded::End => return Ok(0),
+                Decoded::Data(max) => {
+                    let want = clamp(max, out.len());
+                    let buffered = self.st.end - self.st.start;
+                    if buffered == 0 && want < self.buf.len() {
+                        // Small reads go through the buffer: fewer, larger reads.
+                        self.fill().await?;
+                        continue;
+                    }
+                    let k = if buffered > 0 {
+                        self.take_buffered(out, want)
+                    } else {
+                        self.read_direct(out.get_mut(..want).unwrap_or(&mut []))
+                            .await?
+                    };
+                    return Ok(k);
+                }
+            }
+        }
+    }
+
+    fn take_buffered(&mut self, out: &mut [u8], want: usize) -> usize {
+        let k = want.min(self.st.end - self.st.start);
+        if let (Some(dst), Some(src)) = (
+            out.get_mut(..k),
+            self.buf.get(self.st.start..self.st.start + k),
+        ) {
+            dst.copy_from_slice(src);
+        }
+        self.st.start += k;
+        self.st.decoder.consume(k);
+        k
+    }
+
+    async fn read_direct(&mut self, out: &mut [u8]) -> Result<usize, Error> {
+        let k = self.reader.read(out).await.map_err(Error::io)?;
+        if k == 0 && !out.is_empty() {
+            return Err(Error::Body(BodyError::UnexpectedEof));
+        }
+        self.st.decoder.consume(k);
+        Ok(k)
+    }
+
+    /// Read the whole body into `out`, returning its length; [`Error::BodyTooLarge`] if
+    /// it does not fit.
+    pub async fn read_to_end(&mut self, out: &mut [u8]) -> Result<usize, Error> {
+        let mut len = 0;
+        loop {
+            let Some(rest) = out.get_mut(len..) else {
+                return Err(Error::BodyTooLarge);
+            };
+            if rest.is_empty() {
+                // Full: the body must end exactly here.
+                let mut probe = [0u8; 1];
+                return match self.read(&mut probe).await? {
+                    0 => Ok(len),
+                    _ => Err(Error::BodyTooLarge),
+                };
+            }
+            match self.read(rest).await? {
+                0 => return Ok(len),
+                n => len += n,
+            }
+        }
+    }
+
+    /// Read the next piece of a chunked body into `out`: `Ok(None)` once the body has
+    /// ended. The last chunk (size 0, possibly with an extension) is handed out as a
+    /// piece of its own before that.
+    ///
+    /// A piece fills `out` as far as the chunk allows, so a chunk no larger than `out`
+    /// arrives whole. An empty `out` is refused with [`Error::BodyTooLarge`] for any
+    /// chunk with data.
+    pub async fn read_chunk(&mut self, out: &mut [u8]) -> Result<Option<ChunkPiece<'_>>, Error> {
+        if self.st.framing != Framing::Chunked {
+            return Err(Error::NotChunked);
+        }
+        // Phase 1: parse framing up to a chunk line or data, filling as needed. Nothing
+        // is borrowed from the buffer across a fill.
+        let mut ext_at = None;
+        loop {
+            let window = self.buf.get(self.st.start..self.st.end).unwrap_or(&[]);
+            let (n, step) = self.st.decoder.decode(window)?;
+            match step {
+                Decoded::NeedMore => self.fill().await?,
+                Decoded::End => return Ok(None),
+                Decoded::Data(_) => break,
+                Decoded::Chunk(head) => {
+                    let base = window.as_ptr() as usize;
+                    ext_at = head.ext.map(|e| {
+                        let k = e.key.as_ptr() as usize - base + self.st.start;
+                        let v = e.value.as_ptr() as usize - base + self.st.start;
+                        (k, e.key.len(), v, e.value.len())
+                    });
+                    self.st.start += n;
+                    self.st.chunk_size = head.size;
+                    self.st.chunk_start = true;
+                    if head.size == 0 {
+                        break;
+                    }
+                    continue;
+                }
+            }
+        }
+        // Phase 2: data, from the buffer then straight from the stream. The buffer is
+        // only read from here on, so the extension's bytes stay where they were.
+        let first = core::mem::replace(&mut self.st.chunk_start, false);
+        let mut len = 0;
+        if self.st.chunk_size > 0 {
+            let want = clamp(self.st.decoder.data_remaining(), out.len());
+            if want == 0 {
+                return Err(Error::BodyTooLarge);
+            }
+            len = self.take_buffered(out, want);
+            while len < want {
+                let dst = out.get_mut(len..want).unwrap_or(&mut []);
+                len += self.read_direct(dst).await?;
+            }
+        }
+        let last = self.st.decoder.data_remaining() == 0;
+        let ext = match ext_at {
+            Some((k, kl, v, vl)) if first => {
+                let key = str_at(self.buf, k, kl)?;
+                let value = str_at(self.buf, v, vl)?;
+                Some(ChunkExt { key, value })
+            }
+            _ => None,
+        };
+        Ok(Some(ChunkPiece {
+            ext,
+            len,
+            chunk_size: self.st.chunk_size,
+            first,
+            last,
+        }))
+    }
+
+    /// Read and discard the rest of the body, at most `limit` bytes of data. `Ok(true)`
+    /// when the body ended within the limit.
+    pub(crate) async fn drain(&mut self, limit: u64) -> Result<bool, Error> {
+        let mut left = limit;
+        loop {
+            let window = self.buf.get(self.st.start..self.st.end).unwrap_or(&[]);
+            let (n, step) = self.st.decoder.decode(window)?;
+            self.st.start += n;
+            match step {
+                Decoded::End => return Ok(true),
+                Decoded::Chunk(_) => {}
+                Decoded::NeedMore => self.fill().await?,
+                Decoded::Data(max) => {
+                    if left == 0 {
+                        return Ok(false);
+                    }
+                    if self.st.start == self.st.end {
+                        self.fill().await?;
+                    }
+                    let k = clamp(max.min(left), self.st.end - self.st.start);
+                    self.st.start += k;
+                    self.st.decoder.consume(k);
+                    left -= k as u64;
+                }
+            }
+        }
+    }
+}
+
+fn clamp(v: u64, max: usize) -> usize {
+    usize::try_from(v).map_or(max, |v| v.min(max))
+}
+
+fn str_at(buf: &[u8], at: usize, len: usize) -> Result<&str, Error> {
+    let bytes = buf
+        .get(at..at + len)
+        .ok_or(Error::Body(BodyError::BadChunkExtension))?;
+    core::str::from_utf8(bytes).map_err(|_| Error::Body(BodyError::BadChunkExtension))
+}

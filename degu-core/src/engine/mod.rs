@@ -1,0 +1,238 @@
+//! The connection engine: one keep-alive loop for servers ([`serve`]) and one request
+//! loop for clients ([`Connection`]), generic over `embedded-io-async` streams, with
+//! caller-supplied buffers and no allocation.
+//!
+//! The engine does I/O but reads no clock: adapters bound reads and writes with their
+//! own timers and learn what the connection is waiting for from a [`Monitor`].
+
+mod body;
+mod client;
+mod server;
+mod write;
+
+pub use body::{Body, ChunkPiece};
+pub use client::{ChunkedRequest, Connection, LengthRequest, Response};
+pub use server::{
+    ChunkedResponse, LengthResponse, Responder, Sent, ServerConfig, ServerEnd, serve,
+};
+
+pub use embedded_io_async::{Read, Write};
+
+use crate::error::{BodyError, ParseError, RenderError};
+use core::sync::atomic::{AtomicU8, Ordering};
+
+/// Why an exchange failed. Any error closes the connection it happened on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Error {
+    /// The stream failed (timeouts surface here, as the adapter reports them).
+    Io(embedded_io::ErrorKind),
+    /// The peer closed the connection where a new message could have started.
+    Closed,
+    /// The peer sent a head Degu does not accept.
+    Parse(ParseError),
+    /// The peer's body framing is broken or the stream ended inside a body.
+    Body(BodyError),
+    /// The application asked to send something invalid; nothing was written for it.
+    Render(RenderError),
+    /// A request was started before the previous response body was read to its end.
+    BodyNotConsumed,
+    /// A chunk-level read on a body that is not chunked.
+    NotChunked,
+    /// A body did not fit the buffer given to [`Body::read_to_end`].
+    BodyTooLarge,
+    /// The application's handler failed for its own reasons.
+    App,
+}
+
+impl Error {
+    /// The status a server answers with when this error ends a request before any
+    /// response byte was written.
+    pub const fn status(&self) -> u16 {
+        match self {
+            Error::Parse(e) => e.status(),
+            Error::Body(e) => e.status(),
+            Error::BodyTooLarge => 413,
+            _ => 500,
+        }
+    }
+
+    pub(crate) fn io<E: embedded_io::Error>(e: E) -> Self {
+        Error::Io(e.kind())
+    }
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Error::Io(kind) => write!(f, "i/o error: {kind:?}"),
+            Error::Closed => f.write_str("connection closed by peer"),
+            Error::Parse(e) => write!(f, "bad head: {e}"),
+            Error::Body(e) => write!(f, "bad body: {e}"),
+            Error::Render(e) => write!(f, "cannot send: {e}"),
+            Error::BodyNotConsumed => f.write_str("previous body not consumed"),
+            Error::NotChunked => f.write_str("body is not chunked"),
+            Error::BodyTooLarge => f.write_str("body larger than the buffer"),
+            Error::App => f.write_str("application error"),
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+impl From<ParseError> for Error {
+    fn from(e: ParseError) -> Self {
+        Error::Parse(e)
+    }
+}
+
+impl From<BodyError> for Error {
+    fn from(e: BodyError) -> Self {
+        Error::Body(e)
+    }
+}
+
+impl From<RenderError> for Error {
+    fn from(e: RenderError) -> Self {
+        Error::Render(e)
+    }
+}
+
+/// A byte stream the server engine can read and write at the same time: split into a
+/// read half and a write half for the life of a connection, so a handler can stream a
+/// request body in while it streams a response out.
+///
+/// Implemented for any `(reader, writer)` pair; adapters implement it for their sockets
+/// (embassy's `TcpSocket::split`, Tokio's `split`).
+pub trait Transport {
+    /// The read half.
+    type Reader<'a>: Read
+    where
+        Self: 'a;
+    /// The write half.
+    type Writer<'a>: Write
+    where
+        Self: 'a;
+    /// Borrow both halves.
+    fn split(&mut self) -> (Self::Reader<'_>, Self::Writer<'_>);
+}
+
+impl<R: Read, W: Write> Transport for (R, W) {
+    type Reader<'a>
+        = &'a mut R
+    where
+        Self: 'a;
+    type Writer<'a>
+        = &'a mut W
+    where
+        Self: 'a;
+    fn split(&mut self) -> (&mut R, &mut W) {
+        (&mut self.0, &mut self.1)
+    }
+}
+
+/// The buffers one connection needs: `R` bytes to read heads and bodies into (the largest
+/// head a peer may send), `W` bytes to render heads into and coalesce small writes.
+///
+/// `const fn new()` lets firmware keep them in a `static`. RAM per connection is
+/// `R + W` plus the connection future (see the README for measured sizes).
+pub struct Buffers<
+    const R: usize = { DEFAULT_READ_BUFFER },
+    const W: usize = { DEFAULT_WRITE_BUFFER },
+> {
+    /// Read buffer.
+    pub read: [u8; R],
+    /// Write buffer.
+    pub write: [u8; W],
+}
+
+/// Default read buffer: 4 KiB, the largest head (and chunk line) a default connection
+/// accepts.
+pub const DEFAULT_READ_BUFFER: usize = 4096;
+
+/// Default write buffer: 2 KiB, enough for any head Degu renders with typical headers
+/// plus a small body in the same write.
+pub const DEFAULT_WRITE_BUFFER: usize = 2048;
+
+impl<const R: usize, const W: usize> Buffers<R, W> {
+    /// Zeroed buffers.
+    pub const fn new() -> Self {
+        Buffers {
+            read: [0; R],
+            write: [0; W],
+        }
+    }
+
+    pub(crate) fn split(&mut self) -> (&mut [u8], &mut [u8]) {
+        (&mut self.read, &mut self.write)
+    }
+}
+
+impl<const R: usize, const W: usize> Default for Buffers<R, W> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What a connection is waiting for, as an adapter needs to know to pick a timeout or
+/// to evict an idle connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+pub enum Phase {
+    /// Waiting for the first byte of a request (keep-alive idle). Safe to evict.
+    Idle = 0,
+    /// Part of a request head has arrived; waiting for the rest.
+    Head = 1,
+    /// A request is being handled (body, application, response).
+    Busy = 2,
+    /// The engine has returned; the connection is closing.
+    Done = 3,
+}
+
+/// A connection's [`Phase`], shared between the engine and its adapter.
+///
+/// The engine stores the phase; an adapter's read wrapper loads it to choose between
+/// idle, head and I/O timeouts, and its connection pool loads it to find idle
+/// connections. One byte, lock-free, `const fn new()`.
+#[derive(Debug)]
+pub struct Monitor {
+    phase: AtomicU8,
+}
+
+impl Monitor {
+    /// A monitor in [`Phase::Idle`].
+    pub const fn new() -> Self {
+        Monitor {
+            phase: AtomicU8::new(Phase::Idle as u8),
+        }
+    }
+
+    /// The current phase.
+    pub fn phase(&self) -> Phase {
+        match self.phase.load(Ordering::Relaxed) {
+            0 => Phase::Idle,
+            1 => Phase::Head,
+            2 => Phase::Busy,
+            _ => Phase::Done,
+        }
+    }
+
+    pub(crate) fn set(&self, phase: Phase) {
+        self.phase.store(phase as u8, Ordering::Relaxed);
+    }
+}
+
+impl Default for Monitor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Whether a `connection` header value lists the `close` option (RFC 9110 §7.6.1).
+pub(crate) fn has_close(value: &str) -> bool {
+    value
+        .split(',')
+        .any(|opt| opt.trim_matches([' ', '\t']).eq_ignore_ascii_case("close"))
+}

@@ -1,0 +1,426 @@
+//! The server side: the keep-alive loop for one connection and the [`Responder`]
+//! typestate handed to applications.
+
+use super::body::ReadState;
+use super::write::Out;
+use super::{Body, Buffers, Error, Phase, Read, Transport, Write, has_close};
+use crate::app::{App, Request, Session};
+use crate::body::{ChunkExt, Framing};
+use crate::error::ParseError;
+use crate::limits::MAX_HEAD_LEN;
+use crate::wire::head::{Header, Method, Status};
+use crate::wire::parse::{find_head_end, overflow_error, parse_request};
+use crate::wire::render::render_response;
+use core::marker::PhantomData;
+
+/// Server limits. A plain struct with `const fn` defaults, so firmware can keep it in a
+/// `static`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ServerConfig {
+    /// Requests served on one connection before it is closed (default
+    /// [`ServerConfig::DEFAULT_MAX_REQUESTS`]).
+    pub max_requests: u32,
+    /// Request body bytes the server reads and discards when a handler leaves a body
+    /// unread, so the connection can be kept; a longer remainder closes it instead
+    /// (default [`ServerConfig::DEFAULT_DRAIN_LIMIT`]).
+    pub drain_limit: u64,
+}
+
+impl ServerConfig {
+    /// The Python original's `max_requests`.
+    pub const DEFAULT_MAX_REQUESTS: u32 = 1000;
+    /// 64 KiB.
+    pub const DEFAULT_DRAIN_LIMIT: u64 = 64 * 1024;
+
+    /// The defaults.
+    pub const fn new() -> Self {
+        ServerConfig {
+            max_requests: Self::DEFAULT_MAX_REQUESTS,
+            drain_limit: Self::DEFAULT_DRAIN_LIMIT,
+        }
+    }
+
+    /// With a different `max_requests`.
+    pub const fn max_requests(mut self, n: u32) -> Self {
+        self.max_requests = n;
+        self
+    }
+
+    /// With a different `drain_limit`.
+    pub const fn drain_limit(mut self, bytes: u64) -> Self {
+        self.drain_limit = bytes;
+        self
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Why [`serve`] returned without an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ServerEnd {
+    /// The peer closed between requests.
+    PeerClosed,
+    /// `on_connect` refused the connection.
+    Refused,
+    /// `max_requests` was reached.
+    MaxRequests,
+    /// The request asked for `connection: close`.
+    CloseRequested,
+    /// The application answered with a status that closes (>= 400 but 404, 409, 412).
+    StatusClose(u16),
+    /// The handler left more of the request body unread than `drain_limit`.
+    BodyNotRead,
+}
+
+/// Proof that a response was sent; only a [`Responder`] (or the writers it turns into)
+/// can make one.
+#[must_use = "return the Sent from your handler"]
+#[derive(Debug)]
+pub struct Sent {
+    _private: PhantomData<()>,
+}
+
+/// The response side of one request: a typestate consumed by sending.
+pub struct Responder<'r, W> {
+    writer: &'r mut W,
+    buf: &'r mut [u8],
+    method: Method,
+    state: &'r mut ResponseState,
+}
+
+#[derive(Debug, Default)]
+struct ResponseState {
+    status: u16,
+    /// Some bytes of the response may have been written.
+    started: bool,
+    /// The response was written completely.
+    complete: bool,
+}
+
+impl<'r, W: Write> Responder<'r, W> {
+    /// The request's method (a response to HEAD never carries a body).
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    fn out(self, status: u16, reason: &str, headers: &[Header<'_>], framing: Framing) -> Result<(Out<'r, W>, &'r mut ResponseState), Error> {
+        let discard = self.method == Method::Head;
+        let out = Out::new(self.writer, self.buf, framing, discard, |buf| {
+            render_response(buf, status, reason, headers, framing)
+        })?;
+        self.state.status = status;
+        self.state.started = true;
+        Ok((out, self.state))
+    }
+
+    /// Send a response with `body` (`content-length` framing; an empty body still says
+    /// `content-length: 0` except on 1xx, 204 and 304, which never have one).
+    pub async fn send(
+        self,
+        status: u16,
+        reason: &str,
+        headers: &[Header<'_>],
+        body: &[u8],
+    ) -> Result<Sent, Error> {
+        let framing = if body.is_empty() && bodiless(status) {
+            Framing::None
+        } else {
+            Framing::Length(body.len() as u64)
+        };
+        let (mut out, state) = self.out(status, reason, headers, framing)?;
+        if framing != Framing::None {
+            out.data(body).await?;
+        }
+        out.finish().await?;
+        Ok(done(state))
+    }
+
+    /// Start a response whose body of exactly `length` bytes is written in pieces.
+    pub async fn stream(
+        self,
+        status: u16,
+        reason: &str,
+        headers: &[Header<'_>],
+        length: u64,
+    ) -> Result<LengthResponse<'r, W>, Error> {
+        let (out, state) = self.out(status, reason, headers, Framing::Length(length))?;
+        Ok(LengthResponse { out, state })
+    }
+
+    /// Start a chunked response; chunks may carry an extension each.
+    pub async fn chunked(
+        self,
+        status: u16,
+        reason: &str,
+        headers: &[Header<'_>],
+    ) -> Result<ChunkedResponse<'r, W>, Error> {
+        let (out, state) = self.out(status, reason, headers, Framing::Chunked)?;
+        Ok(ChunkedResponse { out, state })
+    }
+}
+
+fn bodiless(status: u16) -> bool {
+    status < 200 || status == 204 || status == 304
+}
+
+fn done(state: &mut ResponseState) -> Sent {
+    state.complete = true;
+    Sent {
+        _private: PhantomData,
+    }
+}
+
+/// A length-framed response body being written; [`LengthResponse::finish`] checks
+/// that exactly the declared length was written.
+pub struct LengthResponse<'r, W> {
+    out: Out<'r, W>,
+    state: &'r mut ResponseState,
+}
+
+impl<W: Write> LengthResponse<'_, W> {
+    /// Write body bytes; more than declared is an error and nothing is written.
+    pub async fn write(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.out.data(data).await
+    }
+
+    /// Bytes still owed.
+    pub fn remaining(&self) -> u64 {
+        self.out.encoder.remaining()
+    }
+
+    /// End the response; fewer bytes than declared is an error.
+    pub async fn finish(mut self) -> Result<Sent, Error> {
+        self.out.finish().await?;
+        Ok(done(self.state))
+    }
+}
+
+/// A chunked response body being written.
+pub struct ChunkedResponse<'r, W> {
+    out: Out<'r, W>,
+    state: &'r mut ResponseState,
+}
+
+impl<W: Write> ChunkedResponse<'_, W> {
+    /// Write one whole chunk (non-empty `data`) with an optional extension; it is sent
+    /// at once.
+    pub async fn write_chunk(&mut self, ext: Option<ChunkExt<'_>>, data: &[u8]) -> Result<(), Error> {
+        self.out.begin_chunk(data.len(), ext).await?;
+        self.out.data(data).await
+    }
+
+    /// Begin a chunk of `size` bytes whose data follows in pieces through
+    /// [`ChunkedResponse::write`] (as a relay does with a chunk larger than its buffer).
+    pub async fn begin_chunk(&mut self, size: usize, ext: Option<ChunkExt<'_>>) -> Result<(), Error> {
+        self.out.begin_chunk(size, ext).await
+    }
+
+    /// Write data of the chunk begun with [`ChunkedResponse::begin_chunk`]; the chunk
+    /// ends (and is sent) when its size is reached.
+    pub async fn write(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.out.data(data).await
+    }
+
+    /// Write the last chunk (with an optional extension) and end the response.
+    pub async fn finish(mut self, ext: Option<ChunkExt<'_>>) -> Result<Sent, Error> {
+        self.out.last_chunk(ext).await?;
+        self.out.finish().await?;
+        Ok(done(self.state))
+    }
+}
+
+/// Serve one connection until it closes: read requests, hand them to `app`, keep the
+/// connection alive per DESIGN §3.
+///
+/// `session` is created by the adapter (peer address, TLS identity, monitor) and keeps
+/// the app's per-connection state. Bad requests are answered with their status and
+/// `connection: close`, then the connection is closed; errors are returned after that.
+pub async fn serve<T: Transport, A: App, const RB: usize, const WB: usize>(
+    io: &mut T,
+    buffers: &mut Buffers<RB, WB>,
+    app: &A,
+    session: &mut Session<'_, A::State>,
+    config: &ServerConfig,
+) -> Result<ServerEnd, Error> {
+    let (mut reader, mut writer) = io.split();
+    let (rbuf, wbuf) = buffers.split();
+    let result = serve_split(&mut reader, &mut writer, rbuf, wbuf, app, session, config).await;
+    session.set_phase(Phase::Done);
+    result
+}
+
+async fn serve_split<R: Read, W: Write, A: App>(
+    reader: &mut R,
+    writer: &mut W,
+    rbuf: &mut [u8],
+    wbuf: &mut [u8],
+    app: &A,
+    session: &mut Session<'_, A::State>,
+    config: &ServerConfig,
+) -> Result<ServerEnd, Error> {
+    if !app.on_connect(session) {
+        debug!("connection refused by on_connect");
+        return Ok(ServerEnd::Refused);
+    }
+    let mut filled = 0;
+    loop {
+        session.set_phase(Phase::Idle);
+        let head_len = match read_head(reader, rbuf, &mut filled, session).await {
+            Ok(Some(n)) => n,
+            Ok(None) => return Ok(ServerEnd::PeerClosed),
+            Err(e) => return fail(writer, wbuf, e).await,
+        };
+        session.set_phase(Phase::Busy);
+        let (head_buf, rest) = rbuf.split_at_mut(head_len);
+        let head = match parse_request(head_buf) {
+            Ok(Status::Complete(h)) => h,
+            Ok(Status::Partial) => return fail(writer, wbuf, Error::Parse(ParseError::BadRequestLine)).await,
+            Err(e) => return fail(writer, wbuf, Error::Parse(e)).await,
+        };
+        let close_requested = head.headers.get("connection").is_some_and(has_close);
+        let expects_continue = head.framing != Framing::None
+            && head
+                .headers
+                .get("expect")
+                .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+        if expects_continue {
+            // Eager 100-continue: the handler may read the body at any time, and the
+            // client should not wait for it.
+            writer
+                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                .await
+                .map_err(Error::io)?;
+        }
+
+        let mut rs = ReadState::new(head.framing, filled - head_len);
+        let mut ws = ResponseState::default();
+        let method = head.method;
+        let request = Request {
+            method,
+            uri: head.uri,
+            path: crate::wire::uri::PathCursor::new(head.target.path),
+            query: head.target.query,
+            headers: &head.headers,
+            range: head.range,
+            body: Body::new(reader, rest, &mut rs),
+        };
+        let responder = Responder {
+            writer,
+            buf: wbuf,
+            method,
+            state: &mut ws,
+        };
+        let handled = app.handle(session, request, responder).await;
+        drop(head);
+        match handled {
+            Ok(_) if ws.complete => {}
+            Ok(_) => return Err(Error::App),
+            Err(e) if !ws.started => return fail(writer, wbuf, e).await,
+            Err(e) => return Err(e),
+        }
+        session.count_request();
+        trace!("request done, status {}", ws.status);
+
+        if !rs.decoder.is_done() {
+            let rest = rbuf.get_mut(head_len..).unwrap_or(&mut []);
+            let mut body = Body::new(reader, rest, &mut rs);
+            if !body.drain(config.drain_limit).await? {
+                return Ok(ServerEnd::BodyNotRead);
+            }
+        }
+        if ws.status >= 400 && !matches!(ws.status, 404 | 409 | 412) {
+            return Ok(ServerEnd::StatusClose(ws.status));
+        }
+        if close_requested {
+            return Ok(ServerEnd::CloseRequested);
+        }
+        if session.requests() >= config.max_requests {
+            return Ok(ServerEnd::MaxRequests);
+        }
+        // Pipelined bytes after this request's body start the next request.
+        let start = head_len + rs.start;
+        let end = head_len + rs.end;
+        rbuf.copy_within(start..end, 0);
+        filled = end - start;
+    }
+}
+
+/// Read until `rbuf[..filled]` holds a complete head; its length, or `None` when the
+/// peer closed before sending a byte.
+async fn read_head<R: Read, S>(
+    reader: &mut R,
+    rbuf: &mut [u8],
+    filled: &mut usize,
+    session: &Session<'_, S>,
+) -> Result<Option<usize>, Error> {
+    let limit = rbuf.len().min(MAX_HEAD_LEN);
+    let mut scanned = 0;
+    loop {
+        let seen = rbuf.get(..*filled).unwrap_or(&[]);
+        if let Some(end) = find_head_end(seen, &mut scanned) {
+            return Ok(Some(end));
+        }
+        if *filled >= limit {
+            return Err(Error::Parse(overflow_error(seen)));
+        }
+        if *filled > 0 {
+            session.set_phase(Phase::Head);
+            // Refuse a bad head as soon as its first bad line is in, not when the
+            // buffer is full: the parser re-runs only when a line has been completed.
+            if seen.last() == Some(&b'\n')
+                && let Err(e) = parse_request::<{ crate::limits::DEFAULT_MAX_HEADERS }>(
+                    rbuf.get_mut(..*filled).unwrap_or(&mut []),
+                )
+            {
+                return Err(Error::Parse(e));
+            }
+        }
+        let space = rbuf.get_mut(*filled..limit).unwrap_or(&mut []);
+        let n = reader.read(space).await.map_err(Error::io)?;
+        if n == 0 {
+            return if *filled == 0 {
+                Ok(None)
+            } else {
+                Err(Error::Closed)
+            };
+        }
+        *filled += n;
+    }
+}
+
+/// Answer an error with its status and `connection: close` when it came from the peer
+/// or the app before any response byte, then report it.
+async fn fail<W: Write>(writer: &mut W, wbuf: &mut [u8], e: Error) -> Result<ServerEnd, Error> {
+    if !matches!(e, Error::Io(_) | Error::Closed) {
+        let status = e.status();
+        let head = [Header::new("connection", "close")];
+        if let Ok(n) = render_response(wbuf, status, reason(status), &head, Framing::Length(0)) {
+            let bytes = wbuf.get(..n).unwrap_or(&[]);
+            // The connection is closing either way; a failed write changes nothing.
+            if writer.write_all(bytes).await.is_ok() {
+                let _ = writer.flush().await;
+            }
+        }
+    }
+    debug!("closing after error: {}", e);
+    Err(e)
+}
+
+/// The reason phrase Degu sends with its own error responses.
+pub(crate) fn reason(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        431 => "Request Header Fields Too Large",
+        501 => "Not Implemented",
+        505 => "HTTP Version Not Supported",
+        _ => "Internal Server Error",
+    }
+}
