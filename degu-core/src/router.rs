@@ -256,6 +256,9 @@ mod tests {
             R.route(Method::Get, &mut PathCursor::new("/zzz")),
             Routed::NotFound
         ));
-        assert_eq!(Methods::ALL.allow_value().as_str(), "GET, PUT, POST, HEAD, DELETE");
+        assert_eq!(
+            Methods::ALL.allow_value().as_str(),
+            "GET, PUT, POST, HEAD, DELETE"
+        );
     }
 }

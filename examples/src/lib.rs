@@ -1,3 +1,8 @@
-//! Degu's example programs. The demo app and its server and CLI binaries arrive with the
-//! engine and the Tokio adapter; this crate holds nothing yet.
+//! Degu's example programs and the demo app they share.
+//!
+//! [`demo::DemoApp`] is a `no_std` app: the same value is served by the Tokio demo
+//! server, by the firmware in QEMU and by the in-process tests.
 #![no_std]
+#![forbid(unsafe_code)]
+
+pub mod demo;

@@ -1,2 +1,7 @@
-//! Shared helpers for Degu's workspace-level tests (cross-adapter parity and interop with
-//! real peers). They arrive with the adapters; this crate holds nothing yet.
+//! Shared helpers for Degu's workspace-level tests: an in-memory duplex stream that
+//! implements `embedded-io-async`, and runners that put a server engine and a client on
+//! its two ends in one executor.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod pipe;
+pub mod run;

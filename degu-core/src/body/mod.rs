@@ -29,7 +29,7 @@ pub enum Framing {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Decoded<'a> {
-    /// Framing is incomplete: supply more bytes (the consumed count is 0).
+    /// Framing is incomplete: drop the consumed bytes and supply more.
     NeedMore,
     /// A chunk begins. Its data follows as `Data`; a size-0 chunk is the last one.
     Chunk(ChunkHead<'a>),
@@ -306,8 +306,13 @@ mod tests {
         let mut out = [0u8; 32];
         let mut e = BodyEncoder::new(Framing::Chunked);
         assert_eq!(e.data(1), Err(RenderError::ChunkOrder));
-        assert_eq!(e.begin_chunk(&mut out, 0, None), Err(RenderError::ChunkOrder));
-        let n = e.begin_chunk(&mut out, 5, Some(ChunkExt::new("a", "b"))).unwrap();
+        assert_eq!(
+            e.begin_chunk(&mut out, 0, None),
+            Err(RenderError::ChunkOrder)
+        );
+        let n = e
+            .begin_chunk(&mut out, 5, Some(ChunkExt::new("a", "b")))
+            .unwrap();
         assert_eq!(&out[..n], b"5;a=b\r\n");
         assert_eq!(e.end_chunk(&mut out), Err(RenderError::ChunkOrder));
         e.data(5).unwrap();

@@ -220,8 +220,14 @@ impl<'a, R: Read> Body<'a, R> {
             let window = self.buf.get(self.st.start..self.st.end).unwrap_or(&[]);
             let (n, step) = self.st.decoder.decode(window)?;
             match step {
-                Decoded::NeedMore => self.fill().await?,
-                Decoded::End => return Ok(None),
+                Decoded::NeedMore => {
+                    self.st.start += n;
+                    self.fill().await?;
+                }
+                Decoded::End => {
+                    self.st.start += n;
+                    return Ok(None);
+                }
                 Decoded::Data(_) => break,
                 Decoded::Chunk(head) => {
                     let base = window.as_ptr() as usize;

@@ -109,7 +109,13 @@ impl<'r, W: Write> Responder<'r, W> {
         self.method
     }
 
-    fn out(self, status: u16, reason: &str, headers: &[Header<'_>], framing: Framing) -> Result<(Out<'r, W>, &'r mut ResponseState), Error> {
+    fn out(
+        self,
+        status: u16,
+        reason: &str,
+        headers: &[Header<'_>],
+        framing: Framing,
+    ) -> Result<(Out<'r, W>, &'r mut ResponseState), Error> {
         let discard = self.method == Method::Head;
         let out = Out::new(self.writer, self.buf, framing, discard, |buf| {
             render_response(buf, status, reason, headers, framing)
@@ -210,14 +216,22 @@ pub struct ChunkedResponse<'r, W> {
 impl<W: Write> ChunkedResponse<'_, W> {
     /// Write one whole chunk (non-empty `data`) with an optional extension; it is sent
     /// at once.
-    pub async fn write_chunk(&mut self, ext: Option<ChunkExt<'_>>, data: &[u8]) -> Result<(), Error> {
+    pub async fn write_chunk(
+        &mut self,
+        ext: Option<ChunkExt<'_>>,
+        data: &[u8],
+    ) -> Result<(), Error> {
         self.out.begin_chunk(data.len(), ext).await?;
         self.out.data(data).await
     }
 
     /// Begin a chunk of `size` bytes whose data follows in pieces through
     /// [`ChunkedResponse::write`] (as a relay does with a chunk larger than its buffer).
-    pub async fn begin_chunk(&mut self, size: usize, ext: Option<ChunkExt<'_>>) -> Result<(), Error> {
+    pub async fn begin_chunk(
+        &mut self,
+        size: usize,
+        ext: Option<ChunkExt<'_>>,
+    ) -> Result<(), Error> {
         self.out.begin_chunk(size, ext).await
     }
 
@@ -280,7 +294,9 @@ async fn serve_split<R: Read, W: Write, A: App>(
         let (head_buf, rest) = rbuf.split_at_mut(head_len);
         let head = match parse_request(head_buf) {
             Ok(Status::Complete(h)) => h,
-            Ok(Status::Partial) => return fail(writer, wbuf, Error::Parse(ParseError::BadRequestLine)).await,
+            Ok(Status::Partial) => {
+                return fail(writer, wbuf, Error::Parse(ParseError::BadRequestLine)).await;
+            }
             Err(e) => return fail(writer, wbuf, Error::Parse(e)).await,
         };
         let close_requested = head.headers.get("connection").is_some_and(has_close);
@@ -317,7 +333,6 @@ async fn serve_split<R: Read, W: Write, A: App>(
             state: &mut ws,
         };
         let handled = app.handle(session, request, responder).await;
-        drop(head);
         match handled {
             Ok(_) if ws.complete => {}
             Ok(_) => return Err(Error::App),

@@ -83,38 +83,42 @@ impl<'b> Header<'b> {
     }
 }
 
-/// A fixed-capacity list of headers; `N` slots, no allocation.
-///
-/// Lookup is by name, ignoring ASCII case, so `get("Content-Type")` finds the parsed
-/// `content-type`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Headers<'b, const N: usize = { crate::limits::DEFAULT_MAX_HEADERS }> {
-    list: heapless::Vec<Header<'b>, N>,
+/// Where one header's name and value sit in a head (byte offsets; heads are at most
+/// [`crate::limits::MAX_HEAD_LEN`] bytes, so `u16` holds any offset).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub(crate) name: (u16, u16),
+    pub(crate) value: (u16, u16),
 }
 
-impl<'b, const N: usize> Default for Headers<'b, N> {
-    fn default() -> Self {
-        Self::new()
-    }
+/// The headers of a parsed head: `N` slots of offsets into the head's text, no
+/// allocation, no destructor (so a head stops borrowing its buffer at its last use).
+///
+/// Names are lower case; lookup ignores ASCII case, so `get("Content-Type")` finds
+/// `content-type`. Each slot costs 8 bytes.
+#[derive(Clone, Copy)]
+pub struct Headers<'b, const N: usize = { crate::limits::DEFAULT_MAX_HEADERS }> {
+    text: &'b str,
+    spans: [Span; N],
+    len: usize,
 }
 
 impl<'b, const N: usize> Headers<'b, N> {
-    /// An empty list.
-    pub const fn new() -> Self {
-        Headers {
-            list: heapless::Vec::new(),
-        }
+    pub(crate) fn from_spans(text: &'b str, spans: [Span; N], len: usize) -> Self {
+        Headers { text, spans, len }
     }
 
-    /// Append a header. Gives the header back when all `N` slots are used.
-    pub fn push(&mut self, name: &'b str, value: &'b str) -> Result<(), Header<'b>> {
-        self.list.push(Header { name, value })
+    fn header(&self, s: &Span) -> Header<'b> {
+        let at = |(a, b): (u16, u16)| self.text.get(usize::from(a)..usize::from(b)).unwrap_or("");
+        Header {
+            name: at(s.name),
+            value: at(s.value),
+        }
     }
 
     /// The value of the header called `name` (ASCII case ignored).
     pub fn get(&self, name: &str) -> Option<&'b str> {
-        self.list
-            .iter()
+        self.iter()
             .find(|h| h.name.eq_ignore_ascii_case(name))
             .map(|h| h.value)
     }
@@ -124,65 +128,58 @@ impl<'b, const N: usize> Headers<'b, N> {
         self.get(name).is_some()
     }
 
-    /// Remove the header called `name`, returning its value.
-    pub fn remove(&mut self, name: &str) -> Option<&'b str> {
-        let i = self
-            .list
+    /// The `i`-th header in arrival order.
+    pub fn index(&self, i: usize) -> Option<Header<'b>> {
+        self.spans.get(..self.len)?.get(i).map(|s| self.header(s))
+    }
+
+    /// The headers in arrival order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Header<'b>> + '_ {
+        self.spans
+            .get(..self.len)
+            .unwrap_or(&[])
             .iter()
-            .position(|h| h.name.eq_ignore_ascii_case(name))?;
-        Some(self.list.remove(i).value)
-    }
-
-    /// The headers in the order they arrived or were pushed.
-    pub fn iter(&self) -> core::slice::Iter<'_, Header<'b>> {
-        self.list.iter()
-    }
-
-    /// The headers as a slice.
-    pub fn as_slice(&self) -> &[Header<'b>] {
-        &self.list
+            .map(|s| self.header(s))
     }
 
     /// Number of headers.
     pub fn len(&self) -> usize {
-        self.list.len()
+        self.len
     }
 
     /// Whether there are no headers.
     pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
-    }
-
-    /// Remove every header.
-    pub fn clear(&mut self) {
-        self.list.clear();
+        self.len == 0
     }
 }
 
-impl<'a, 'b, const N: usize> IntoIterator for &'a Headers<'b, N> {
-    type Item = &'a Header<'b>;
-    type IntoIter = core::slice::Iter<'a, Header<'b>>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.list.iter()
+impl<const N: usize> core::fmt::Debug for Headers<'_, N> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
     }
 }
 
-impl<'b, const N: usize> core::ops::Deref for Headers<'b, N> {
-    type Target = [Header<'b>];
-    fn deref(&self) -> &[Header<'b>] {
-        &self.list
+impl<const N: usize, const M: usize> PartialEq<Headers<'_, M>> for Headers<'_, N> {
+    fn eq(&self, other: &Headers<'_, M>) -> bool {
+        self.len == other.len && self.iter().eq(other.iter())
     }
 }
+
+impl<const N: usize> Eq for Headers<'_, N> {}
 
 #[cfg(feature = "defmt")]
 impl<const N: usize> defmt::Format for Headers<'_, N> {
     fn format(&self, f: defmt::Formatter<'_>) {
-        defmt::write!(f, "{=[?]}", self.list.as_slice())
+        defmt::write!(f, "[");
+        for h in self.iter() {
+            defmt::write!(f, "{}: {}, ", h.name, h.value);
+        }
+        defmt::write!(f, "]");
     }
 }
 
 /// A parsed request head, borrowing the buffer it was parsed from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct RequestHead<'b, const N: usize = { crate::limits::DEFAULT_MAX_HEADERS }> {
     /// The method.
@@ -202,7 +199,7 @@ pub struct RequestHead<'b, const N: usize = { crate::limits::DEFAULT_MAX_HEADERS
 }
 
 /// A parsed response head, borrowing the buffer it was parsed from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ResponseHead<'b, const N: usize = { crate::limits::DEFAULT_MAX_HEADERS }> {
     /// Status code, 100..=599.

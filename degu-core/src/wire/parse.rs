@@ -14,16 +14,9 @@ use crate::body::Framing;
 use crate::error::ParseError;
 use crate::limits::{MAX_HEAD_LEN, MAX_HEADER_NAME_LEN, MAX_URI_LEN};
 use crate::wire::class;
-use crate::wire::head::{Headers, Method, RequestHead, ResponseHead, Status};
+use crate::wire::head::{Headers, Method, RequestHead, ResponseHead, Span, Status};
 use crate::wire::range::{ContentRange, Range, parse_decimal};
 use crate::wire::uri::Target;
-
-/// Where one header's name and value sit in the head (byte offsets).
-#[derive(Clone, Copy)]
-struct Span {
-    name: (u32, u32),
-    value: (u32, u32),
-}
 
 /// How a line scan ended.
 enum LineEnd {
@@ -90,7 +83,7 @@ pub fn parse_request<'b, const N: usize>(
         Some(l) => l,
         None => return partial(buf, true),
     };
-    let mut spans = heapless::Vec::<Span, N>::new();
+    let mut spans = Spans::<N>::new();
     let Some(len) = header_lines(buf, line_end, &mut spans)? else {
         return partial(buf, false);
     };
@@ -101,7 +94,7 @@ pub fn parse_request<'b, const N: usize>(
     let uri = text.get(uri.0..uri.1).ok_or(ParseError::BadUri)?;
     let target = Target::split(uri);
     target.check()?;
-    let headers = collect(text, &spans)?;
+    let headers = collect(text, spans)?;
 
     let mut framing = Framing::None;
     let mut range = None;
@@ -155,7 +148,7 @@ pub fn parse_response<'b, const N: usize>(
         Some(l) => l,
         None => return partial(buf, false),
     };
-    let mut spans = heapless::Vec::<Span, N>::new();
+    let mut spans = Spans::<N>::new();
     let Some(len) = header_lines(buf, line_end, &mut spans)? else {
         return partial(buf, false);
     };
@@ -164,7 +157,7 @@ pub fn parse_response<'b, const N: usize>(
     }
     let text = head_text(buf, len)?;
     let reason = text.get(13..line_end).unwrap_or("");
-    let headers = collect(text, &spans)?;
+    let headers = collect(text, spans)?;
 
     let mut framing = Framing::None;
     let mut content_range = None;
@@ -297,7 +290,7 @@ fn status_line(buf: &[u8]) -> Result<Option<(u16, usize)>, ParseError> {
 fn header_lines<const N: usize>(
     buf: &mut [u8],
     start_line_cr: usize,
-    spans: &mut heapless::Vec<Span, N>,
+    spans: &mut Spans<N>,
 ) -> Result<Option<usize>, ParseError> {
     let mut pos = start_line_cr + 2;
     loop {
@@ -358,18 +351,42 @@ fn header_lines<const N: usize>(
             return Err(ParseError::EmptyHeaderValue);
         }
         let span = Span {
-            name: (offset(name_start), offset(name_start + name_len)),
-            value: (offset(value_start), offset(value_end)),
+            name: (offset(name_start)?, offset(name_start + name_len)?),
+            value: (offset(value_start)?, offset(value_end)?),
         };
-        spans.push(span).map_err(|_| ParseError::TooManyHeaders)?;
+        spans.push(span)?;
         pos = cr + 2;
     }
 }
 
-#[inline(always)]
-fn offset(i: usize) -> u32 {
-    // Heads are bounded by MAX_HEAD_LEN (32 KiB) long before u32 overflows.
-    i as u32
+/// Header spans gathered while parsing, at most `N`.
+struct Spans<const N: usize> {
+    arr: [Span; N],
+    len: usize,
+}
+
+impl<const N: usize> Spans<N> {
+    fn new() -> Self {
+        Spans {
+            arr: [Span::default(); N],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, span: Span) -> Result<(), ParseError> {
+        let slot = self
+            .arr
+            .get_mut(self.len)
+            .ok_or(ParseError::TooManyHeaders)?;
+        *slot = span;
+        self.len += 1;
+        Ok(())
+    }
+}
+
+/// A head offset as stored in a [`Span`]; past `u16` the head is too large anyway.
+fn offset(i: usize) -> Result<u16, ParseError> {
+    u16::try_from(i).map_err(|_| ParseError::HeadTooLarge)
 }
 
 /// The head as text. Every byte was checked against an ASCII class, so this cannot fail
@@ -379,31 +396,25 @@ fn head_text(buf: &[u8], len: usize) -> Result<&str, ParseError> {
     core::str::from_utf8(bytes).map_err(|_| ParseError::BadHeaderValue)
 }
 
+/// The headers, once every name is checked for a duplicate.
 fn collect<'b, const N: usize>(
     text: &'b str,
-    spans: &[Span],
+    spans: Spans<N>,
 ) -> Result<Headers<'b, N>, ParseError> {
-    let mut headers = Headers::new();
-    for (i, s) in spans.iter().enumerate() {
-        let name = text
-            .get(s.name.0 as usize..s.name.1 as usize)
-            .ok_or(ParseError::BadHeaderName)?;
-        let value = text
-            .get(s.value.0 as usize..s.value.1 as usize)
-            .ok_or(ParseError::BadHeaderValue)?;
-        // Duplicates: names are already folded, so compare bytes; lengths first.
-        let dup = spans.iter().take(i).any(|o| {
-            o.name.1 - o.name.0 == s.name.1 - s.name.0
-                && text.get(o.name.0 as usize..o.name.1 as usize) == Some(name)
-        });
+    let used = spans.arr.get(..spans.len).unwrap_or(&[]);
+    let name = |s: &Span| text.get(usize::from(s.name.0)..usize::from(s.name.1));
+    for (i, s) in used.iter().enumerate() {
+        // Names are already folded, so compare bytes; lengths first.
+        let len = s.name.1 - s.name.0;
+        let dup = used
+            .iter()
+            .take(i)
+            .any(|o| o.name.1 - o.name.0 == len && name(o) == name(s));
         if dup {
             return Err(ParseError::DuplicateHeader);
         }
-        headers
-            .push(name, value)
-            .map_err(|_| ParseError::TooManyHeaders)?;
     }
-    Ok(headers)
+    Ok(Headers::from_spans(text, spans.arr, spans.len))
 }
 
 fn content_length(value: &str) -> Result<u64, ParseError> {
