@@ -300,8 +300,13 @@ mod tests {
         let mut out = [0u8; 32];
         let mut e = BodyEncoder::new(Framing::Chunked);
         assert_eq!(e.data(1), Err(RenderError::ChunkOrder));
-        assert_eq!(e.begin_chunk(&mut out, 0, None), Err(RenderError::ChunkOrder));
-        let n = e.begin_chunk(&mut out, 5, Some(ChunkExt::new("a", "b"))).unwrap();
+        assert_eq!(
+            e.begin_chunk(&mut out, 0, None),
+            Err(RenderError::ChunkOrder)
+        );
+        let n = e
+            .begin_chunk(&mut out, 5, Some(ChunkExt::new("a", "b")))
+            .unwrap();
         assert_eq!(&out[..n], b"5;a=b\r\n");
         assert_eq!(e.end_chunk(&mut out), Err(RenderError::ChunkOrder));
         e.data(5).unwrap();

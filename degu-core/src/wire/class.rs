@@ -169,7 +169,9 @@ mod tests {
         check("tchar", is_tchar, |b| {
             alnum(b) || b"!#$%&'*+-.^_`|~".contains(&b)
         });
-        check("field", is_field, |b| (0x21..=0x7e).contains(&b) || b == b' ' || b == b'\t');
+        check("field", is_field, |b| {
+            (0x21..=0x7e).contains(&b) || b == b' ' || b == b'\t'
+        });
         check("uri", is_uri, |b| alnum(b) || b"-/?+.:_~%&=".contains(&b));
         check("path", is_path, |b| alnum(b) || b"-+.:_~".contains(&b));
         check("query", is_query, |b| alnum(b) || b"-+.:_~%&=".contains(&b));

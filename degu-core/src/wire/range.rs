@@ -197,7 +197,10 @@ mod tests {
         assert_eq!(Range::parse("bytes=2-4"), Ok(r));
         let r = Range::new(5, 15).unwrap();
         assert_eq!(r.content_length(14), Some(9));
-        assert_eq!(r.content_range(14).unwrap().to_value().as_str(), "bytes 5-13/14");
+        assert_eq!(
+            r.content_range(14).unwrap().to_value().as_str(),
+            "bytes 5-13/14"
+        );
         assert_eq!(r.content_length(5), None);
         assert_eq!(Range::new(5, 5), None);
         assert_eq!(Range::new(0, MAX_LENGTH + 1), None);
@@ -232,8 +235,18 @@ mod tests {
         let cr = ContentRange::parse("bytes 0-4/10").unwrap();
         assert_eq!((cr.start(), cr.stop(), cr.total()), (0, 5, 10));
         assert_eq!(cr.to_value().as_str(), "bytes 0-4/10");
-        for bad in ["bytes 0-4/*", "bytes */10", "bytes 0-10/10", "bytes 5-4/10", "bytes=0-4/10"] {
-            assert_eq!(ContentRange::parse(bad), Err(ParseError::BadContentRange), "{bad}");
+        for bad in [
+            "bytes 0-4/*",
+            "bytes */10",
+            "bytes 0-10/10",
+            "bytes 5-4/10",
+            "bytes=0-4/10",
+        ] {
+            assert_eq!(
+                ContentRange::parse(bad),
+                Err(ParseError::BadContentRange),
+                "{bad}"
+            );
         }
     }
 

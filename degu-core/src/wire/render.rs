@@ -74,7 +74,11 @@ fn check_name(name: &str) -> Result<(), RenderError> {
         && name
             .bytes()
             .all(|b| class::is_tchar(b) && !b.is_ascii_uppercase());
-    if ok { Ok(()) } else { Err(RenderError::BadHeaderName) }
+    if ok {
+        Ok(())
+    } else {
+        Err(RenderError::BadHeaderName)
+    }
 }
 
 fn check_value(value: &str) -> Result<(), RenderError> {

@@ -242,7 +242,10 @@ mod tests {
         assert_eq!(c.remaining(), "/b/");
         assert_eq!(c.shift(), Some("b"));
         assert_eq!(c.remaining(), "/");
-        assert_eq!(c.components().collect::<heapless::Vec<_, 2>>().as_slice(), [""]);
+        assert_eq!(
+            c.components().collect::<heapless::Vec<_, 2>>().as_slice(),
+            [""]
+        );
         assert_eq!(c.shift(), Some(""));
         assert_eq!(c.remaining(), "/");
         assert_eq!(c.shift(), None);
