@@ -29,7 +29,7 @@ pub enum Framing {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Decoded<'a> {
-    /// Framing is incomplete: drop the consumed bytes and supply more.
+    /// Framing is incomplete: supply more bytes (nothing was consumed).
     NeedMore,
     /// A chunk begins. Its data follows as `Data`; a size-0 chunk is the last one.
     Chunk(ChunkHead<'a>),
@@ -76,23 +76,12 @@ impl BodyDecoder {
             DecodeState::Done => Ok((0, Decoded::End)),
             DecodeState::Length { remaining } => Ok((0, Decoded::Data(remaining))),
             DecodeState::ChunkData { remaining } => Ok((0, Decoded::Data(u64::from(remaining)))),
-            DecodeState::ChunkLine => match parse_chunk_line(input)? {
-                None => Ok((0, Decoded::NeedMore)),
-                Some((head, n)) => {
-                    self.state = match head.size {
-                        0 => DecodeState::LastChunkEnd,
-                        size => DecodeState::ChunkData { remaining: size },
-                    };
-                    Ok((n, Decoded::Chunk(head)))
-                }
-            },
+            DecodeState::ChunkLine => self.chunk_line(input, 0),
+            // The CRLF after chunk data is taken together with the next chunk line, so
+            // `NeedMore` never consumes anything (the state stays put until both are in).
             DecodeState::ChunkDataEnd => match crlf(input, BodyError::BadChunkTerminator)? {
                 None => Ok((0, Decoded::NeedMore)),
-                Some(n) => {
-                    self.state = DecodeState::ChunkLine;
-                    self.decode(input.get(n..).unwrap_or(&[]))
-                        .map(|(m, d)| (n + m, d))
-                }
+                Some(n) => self.chunk_line(input.get(n..).unwrap_or(&[]), n),
             },
             DecodeState::LastChunkEnd => match crlf(input, BodyError::TrailersNotSupported)? {
                 None => Ok((0, Decoded::NeedMore)),
@@ -101,6 +90,24 @@ impl BodyDecoder {
                     Ok((n, Decoded::End))
                 }
             },
+        }
+    }
+
+    /// Parse a chunk line at the start of `line`, which sits `before` bytes into the input.
+    fn chunk_line<'a>(
+        &mut self,
+        line: &'a [u8],
+        before: usize,
+    ) -> Result<(usize, Decoded<'a>), BodyError> {
+        match parse_chunk_line(line)? {
+            None => Ok((0, Decoded::NeedMore)),
+            Some((head, n)) => {
+                self.state = match head.size {
+                    0 => DecodeState::LastChunkEnd,
+                    size => DecodeState::ChunkData { remaining: size },
+                };
+                Ok((before + n, Decoded::Chunk(head)))
+            }
         }
     }
 

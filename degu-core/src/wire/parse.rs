@@ -233,6 +233,8 @@ fn request_line(buf: &[u8]) -> Result<Option<RequestLine>, ParseError> {
     let u_end = u_start + u_len;
     match buf.get(u_end) {
         Some(b' ') => {}
+        // The line ended without a version (`GET /x\r\n`): a line error, not a URI one.
+        Some(b'\r' | b'\n') => return Err(ParseError::BadRequestLine),
         _ if u_len == 0 => return Err(ParseError::BadRequestLine),
         _ => return Err(ParseError::BadUri),
     }
@@ -262,7 +264,7 @@ fn request_line(buf: &[u8]) -> Result<Option<RequestLine>, ParseError> {
 fn status_line(buf: &[u8]) -> Result<Option<(u16, usize)>, ParseError> {
     let cr = match scan(buf, 0, class::is_field) {
         LineEnd::Partial => return Ok(None),
-        LineEnd::Bad => return Err(ParseError::BadStatusLine),
+        LineEnd::Bad => return Err(bad_status_line(buf)),
         LineEnd::Crlf(cr) => cr,
     };
     let line = buf.get(..cr).unwrap_or(&[]);
@@ -283,6 +285,24 @@ fn status_line(buf: &[u8]) -> Result<Option<(u16, usize)>, ParseError> {
         return Err(ParseError::BadStatus);
     }
     Ok(Some((status, cr)))
+}
+
+/// The error for a status line with a byte outside the field class: `BadReason` when the
+/// byte sits in the reason after a well-formed `HTTP/1.1 ddd ` and is not a line end,
+/// `BadStatusLine` otherwise.
+fn bad_status_line(buf: &[u8]) -> ParseError {
+    let at = buf.iter().position(|&b| !class::is_field(b)).unwrap_or(0);
+    let prefix_ok = buf
+        .strip_prefix(b"HTTP/1.1 ")
+        .and_then(|r| r.first_chunk::<4>())
+        .is_some_and(|[d0, d1, d2, sp]| {
+            d0.is_ascii_digit() && d1.is_ascii_digit() && d2.is_ascii_digit() && *sp == b' '
+        });
+    if at >= 13 && prefix_ok && !matches!(buf.get(at), Some(b'\r' | b'\n')) {
+        ParseError::BadReason
+    } else {
+        ParseError::BadStatusLine
+    }
 }
 
 /// Header lines from the CR of the start line up to and including the empty line.
