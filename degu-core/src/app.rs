@@ -130,7 +130,7 @@ pub trait PeerIdentity {
 pub struct Session<'c, S> {
     peer: PeerAddr,
     credentials: Option<Credentials>,
-    identity: Option<&'c dyn PeerIdentity>,
+    identity: Option<&'c (dyn PeerIdentity + Sync)>,
     monitor: Option<&'c Monitor>,
     requests: u32,
     /// The application's per-connection state.
@@ -157,7 +157,7 @@ impl<'c, S> Session<'c, S> {
     }
 
     /// Attach the verified TLS identity (adapters).
-    pub fn with_identity(mut self, identity: &'c dyn PeerIdentity) -> Self {
+    pub fn with_identity(mut self, identity: &'c (dyn PeerIdentity + Sync)) -> Self {
         self.identity = Some(identity);
         self
     }
@@ -180,7 +180,7 @@ impl<'c, S> Session<'c, S> {
 
     /// The peer's verified TLS identity, when the connection is TLS with a client
     /// certificate.
-    pub fn identity(&self) -> Option<&'c dyn PeerIdentity> {
+    pub fn identity(&self) -> Option<&'c (dyn PeerIdentity + Sync)> {
         self.identity
     }
 

@@ -164,8 +164,24 @@ impl<const R: usize, const W: usize> Buffers<R, W> {
         }
     }
 
-    pub(crate) fn split(&mut self) -> (&mut [u8], &mut [u8]) {
+}
+
+/// Storage for a connection's read and write buffers: [`Buffers`] (fixed, `static`-able)
+/// or any pair of byte slices or vectors, e.g. `(vec![0; 32768], vec![0; 8192])`.
+pub trait ConnBuffers {
+    /// The read and write buffers.
+    fn split(&mut self) -> (&mut [u8], &mut [u8]);
+}
+
+impl<const R: usize, const W: usize> ConnBuffers for Buffers<R, W> {
+    fn split(&mut self) -> (&mut [u8], &mut [u8]) {
         (&mut self.read, &mut self.write)
+    }
+}
+
+impl<A: AsMut<[u8]>, B: AsMut<[u8]>> ConnBuffers for (A, B) {
+    fn split(&mut self) -> (&mut [u8], &mut [u8]) {
+        (self.0.as_mut(), self.1.as_mut())
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::body::ReadState;
 use super::write::Out;
-use super::{Body, Buffers, Error, Phase, Read, Transport, Write, has_close};
+use super::{Body, ConnBuffers, Error, Phase, Read, Transport, Write, has_close};
 use crate::app::{App, Request, Session};
 use crate::body::{ChunkExt, Framing};
 use crate::error::ParseError;
@@ -255,9 +255,9 @@ impl<W: Write> ChunkedResponse<'_, W> {
 /// `session` is created by the adapter (peer address, TLS identity, monitor) and keeps
 /// the app's per-connection state. Bad requests are answered with their status and
 /// `connection: close`, then the connection is closed; errors are returned after that.
-pub async fn serve<T: Transport, A: App, const RB: usize, const WB: usize>(
+pub async fn serve<T: Transport, A: App, B: ConnBuffers>(
     io: &mut T,
-    buffers: &mut Buffers<RB, WB>,
+    buffers: &mut B,
     app: &A,
     session: &mut Session<'_, A::State>,
     config: &ServerConfig,
