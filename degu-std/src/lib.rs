@@ -1,10 +1,24 @@
 //! # degu-std
 //!
-//! The host adapter of Degu: it will run `degu-core`'s engine on Tokio with one `Address`
-//! type for IPv4, IPv6 with scope id and AF_UNIX, plus TLS (rustls) and a reverse proxy.
+//! Degu on Tokio: the host adapter that runs `degu-core`'s engine over real sockets.
 //!
-//! Nothing is exported yet beyond the core re-export: the adapter is built once
-//! `degu-core`'s connection engine exists.
+//! * [`Address`]: IPv4, IPv6 with scope id, host names, AF_UNIX paths and abstract names.
+//! * [`Server`]: serve any `degu-core` [`App`](degu_core::app::App) with connection
+//!   limits, idle/head/I/O timeouts, eviction of idle connections and graceful shutdown.
+//! * [`Client`] → [`Connection`]: async requests; [`blocking`]: the same engine over
+//!   blocking std sockets.
+//! * [`TempServer`]: a throwaway server for tests and docs.
 #![forbid(unsafe_code)]
 
-pub use degu_core as core;
+pub mod address;
+pub mod blocking;
+pub mod client;
+pub mod server;
+pub mod stream;
+pub mod temp;
+
+pub use address::{Address, AddressError};
+pub use client::{Client, ClientConfig, Connection};
+pub use degu_core;
+pub use server::{RunningServer, Server, ServerConfig, ShutdownHandle};
+pub use temp::TempServer;

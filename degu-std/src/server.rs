@@ -1,0 +1,433 @@
+//! The Tokio server: bind an [`Address`], serve a `degu-core` [`App`] on it.
+//!
+//! Connections run on worker threads, each with its own current-thread runtime; a
+//! connection stays on the thread that accepted it (`spawn_local`), so app futures need
+//! not be `Send` and the core trait stays free of `Send` bounds (DESIGN §2). The app
+//! value itself is shared by all workers (`Send + Sync`).
+//!
+//! Limits: `max_connections` across all workers; when every slot is taken, an idle
+//! keep-alive connection is closed to admit the new one, or the new one waits up to
+//! `accept_wait` and is dropped. Timeouts: idle (between requests), head (from a head's
+//! first byte to its end), I/O (each read or write inside a request).
+
+use crate::address::Address;
+use crate::stream::{ConnShared, ServerSocket, Socket, Timeouts};
+use degu_core::app::{App, Credentials, Session};
+use degu_core::engine::{ServerConfig as EngineConfig, ServerEnd, serve};
+use std::io;
+use std::net::TcpListener as StdTcpListener;
+use std::os::unix::net::UnixListener as StdUnixListener;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tracing::Instrument;
+
+/// Server options; every field has a documented default ([`ServerConfig::default`]).
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Connections served at once, across all workers (default 50).
+    pub max_connections: usize,
+    /// Requests per connection before it is closed (default 1000).
+    pub max_requests: u32,
+    /// How long a keep-alive connection may wait for its next request (default 30 s).
+    pub idle_timeout: Duration,
+    /// How long a request head may take to arrive once its first byte has (default 10 s).
+    pub head_timeout: Duration,
+    /// Bound on each read and write while a request is handled (default 30 s).
+    pub io_timeout: Duration,
+    /// How long a new connection waits for a free slot when none is idle (default 2 s,
+    /// as the Python original).
+    pub accept_wait: Duration,
+    /// Read buffer per connection: the largest request head accepted (default 32 KiB).
+    pub read_buffer: usize,
+    /// Write buffer per connection (default 16 KiB).
+    pub write_buffer: usize,
+    /// Unread request body the server drains to keep a connection (default 64 KiB).
+    pub drain_limit: u64,
+    /// Worker threads, each with a current-thread runtime (default 1).
+    pub workers: usize,
+    /// How long a graceful shutdown waits for in-flight requests (default 10 s).
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_connections: 50,
+            max_requests: 1000,
+            idle_timeout: Duration::from_secs(30),
+            head_timeout: Duration::from_secs(10),
+            io_timeout: Duration::from_secs(30),
+            accept_wait: Duration::from_secs(2),
+            read_buffer: 32 * 1024,
+            write_buffer: 16 * 1024,
+            drain_limit: 64 * 1024,
+            workers: 1,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A bound listener (std, not yet registered with any runtime).
+#[derive(Debug)]
+enum Listener {
+    Tcp(StdTcpListener),
+    Unix(StdUnixListener, Option<PathBuf>),
+}
+
+impl Listener {
+    fn try_clone(&self) -> io::Result<Listener> {
+        Ok(match self {
+            Listener::Tcp(l) => Listener::Tcp(l.try_clone()?),
+            Listener::Unix(l, _) => Listener::Unix(l.try_clone()?, None),
+        })
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        // The socket file of a path listener goes with the listener that bound it.
+        if let Listener::Unix(_, Some(path)) = self {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// A bound, not yet running server.
+#[derive(Debug)]
+pub struct Server {
+    listener: Listener,
+    address: Address,
+    config: ServerConfig,
+}
+
+/// Bind `address` to a std listener: non-blocking, ready for any runtime.
+fn bind(address: &Address) -> io::Result<(Listener, Address)> {
+    match address {
+        Address::Ip(a) => {
+            let l = StdTcpListener::bind(a)?;
+            l.set_nonblocking(true)?;
+            let local = Address::Ip(l.local_addr()?);
+            Ok((Listener::Tcp(l), local))
+        }
+        Address::Host(h, p) => {
+            let l = StdTcpListener::bind((h.as_str(), *p))?;
+            l.set_nonblocking(true)?;
+            let local = Address::Ip(l.local_addr()?);
+            Ok((Listener::Tcp(l), local))
+        }
+        Address::Unix(path) => {
+            let l = StdUnixListener::bind(path)?;
+            l.set_nonblocking(true)?;
+            Ok((Listener::Unix(l, Some(path.clone())), address.clone()))
+        }
+        Address::Abstract(name) => {
+            use std::os::linux::net::SocketAddrExt;
+            let sa = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
+            let l = StdUnixListener::bind_addr(&sa)?;
+            l.set_nonblocking(true)?;
+            let local = Address::from(&l.local_addr()?);
+            Ok((Listener::Unix(l, None), local))
+        }
+    }
+}
+
+impl Server {
+    /// Bind `address` (port 0: the kernel picks one; see [`Server::address`]).
+    pub fn bind(address: &Address, config: ServerConfig) -> io::Result<Server> {
+        if config.max_connections == 0 || config.workers == 0 || config.read_buffer < 64 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "max_connections and workers must be > 0, read_buffer >= 64",
+            ));
+        }
+        let (listener, address) = bind(address)?;
+        Ok(Server {
+            listener,
+            address,
+            config,
+        })
+    }
+
+    /// The bound address, with the real port.
+    pub fn address(&self) -> &Address {
+        &self.address
+    }
+
+    /// Start serving `app` on background worker threads.
+    pub fn spawn<A>(self, app: A) -> io::Result<RunningServer>
+    where
+        A: App + Send + Sync + 'static,
+    {
+        let (shutdown, _) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            permits: Arc::new(Semaphore::new(self.config.max_connections)),
+            conns: Mutex::new(Vec::new()),
+            shutdown,
+            config: self.config.clone(),
+        });
+        let app = Arc::new(app);
+        let mut workers = Vec::new();
+        for i in 0..self.config.workers {
+            let listener = self.listener.try_clone()?;
+            let shared = shared.clone();
+            let app = app.clone();
+            let thread = std::thread::Builder::new()
+                .name(format!("degu-worker-{i}"))
+                .spawn(move || worker(listener, shared, app))?;
+            workers.push(thread);
+        }
+        Ok(RunningServer {
+            address: self.address,
+            shared,
+            workers,
+            _listener: self.listener,
+        })
+    }
+
+    /// Serve `app` until [`ShutdownHandle::shutdown`] is called (or forever).
+    pub fn serve<A>(self, app: A) -> io::Result<()>
+    where
+        A: App + Send + Sync + 'static,
+    {
+        self.spawn(app)?.join()
+    }
+}
+
+struct Shared {
+    permits: Arc<Semaphore>,
+    conns: Mutex<Vec<Arc<ConnShared>>>,
+    shutdown: watch::Sender<bool>,
+    config: ServerConfig,
+}
+
+impl Shared {
+    /// A free connection slot: at once, by evicting an idle connection, or within
+    /// `accept_wait`.
+    async fn slot(&self) -> Option<OwnedSemaphorePermit> {
+        if let Ok(p) = self.permits.clone().try_acquire_owned() {
+            return Some(p);
+        }
+        let evicted = self
+            .conns
+            .lock()
+            .map(|conns| conns.iter().any(|c| c.evict_if_idle()))
+            .unwrap_or(false);
+        if evicted {
+            tracing::debug!("all slots taken: closing an idle connection");
+        }
+        let wait = self.permits.clone().acquire_owned();
+        match tokio::time::timeout(self.config.accept_wait, wait).await {
+            Ok(Ok(p)) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// Handle to stop a running server.
+#[derive(Clone)]
+pub struct ShutdownHandle {
+    shared: Arc<Shared>,
+}
+
+impl ShutdownHandle {
+    /// Stop accepting, close idle connections, let in-flight requests finish (up to
+    /// `shutdown_grace`), then stop.
+    pub fn shutdown(&self) {
+        self.shared.shutdown.send_replace(true);
+    }
+}
+
+impl std::fmt::Debug for ShutdownHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ShutdownHandle")
+    }
+}
+
+/// A server running on its worker threads.
+pub struct RunningServer {
+    address: Address,
+    shared: Arc<Shared>,
+    workers: Vec<JoinHandle<io::Result<()>>>,
+    _listener: Listener,
+}
+
+impl std::fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("address", &self.address)
+            .finish()
+    }
+}
+
+impl RunningServer {
+    /// The bound address.
+    pub fn address(&self) -> &Address {
+        &self.address
+    }
+
+    /// A handle that stops the server from anywhere.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Connections open right now.
+    pub fn connections(&self) -> usize {
+        self.shared.config.max_connections - self.shared.permits.available_permits()
+    }
+
+    /// Wait for the workers to stop (after a shutdown).
+    pub fn join(mut self) -> io::Result<()> {
+        for w in self.workers.drain(..) {
+            w.join()
+                .map_err(|_| io::Error::other("a server worker panicked"))??;
+        }
+        Ok(())
+    }
+
+    /// Shut down gracefully and wait.
+    pub fn stop(self) -> io::Result<()> {
+        self.shutdown_handle().shutdown();
+        self.join()
+    }
+}
+
+enum AsyncListener {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+fn worker<A: App + Send + Sync + 'static>(
+    listener: Listener,
+    shared: Arc<Shared>,
+    app: Arc<A>,
+) -> io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async {
+        let listener = match &listener {
+            Listener::Tcp(l) => AsyncListener::Tcp(TcpListener::from_std(l.try_clone()?)?),
+            Listener::Unix(l, _) => AsyncListener::Unix(UnixListener::from_std(l.try_clone()?)?),
+        };
+        let mut shutdown = shared.shutdown.subscribe();
+        loop {
+            let accepted = tokio::select! {
+                a = accept(&listener) => a,
+                _ = shutdown.wait_for(|s| *s) => break,
+            };
+            let (socket, peer, creds) = match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of descriptors and the like: log, breathe, go on.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let Some(permit) = shared.slot().await else {
+                tracing::warn!(%peer, "too many connections: refusing");
+                continue;
+            };
+            let shared = shared.clone();
+            let app = app.clone();
+            let span = tracing::info_span!("conn", %peer);
+            tokio::task::spawn_local(
+                async move {
+                    connection(socket, peer, creds, &*app, &shared).await;
+                    drop(permit);
+                }
+                .instrument(span),
+            );
+        }
+        io::Result::Ok(())
+    })?;
+    // Let in-flight requests finish, within the grace period.
+    let grace = shared.config.shutdown_grace;
+    local.block_on(&rt, async {
+        let _ = tokio::time::timeout(grace, async {
+            while shared.permits.available_permits() < shared.config.max_connections {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+    });
+    drop(listener);
+    Ok(())
+}
+
+async fn accept(listener: &AsyncListener) -> io::Result<(Socket, Address, Option<Credentials>)> {
+    match listener {
+        AsyncListener::Tcp(l) => {
+            let (s, peer) = l.accept().await?;
+            s.set_nodelay(true)?;
+            Ok((Socket::Tcp(s), Address::Ip(peer), None))
+        }
+        AsyncListener::Unix(l) => {
+            let (s, _) = l.accept().await?;
+            let creds = s.peer_cred().ok().map(|c| Credentials {
+                pid: c.pid().map_or(0, |p| p as u32),
+                uid: c.uid(),
+                gid: c.gid(),
+            });
+            let peer = s
+                .peer_addr()
+                .ok()
+                .and_then(|a| a.as_pathname().map(|p| Address::Unix(p.to_path_buf())))
+                .unwrap_or(Address::Unix(PathBuf::new()));
+            Ok((Socket::Unix(s), peer, creds))
+        }
+    }
+}
+
+async fn connection<A: App>(
+    socket: Socket,
+    peer: Address,
+    creds: Option<Credentials>,
+    app: &A,
+    shared: &Shared,
+) {
+    let conn = Arc::new(ConnShared::default());
+    if let Ok(mut conns) = shared.conns.lock() {
+        conns.push(conn.clone());
+    }
+    let cfg = &shared.config;
+    let mut session = Session::new((&peer).into(), A::State::default()).with_monitor(&conn.monitor);
+    if let Some(c) = creds {
+        session = session.with_credentials(c);
+    }
+    let mut io = ServerSocket {
+        socket,
+        conn: &conn,
+        timeouts: Timeouts {
+            idle: cfg.idle_timeout,
+            head: cfg.head_timeout,
+            io: cfg.io_timeout,
+        },
+        shutdown: shared.shutdown.subscribe(),
+        head_started: None,
+    };
+    let mut buffers = (vec![0u8; cfg.read_buffer], vec![0u8; cfg.write_buffer]);
+    let engine = EngineConfig::new()
+        .max_requests(cfg.max_requests)
+        .drain_limit(cfg.drain_limit);
+    tracing::debug!("connected");
+    let result = serve(&mut io, &mut buffers, app, &mut session, &engine).await;
+    match result {
+        Ok(end) => log_end(end, session.requests()),
+        Err(e) => tracing::debug!(requests = session.requests(), "closed: {e}"),
+    }
+    if let Ok(mut conns) = shared.conns.lock() {
+        conns.retain(|c| !Arc::ptr_eq(c, &conn));
+    }
+}
+
+fn log_end(end: ServerEnd, requests: u32) {
+    tracing::debug!(requests, "closed: {end:?}");
+}

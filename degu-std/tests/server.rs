@@ -1,0 +1,362 @@
+//! degu-std over real sockets: every address kind, the async and blocking clients,
+//! connection limits and eviction, head and idle timeouts, graceful shutdown, AF_UNIX
+//! peer credentials.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use degu_core::app::{App, PeerAddr, Request, Session};
+use degu_core::engine::{Error, Read, Responder, Sent, Write};
+use degu_core::{ChunkExt, Header, Method};
+use degu_examples::demo::DemoApp;
+use degu_std::{Address, Client, ServerConfig, TempServer, blocking};
+use std::io::{Read as _, Write as _};
+use std::time::{Duration, Instant};
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn servers() -> Vec<TempServer> {
+    let abstract_name = format!("@degu-test-{}-{:?}", std::process::id(), Instant::now());
+    vec![
+        TempServer::ipv4(DemoApp).unwrap(),
+        TempServer::ipv6(DemoApp).unwrap(),
+        TempServer::unix(DemoApp).unwrap(),
+        TempServer::start(&abstract_name.parse().unwrap(), DemoApp).unwrap(),
+    ]
+}
+
+#[test]
+fn the_async_client_talks_to_every_address_kind() {
+    for server in servers() {
+        let address = server.address().clone();
+        rt().block_on(async {
+            let client = Client::new(address.clone());
+            let mut conn = client.connect().await.unwrap();
+            for _ in 0..3 {
+                let mut r = conn.get("/hello", &[]).await.unwrap();
+                assert_eq!(r.status, 200, "{address}");
+                let mut buf = [0u8; 64];
+                let n = r.body.read_to_end(&mut buf).await.unwrap();
+                assert_eq!(&buf[..n], b"hello, world", "{address}");
+            }
+            let mut w = conn.chunked(Method::Post, "/echo", &[]).unwrap();
+            w.write_chunk(Some(ChunkExt::new("k", "v")), b"data")
+                .await
+                .unwrap();
+            let mut r = w.finish(None).await.unwrap();
+            let mut buf = [0u8; 64];
+            let p = r.body.read_chunk(&mut buf).await.unwrap().unwrap();
+            assert_eq!(
+                (p.ext, &buf[..p.len]),
+                (Some(ChunkExt::new("k", "v")), &b"data"[..])
+            );
+            assert!(r.body.read_chunk(&mut buf).await.unwrap().unwrap().is_end());
+            assert_eq!(r.body.read_chunk(&mut buf).await.unwrap(), None);
+        });
+        server.stop().unwrap();
+    }
+}
+
+#[test]
+fn the_blocking_client_drives_the_same_engine() {
+    for server in servers() {
+        let client = blocking::Client::new(server.address().clone());
+        let mut conn = client.connect().unwrap();
+        let mut r = conn.put("/echo", &[], b"ping").unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.read_to_vec().unwrap(), b"ping");
+        let mut r = conn
+            .request_chunked(
+                Method::Post,
+                "/echo",
+                &[],
+                &[(Some(ChunkExt::new("a", "1")), b"x"), (None, b"yz")],
+                Some(ChunkExt::new("end", "1")),
+            )
+            .unwrap();
+        let mut buf = [0u8; 16];
+        let mut got = Vec::new();
+        while let Some(p) = r.read_chunk(&mut buf).unwrap() {
+            got.push((
+                p.ext.map(|e| format!("{}={}", e.key, e.value)),
+                buf[..p.len].to_vec(),
+            ));
+        }
+        assert_eq!(
+            got,
+            vec![
+                (Some("a=1".into()), b"x".to_vec()),
+                (None, b"yz".to_vec()),
+                (Some("end=1".into()), vec![]),
+            ]
+        );
+        let r = conn.get("/nope", &[]).unwrap();
+        assert_eq!(r.status, 404);
+    }
+}
+
+#[test]
+fn binding_port_zero_reports_the_real_port() {
+    let server = TempServer::ipv4(DemoApp).unwrap();
+    let port = server.address().port().unwrap();
+    assert_ne!(port, 0);
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+}
+
+#[test]
+fn the_client_sends_a_host_header_for_ip_addresses_only() {
+    struct EchoHost;
+    impl App for EchoHost {
+        type State = ();
+        async fn handle<R: Read, W: Write>(
+            &self,
+            _: &mut Session<'_, ()>,
+            request: Request<'_, R>,
+            responder: Responder<'_, W>,
+        ) -> Result<Sent, Error> {
+            let host = request.header("host").unwrap_or("-");
+            responder.send(200, "OK", &[], host.as_bytes()).await
+        }
+    }
+    let tcp = TempServer::ipv4(EchoHost).unwrap();
+    let mut conn = blocking::Client::new(tcp.address().clone())
+        .connect()
+        .unwrap();
+    let want = format!("127.0.0.1:{}", tcp.address().port().unwrap());
+    assert_eq!(
+        conn.get("/", &[]).unwrap().read_to_vec().unwrap(),
+        want.as_bytes()
+    );
+    let mine = [Header::new("host", "device.local")];
+    assert_eq!(
+        conn.get("/", &mine).unwrap().read_to_vec().unwrap(),
+        b"device.local"
+    );
+    let unix = TempServer::unix(EchoHost).unwrap();
+    let mut conn = blocking::Client::new(unix.address().clone())
+        .connect()
+        .unwrap();
+    assert_eq!(conn.get("/", &[]).unwrap().read_to_vec().unwrap(), b"-");
+}
+
+/// Reports what the session knows about the peer.
+struct WhoAmI;
+
+impl App for WhoAmI {
+    type State = ();
+    async fn handle<R: Read, W: Write>(
+        &self,
+        session: &mut Session<'_, ()>,
+        _: Request<'_, R>,
+        responder: Responder<'_, W>,
+    ) -> Result<Sent, Error> {
+        let peer = match session.peer() {
+            PeerAddr::Ip(a) => format!("ip {}", a.ip()),
+            PeerAddr::UnixPath(p) => format!("unix {p}"),
+            PeerAddr::UnixAbstract(_) => "abstract".into(),
+            PeerAddr::Unnamed => "unnamed".into(),
+        };
+        let creds = session
+            .credentials()
+            .map(|c| format!("pid={} uid={} gid={}", c.pid, c.uid, c.gid))
+            .unwrap_or_default();
+        let body = format!("{peer}; {creds}; requests={}", session.requests());
+        responder.send(200, "OK", &[], body.as_bytes()).await
+    }
+}
+
+#[test]
+fn unix_peers_come_with_their_credentials() {
+    let server = TempServer::unix(WhoAmI).unwrap();
+    let mut conn = blocking::Client::new(server.address().clone())
+        .connect()
+        .unwrap();
+    let body = String::from_utf8(conn.get("/", &[]).unwrap().read_to_vec().unwrap()).unwrap();
+    let me = format!(
+        "pid={} uid={} gid={}",
+        std::process::id(),
+        nix::unistd::getuid(),
+        nix::unistd::getgid()
+    );
+    assert_eq!(body, format!("unnamed; {me}; requests=0"));
+    let body = String::from_utf8(conn.get("/", &[]).unwrap().read_to_vec().unwrap()).unwrap();
+    assert!(body.ends_with("requests=1"), "{body}");
+
+    let tcp = TempServer::ipv6(WhoAmI).unwrap();
+    let mut conn = blocking::Client::new(tcp.address().clone())
+        .connect()
+        .unwrap();
+    let body = String::from_utf8(conn.get("/", &[]).unwrap().read_to_vec().unwrap()).unwrap();
+    assert_eq!(body, "ip ::1; ; requests=0");
+}
+
+fn raw(address: &Address) -> std::net::TcpStream {
+    let Address::Ip(a) = address else {
+        panic!("ip only")
+    };
+    let s = std::net::TcpStream::connect(a).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+fn read_all(mut s: std::net::TcpStream) -> (Vec<u8>, Duration) {
+    let start = Instant::now();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    (out, start.elapsed())
+}
+
+#[test]
+fn a_slow_head_is_cut_off_by_the_head_timeout() {
+    let config = ServerConfig {
+        head_timeout: Duration::from_millis(300),
+        idle_timeout: Duration::from_secs(5),
+        ..ServerConfig::default()
+    };
+    let server = TempServer::with_config(&Address::ipv4_loopback(0), DemoApp, config).unwrap();
+    let mut s = raw(server.address());
+    s.write_all(b"GET /hello HTTP/1.1\r\nx-a: 1\r\n").unwrap();
+    let (out, took) = read_all(s);
+    assert!(out.is_empty(), "no response to a head that never ends");
+    assert!(
+        took < Duration::from_secs(3),
+        "closed by the head timeout, not idle: {took:?}"
+    );
+}
+
+#[test]
+fn an_idle_connection_is_closed_by_the_idle_timeout() {
+    let config = ServerConfig {
+        idle_timeout: Duration::from_millis(300),
+        ..ServerConfig::default()
+    };
+    let server = TempServer::with_config(&Address::ipv4_loopback(0), DemoApp, config).unwrap();
+    let mut s = raw(server.address());
+    s.write_all(b"GET /hello HTTP/1.1\r\n\r\n").unwrap();
+    let (out, took) = read_all(s);
+    assert!(out.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    assert!(took < Duration::from_secs(3), "{took:?}");
+}
+
+#[test]
+fn a_full_server_evicts_an_idle_connection_to_admit_a_new_one() {
+    let config = ServerConfig {
+        max_connections: 2,
+        ..ServerConfig::default()
+    };
+    let server = TempServer::with_config(&Address::ipv4_loopback(0), DemoApp, config).unwrap();
+    let client = blocking::Client::new(server.address().clone());
+    let mut a = client.connect().unwrap();
+    let mut b = client.connect().unwrap();
+    assert_eq!(
+        a.get("/hello", &[]).unwrap().read_to_vec().unwrap(),
+        b"hello, world"
+    );
+    assert_eq!(
+        b.get("/hello", &[]).unwrap().read_to_vec().unwrap(),
+        b"hello, world"
+    );
+    let start = Instant::now();
+    let mut c = client.connect().unwrap();
+    assert_eq!(
+        c.get("/hello", &[]).unwrap().read_to_vec().unwrap(),
+        b"hello, world"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "admitted at once: {:?}",
+        start.elapsed()
+    );
+    assert_eq!(server.running().unwrap().connections(), 2);
+    // One of the first two was closed to make room.
+    let a_ok = a.get("/hello", &[]).is_ok();
+    let b_ok = b.get("/hello", &[]).is_ok();
+    assert!(
+        a_ok ^ b_ok,
+        "exactly one idle connection was evicted ({a_ok}, {b_ok})"
+    );
+}
+
+/// Sleeps before answering, so a request is in flight during shutdown.
+struct Slow;
+
+impl App for Slow {
+    type State = ();
+    async fn handle<R: Read, W: Write>(
+        &self,
+        _: &mut Session<'_, ()>,
+        _: Request<'_, R>,
+        responder: Responder<'_, W>,
+    ) -> Result<Sent, Error> {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        responder.send(200, "OK", &[], b"finished").await
+    }
+}
+
+#[test]
+fn graceful_shutdown_finishes_in_flight_requests() {
+    let server = TempServer::ipv4(Slow).unwrap();
+    let address = server.address().clone();
+    let idle = raw(&address);
+    let mut busy = raw(&address);
+    busy.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let start = Instant::now();
+    server.stop().unwrap();
+    assert!(start.elapsed() < Duration::from_secs(3));
+    let (out, _) = read_all(busy);
+    assert!(
+        out.starts_with(b"HTTP/1.1 200 OK\r\n"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    assert!(out.ends_with(b"finished"));
+    let (out, _) = read_all(idle);
+    assert!(
+        out.is_empty(),
+        "the idle connection is closed without a response"
+    );
+    assert!(
+        std::net::TcpStream::connect(match &address {
+            Address::Ip(a) => *a,
+            _ => unreachable!(),
+        })
+        .is_err()
+    );
+}
+
+#[test]
+fn many_workers_share_one_listener() {
+    let config = ServerConfig {
+        workers: 2,
+        ..ServerConfig::default()
+    };
+    let server = TempServer::with_config(&Address::ipv6_loopback(0), DemoApp, config).unwrap();
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let client = blocking::Client::new(server.address().clone());
+            std::thread::spawn(move || {
+                let mut conn = client.connect().unwrap();
+                for _ in 0..50 {
+                    let body = conn
+                        .put("/echo", &[], b"abc")
+                        .unwrap()
+                        .read_to_vec()
+                        .unwrap();
+                    assert_eq!(body, b"abc");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}
