@@ -163,7 +163,6 @@ impl<const R: usize, const W: usize> Buffers<R, W> {
             write: [0; W],
         }
     }
-
 }
 
 /// Storage for a connection's read and write buffers: [`Buffers`] (fixed, `static`-able)
