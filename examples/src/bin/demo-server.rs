@@ -1,0 +1,102 @@
+//! `demo-server [--address ADDR] [--workers N] [--max-connections N]`: serve the demo
+//! app until SIGINT or SIGTERM, then shut down gracefully.
+//!
+//! The first line on stdout is `listening on <bound address>` (with the real port when
+//! the address asked for port 0), so scripts can start it and read where it is.
+
+use degu_examples::demo::DemoApp;
+use degu_std::{Address, Server, ServerConfig};
+use std::io::Write as _;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: demo-server [--address ADDR] [--workers N] [--max-connections N]
+  ADDR: 127.0.0.1:8080 (default), [::1]:0, [fe80::1%eth0]:8080, /path/to.sock, @abstract";
+
+struct Args {
+    address: Address,
+    config: ServerConfig,
+}
+
+fn parse_args() -> Result<Args, lexopt::Error> {
+    use lexopt::prelude::*;
+    let mut address: Address = "127.0.0.1:8080".parse().map_err(|e| format!("{e}"))?;
+    let mut config = ServerConfig::default();
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("address") | Short('a') => {
+                address = parser
+                    .value()?
+                    .string()?
+                    .parse()
+                    .map_err(|e| format!("{e}"))?;
+            }
+            Long("workers") => config.workers = parser.value()?.parse()?,
+            Long("max-connections") => config.max_connections = parser.value()?.parse()?,
+            Long("help") | Short('h') => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    Ok(Args { address, config })
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("demo-server: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let server = match Server::bind(&args.address, args.config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("demo-server: cannot bind {}: {e}", args.address);
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("listening on {}", server.address());
+    let _ = std::io::stdout().flush();
+    let running = match server.spawn(DemoApp) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("demo-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let handle = running.shutdown_handle();
+    let signals = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .and_then(|rt| {
+            rt.block_on(async {
+                use tokio::signal::unix::{SignalKind, signal};
+                let mut term = signal(SignalKind::terminate())?;
+                let mut int = signal(SignalKind::interrupt())?;
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+                std::io::Result::Ok(())
+            })
+        });
+    if let Err(e) = signals {
+        eprintln!("demo-server: cannot wait for signals: {e}");
+    }
+    eprintln!("demo-server: shutting down");
+    handle.shutdown();
+    match running.join() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("demo-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
