@@ -16,10 +16,13 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: degu ADDRESS METHOD URI [-H 'name: value']... \
 [--data TEXT | --data-file F | --chunk [KEY=VALUE:]DATA ...] [-v]";
 
+/// One chunk to send: optional `(key, value)` extension and data.
+type Chunk = (Option<(String, String)>, Vec<u8>);
+
 enum Body {
     None,
     Bytes(Vec<u8>),
-    Chunks(Vec<(Option<(String, String)>, Vec<u8>)>),
+    Chunks(Vec<Chunk>),
 }
 
 struct Args {
@@ -31,7 +34,7 @@ struct Args {
     verbose: bool,
 }
 
-fn chunk_arg(arg: &str) -> (Option<(String, String)>, Vec<u8>) {
+fn chunk_arg(arg: &str) -> Chunk {
     if let Some((ext, data)) = arg.split_once(':')
         && let Some((k, v)) = ext.split_once('=')
         && ChunkExt::new(k, v).is_valid()
