@@ -22,3 +22,8 @@ pub use client::{Client, ClientConfig, Connection};
 pub use degu_core;
 pub use server::{RunningServer, Server, ServerConfig, ShutdownHandle};
 pub use temp::TempServer;
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
