@@ -23,6 +23,37 @@ use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 
+/// A blocking socket before TLS.
+#[derive(Debug)]
+pub enum StdPlain {
+    /// TCP.
+    Tcp(TcpStream),
+    /// AF_UNIX.
+    Unix(UnixStream),
+}
+
+impl io::Read for StdPlain {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            StdPlain::Tcp(s) => s.read(buf),
+            StdPlain::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl io::Write for StdPlain {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            StdPlain::Tcp(s) => s.write(buf),
+            StdPlain::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A blocking socket as an `embedded-io-async` stream: every call completes on its first
 /// poll, so the engine runs to completion under `block_on` without a reactor.
 #[derive(Debug)]
@@ -31,6 +62,8 @@ pub enum BlockingSocket {
     Tcp(TcpStream),
     /// AF_UNIX.
     Unix(UnixStream),
+    /// TLS over either.
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, StdPlain>>),
 }
 
 impl embedded_io::ErrorType for BlockingSocket {
@@ -42,6 +75,7 @@ impl embedded_io_async::Read for BlockingSocket {
         match self {
             BlockingSocket::Tcp(s) => s.read(buf),
             BlockingSocket::Unix(s) => s.read(buf),
+            BlockingSocket::Tls(s) => s.read(buf),
         }
     }
 }
@@ -51,11 +85,15 @@ impl embedded_io_async::Write for BlockingSocket {
         match self {
             BlockingSocket::Tcp(s) => s.write(buf),
             BlockingSocket::Unix(s) => s.write(buf),
+            BlockingSocket::Tls(s) => s.write(buf),
         }
     }
 
     async fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        match self {
+            BlockingSocket::Tls(s) => s.flush(),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -81,10 +119,48 @@ impl Client {
         }
     }
 
+    /// A TLS client for `address` with default options.
+    pub fn tls(address: Address, tls: crate::TlsClientConfig) -> Self {
+        let mut config = ClientConfig::for_address(&address);
+        config.tls = Some(tls);
+        Client::with_config(address, config)
+    }
+
     /// Open a connection.
     pub fn connect(&self) -> io::Result<Connection> {
+        let plain = self.connect_plain()?;
+        let socket = match (&self.config.tls, plain) {
+            (None, s) => s,
+            (Some(tls), s) => {
+                let plain = match s {
+                    BlockingSocket::Tcp(s) => StdPlain::Tcp(s),
+                    BlockingSocket::Unix(s) => StdPlain::Unix(s),
+                    BlockingSocket::Tls(_) => return Err(io::Error::other("TLS over TLS")),
+                };
+                let name = tls.name_for(&self.address)?;
+                let conn = rustls::ClientConnection::new(tls.rustls_config()?, name)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+                let mut stream = rustls::StreamOwned::new(conn, plain);
+                // Handshake now, so a refused certificate is an error of `connect`.
+                while stream.conn.is_handshaking() {
+                    stream.conn.complete_io(&mut stream.sock)?;
+                }
+                BlockingSocket::Tls(Box::new(stream))
+            }
+        };
+        Ok(Connection {
+            inner: engine::Connection::new(
+                socket,
+                vec![0u8; self.config.read_buffer].into_boxed_slice(),
+                vec![0u8; self.config.write_buffer].into_boxed_slice(),
+            ),
+            host: self.config.host.clone(),
+        })
+    }
+
+    fn connect_plain(&self) -> io::Result<BlockingSocket> {
         let t = self.config.timeout;
-        let socket = match &self.address {
+        Ok(match &self.address {
             Address::Ip(a) => {
                 let s = match t {
                     Some(t) => TcpStream::connect_timeout(a, t)?,
@@ -116,14 +192,6 @@ impl Client {
                 s.set_write_timeout(t)?;
                 BlockingSocket::Unix(s)
             }
-        };
-        Ok(Connection {
-            inner: engine::Connection::new(
-                socket,
-                vec![0u8; self.config.read_buffer].into_boxed_slice(),
-                vec![0u8; self.config.write_buffer].into_boxed_slice(),
-            ),
-            host: self.config.host.clone(),
         })
     }
 }

@@ -2,7 +2,8 @@
 //! socket) makes [`Connection`]s (one socket, requests one after another).
 
 use crate::address::Address;
-use crate::stream::{ClientSocket, Socket, timed_out};
+use crate::stream::{ClientSocket, Plain, Socket, timed_out};
+use crate::tls::TlsClientConfig;
 use degu_core::engine::{self, ChunkedRequest, Error, LengthRequest, Response};
 use degu_core::{Header, Method};
 use std::io;
@@ -23,6 +24,9 @@ pub struct ClientConfig {
     pub read_buffer: usize,
     /// Write buffer: the largest request head sent (default 16 KiB).
     pub write_buffer: usize,
+    /// TLS: verify the server (and present a client certificate) with this; `None`
+    /// for plain connections.
+    pub tls: Option<TlsClientConfig>,
 }
 
 impl ClientConfig {
@@ -33,6 +37,7 @@ impl ClientConfig {
             host: address.host_header(80),
             read_buffer: 32 * 1024,
             write_buffer: 16 * 1024,
+            tls: None,
         }
     }
 }
@@ -59,6 +64,16 @@ impl Client {
         }
     }
 
+    /// A TLS client for `address` with default options.
+    pub fn tls(address: Address, tls: TlsClientConfig) -> Self {
+        let mut config = ClientConfig::for_address(&address);
+        if address.port() == Some(443) {
+            config.host = address.host_header(443);
+        }
+        config.tls = Some(tls);
+        Client::with_config(address, config)
+    }
+
     /// The server address.
     pub fn address(&self) -> &Address {
         &self.address
@@ -71,7 +86,17 @@ impl Client {
 
     /// Open a connection.
     pub async fn connect(&self) -> io::Result<Connection> {
-        let connect = connect_socket(&self.address);
+        let connect = async {
+            let plain = connect_socket(&self.address).await?;
+            match &self.config.tls {
+                None => Ok(Socket::Plain(plain)),
+                Some(tls) => {
+                    let name = tls.name_for(&self.address)?;
+                    let stream = tls.connector()?.connect(name, plain).await?;
+                    Ok(Socket::TlsClient(Box::new(stream)))
+                }
+            }
+        };
         let socket = match self.config.timeout {
             Some(t) => tokio::time::timeout(t, connect)
                 .await
@@ -93,25 +118,25 @@ impl Client {
     }
 }
 
-pub(crate) async fn connect_socket(address: &Address) -> io::Result<Socket> {
+pub(crate) async fn connect_socket(address: &Address) -> io::Result<Plain> {
     Ok(match address {
         Address::Ip(a) => {
             let s = TcpStream::connect(a).await?;
             s.set_nodelay(true)?;
-            Socket::Tcp(s)
+            Plain::Tcp(s)
         }
         Address::Host(h, p) => {
             let s = TcpStream::connect((h.as_str(), *p)).await?;
             s.set_nodelay(true)?;
-            Socket::Tcp(s)
+            Plain::Tcp(s)
         }
-        Address::Unix(path) => Socket::Unix(UnixStream::connect(path).await?),
+        Address::Unix(path) => Plain::Unix(UnixStream::connect(path).await?),
         Address::Abstract(name) => {
             use std::os::linux::net::SocketAddrExt;
             let sa = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
             let s = std::os::unix::net::UnixStream::connect_addr(&sa)?;
             s.set_nonblocking(true)?;
-            Socket::Unix(UnixStream::from_std(s)?)
+            Plain::Unix(UnixStream::from_std(s)?)
         }
     })
 }

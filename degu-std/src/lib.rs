@@ -13,15 +13,19 @@
 pub mod address;
 pub mod blocking;
 pub mod client;
+pub mod pki;
 pub mod server;
 pub mod stream;
 pub mod temp;
+pub mod tls;
 
 pub use address::{Address, AddressError};
 pub use client::{Client, ClientConfig, Connection};
 pub use degu_core;
+pub use pki::TempPki;
 pub use server::{RunningServer, Server, ServerConfig, ShutdownHandle};
 pub use temp::TempServer;
+pub use tls::{TlsClientConfig, TlsError, TlsPeer, TlsServerConfig};
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

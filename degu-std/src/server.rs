@@ -11,7 +11,8 @@
 //! first byte to its end), I/O (each read or write inside a request).
 
 use crate::address::Address;
-use crate::stream::{ConnShared, ServerSocket, Socket, Timeouts};
+use crate::stream::{ConnShared, Plain, ServerSocket, Socket, Timeouts};
+use crate::tls::{TlsPeer, TlsServerConfig};
 use degu_core::app::{App, Credentials, Session};
 use degu_core::engine::{ServerConfig as EngineConfig, ServerEnd, serve};
 use std::io;
@@ -51,6 +52,9 @@ pub struct ServerConfig {
     pub workers: usize,
     /// How long a graceful shutdown waits for in-flight requests (default 10 s).
     pub shutdown_grace: Duration,
+    /// TLS for every connection (the handshake is bounded by `head_timeout`); `None`
+    /// serves plain HTTP.
+    pub tls: Option<TlsServerConfig>,
 }
 
 impl Default for ServerConfig {
@@ -67,6 +71,7 @@ impl Default for ServerConfig {
             drain_limit: 64 * 1024,
             workers: 1,
             shutdown_grace: Duration::from_secs(10),
+            tls: None,
         }
     }
 }
@@ -362,12 +367,12 @@ fn worker<A: App + Send + Sync + 'static>(
     Ok(())
 }
 
-async fn accept(listener: &AsyncListener) -> io::Result<(Socket, Address, Option<Credentials>)> {
+async fn accept(listener: &AsyncListener) -> io::Result<(Plain, Address, Option<Credentials>)> {
     match listener {
         AsyncListener::Tcp(l) => {
             let (s, peer) = l.accept().await?;
             s.set_nodelay(true)?;
-            Ok((Socket::Tcp(s), Address::Ip(peer), None))
+            Ok((Plain::Tcp(s), Address::Ip(peer), None))
         }
         AsyncListener::Unix(l) => {
             let (s, _) = l.accept().await?;
@@ -381,18 +386,45 @@ async fn accept(listener: &AsyncListener) -> io::Result<(Socket, Address, Option
                 .ok()
                 .and_then(|a| a.as_pathname().map(|p| Address::Unix(p.to_path_buf())))
                 .unwrap_or(Address::Unix(PathBuf::new()));
-            Ok((Socket::Unix(s), peer, creds))
+            Ok((Plain::Unix(s), peer, creds))
         }
     }
 }
 
+/// The TLS handshake, bounded by the head timeout; the socket and the verified peer.
+async fn handshake(
+    plain: Plain,
+    tls: &TlsServerConfig,
+    limit: Duration,
+) -> io::Result<(Socket, Option<TlsPeer>)> {
+    let stream = tokio::time::timeout(limit, tls.acceptor().accept(plain))
+        .await
+        .map_err(|_| crate::stream::timed_out())??;
+    let peer = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(TlsPeer::from_chain);
+    Ok((Socket::TlsServer(Box::new(stream)), peer))
+}
+
 async fn connection<A: App>(
-    socket: Socket,
+    plain: Plain,
     peer: Address,
     creds: Option<Credentials>,
     app: &A,
     shared: &Shared,
 ) {
+    let (socket, identity) = match &shared.config.tls {
+        None => (Socket::Plain(plain), None),
+        Some(tls) => match handshake(plain, tls, shared.config.head_timeout).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::debug!("TLS handshake failed: {e}");
+                return;
+            }
+        },
+    };
     let conn = Arc::new(ConnShared::default());
     if let Ok(mut conns) = shared.conns.lock() {
         conns.push(conn.clone());
@@ -401,6 +433,9 @@ async fn connection<A: App>(
     let mut session = Session::new((&peer).into(), A::State::default()).with_monitor(&conn.monitor);
     if let Some(c) = creds {
         session = session.with_credentials(c);
+    }
+    if let Some(id) = &identity {
+        session = session.with_identity(id);
     }
     let mut io = ServerSocket {
         socket,

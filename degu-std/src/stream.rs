@@ -8,55 +8,131 @@
 
 use degu_core::engine::{Monitor, Phase};
 use std::io;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpStream, UnixStream, tcp, unix};
 use tokio::sync::{Notify, watch};
 use tokio::time::{Instant, sleep_until, timeout};
 
-/// A connected socket.
+/// A connected socket before any TLS: TCP (IPv4 or IPv6) or AF_UNIX.
 #[derive(Debug)]
-pub enum Socket {
+pub enum Plain {
     /// TCP over IPv4 or IPv6.
     Tcp(TcpStream),
     /// AF_UNIX, path or abstract.
     Unix(UnixStream),
 }
 
+impl AsyncRead for Plain {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Plain::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            Plain::Unix(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Plain {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Plain::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            Plain::Unix(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Plain::Tcp(s) => Pin::new(s).poll_flush(cx),
+            Plain::Unix(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Plain::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            Plain::Unix(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
+
+/// A connected socket, plain or TLS.
+#[derive(Debug)]
+pub enum Socket {
+    /// No TLS.
+    Plain(Plain),
+    /// The server side of a TLS connection.
+    TlsServer(Box<tokio_rustls::server::TlsStream<Plain>>),
+    /// The client side of a TLS connection.
+    TlsClient(Box<tokio_rustls::client::TlsStream<Plain>>),
+}
+
 impl Socket {
     pub(crate) fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
         match self {
-            Socket::Tcp(s) => {
+            Socket::Plain(Plain::Tcp(s)) => {
                 let (r, w) = s.split();
                 (ReadHalf::Tcp(r), WriteHalf::Tcp(w))
             }
-            Socket::Unix(s) => {
+            Socket::Plain(Plain::Unix(s)) => {
                 let (r, w) = s.split();
                 (ReadHalf::Unix(r), WriteHalf::Unix(w))
+            }
+            Socket::TlsServer(s) => {
+                let (r, w) = tokio::io::split(&mut **s);
+                (ReadHalf::TlsServer(r), WriteHalf::TlsServer(w))
+            }
+            Socket::TlsClient(s) => {
+                let (r, w) = tokio::io::split(&mut **s);
+                (ReadHalf::TlsClient(r), WriteHalf::TlsClient(w))
             }
         }
     }
 
     pub(crate) async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Socket::Tcp(s) => s.read(buf).await,
-            Socket::Unix(s) => s.read(buf).await,
+            Socket::Plain(s) => s.read(buf).await,
+            Socket::TlsServer(s) => s.read(buf).await,
+            Socket::TlsClient(s) => s.read(buf).await,
         }
     }
 
     pub(crate) async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
-            Socket::Tcp(s) => s.write(buf).await,
-            Socket::Unix(s) => s.write(buf).await,
+            Socket::Plain(s) => s.write(buf).await,
+            Socket::TlsServer(s) => s.write(buf).await,
+            Socket::TlsClient(s) => s.write(buf).await,
+        }
+    }
+
+    pub(crate) async fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Socket::Plain(_) => Ok(()),
+            Socket::TlsServer(s) => s.flush().await,
+            Socket::TlsClient(s) => s.flush().await,
         }
     }
 }
+
+type TlsServerStream<'a> = &'a mut tokio_rustls::server::TlsStream<Plain>;
+type TlsClientStream<'a> = &'a mut tokio_rustls::client::TlsStream<Plain>;
 
 /// The read half of a [`Socket`].
 pub(crate) enum ReadHalf<'a> {
     Tcp(tcp::ReadHalf<'a>),
     Unix(unix::ReadHalf<'a>),
+    TlsServer(tokio::io::ReadHalf<TlsServerStream<'a>>),
+    TlsClient(tokio::io::ReadHalf<TlsClientStream<'a>>),
 }
 
 impl ReadHalf<'_> {
@@ -64,6 +140,8 @@ impl ReadHalf<'_> {
         match self {
             ReadHalf::Tcp(r) => r.read(buf).await,
             ReadHalf::Unix(r) => r.read(buf).await,
+            ReadHalf::TlsServer(r) => r.read(buf).await,
+            ReadHalf::TlsClient(r) => r.read(buf).await,
         }
     }
 }
@@ -72,6 +150,8 @@ impl ReadHalf<'_> {
 pub(crate) enum WriteHalf<'a> {
     Tcp(tcp::WriteHalf<'a>),
     Unix(unix::WriteHalf<'a>),
+    TlsServer(tokio::io::WriteHalf<TlsServerStream<'a>>),
+    TlsClient(tokio::io::WriteHalf<TlsClientStream<'a>>),
 }
 
 impl WriteHalf<'_> {
@@ -79,6 +159,16 @@ impl WriteHalf<'_> {
         match self {
             WriteHalf::Tcp(w) => w.write(buf).await,
             WriteHalf::Unix(w) => w.write(buf).await,
+            WriteHalf::TlsServer(w) => w.write(buf).await,
+            WriteHalf::TlsClient(w) => w.write(buf).await,
+        }
+    }
+
+    async fn flush(&mut self) -> io::Result<()> {
+        match self {
+            WriteHalf::Tcp(_) | WriteHalf::Unix(_) => Ok(()),
+            WriteHalf::TlsServer(w) => w.flush().await,
+            WriteHalf::TlsClient(w) => w.flush().await,
         }
     }
 }
@@ -229,8 +319,10 @@ impl embedded_io_async::Write for TimedWriter<'_> {
     }
 
     async fn flush(&mut self) -> io::Result<()> {
-        // Sockets have no user-space buffer to flush.
-        Ok(())
+        // A plain socket has nothing to flush; TLS may hold a record.
+        timeout(self.timeout, self.inner.flush())
+            .await
+            .unwrap_or_else(|_| Err(timed_out()))
     }
 }
 
@@ -266,6 +358,11 @@ impl embedded_io_async::Write for ClientSocket {
     }
 
     async fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        match self.timeout {
+            Some(t) => timeout(t, self.socket.flush())
+                .await
+                .unwrap_or_else(|_| Err(timed_out())),
+            None => self.socket.flush().await,
+        }
     }
 }

@@ -34,6 +34,23 @@ impl TempServer {
         })
     }
 
+    /// Serve `app` over TLS on `address`.
+    pub fn tls<A>(address: &Address, app: A, tls: crate::TlsServerConfig) -> io::Result<TempServer>
+    where
+        A: App + Send + Sync + 'static,
+    {
+        let config = ServerConfig {
+            tls: Some(tls),
+            ..ServerConfig::default()
+        };
+        if let Address::Unix(p) = address
+            && p.as_os_str().is_empty()
+        {
+            return TempServer::unix_with_config(app, config);
+        }
+        TempServer::with_config(address, app, config)
+    }
+
     /// Serve `app` on `127.0.0.1` and a free port.
     pub fn ipv4<A: App + Send + Sync + 'static>(app: A) -> io::Result<TempServer> {
         TempServer::start(&Address::ipv4_loopback(0), app)
