@@ -1,5 +1,10 @@
 //! `degu ADDRESS METHOD URI [-H 'name: value']... [--data TEXT | --data-file F |
-//! --chunk [KEY=VALUE:]DATA ...] [-v]`: make one request and print the response.
+//! --chunk [KEY=VALUE:]DATA ...] [-v] [--tls] [--ca F] [--cert F --key F]
+//! [--server-name NAME]`: make one request and print the response.
+//!
+//! TLS is on with `--tls` or any of `--ca`, `--cert`, `--server-name`: the server is
+//! verified against `--ca` (or the system roots), `--cert`/`--key` present a client
+//! certificate, `--server-name` sets the name checked (needed for AF_UNIX).
 //!
 //! Prints the status line, the headers, an empty line and the body. A chunked body is
 //! printed chunk by chunk as `[<size>; <key>=<value>] <data>`, the last chunk as
@@ -8,13 +13,15 @@
 //! an empty DATA (`--chunk end=1:`) sets the extension of the last chunk.
 
 use degu_core::{ChunkExt, Framing, Header, Method};
-use degu_std::Address;
 use degu_std::blocking::Client;
+use degu_std::{Address, TlsClientConfig};
 use std::io::Write as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: degu ADDRESS METHOD URI [-H 'name: value']... \
-[--data TEXT | --data-file F | --chunk [KEY=VALUE:]DATA ...] [-v]";
+[--data TEXT | --data-file F | --chunk [KEY=VALUE:]DATA ...] [-v] \
+[--tls] [--ca FILE] [--cert FILE --key FILE] [--server-name NAME]";
 
 /// One chunk to send: optional `(key, value)` extension and data.
 type Chunk = (Option<(String, String)>, Vec<u8>);
@@ -32,6 +39,7 @@ struct Args {
     headers: Vec<(String, String)>,
     body: Body,
     verbose: bool,
+    tls: Option<TlsClientConfig>,
 }
 
 fn chunk_arg(arg: &str) -> Chunk {
@@ -53,9 +61,15 @@ fn parse_args() -> Result<Args, lexopt::Error> {
     let mut headers = Vec::new();
     let mut body = Body::None;
     let mut verbose = false;
+    let (mut tls, mut ca, mut cert, mut key, mut name) = (false, None, None, None, None);
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
         match arg {
+            Long("tls") => tls = true,
+            Long("ca") => ca = Some(PathBuf::from(parser.value()?)),
+            Long("cert") => cert = Some(PathBuf::from(parser.value()?)),
+            Long("key") => key = Some(PathBuf::from(parser.value()?)),
+            Long("server-name") => name = Some(parser.value()?.string()?),
             Short('H') | Long("header") => {
                 let h = parser.value()?.string()?;
                 let (n, v) = h.split_once(':').ok_or("a header is 'name: value'")?;
@@ -90,6 +104,25 @@ fn parse_args() -> Result<Args, lexopt::Error> {
     let address = address.parse().map_err(|e| format!("{e}"))?;
     let method =
         Method::from_token(method.as_bytes()).ok_or("METHOD is GET, HEAD, PUT, POST or DELETE")?;
+    let tls = if tls || ca.is_some() || cert.is_some() || name.is_some() {
+        let mut config =
+            TlsClientConfig::from_pem_file(ca.as_deref()).map_err(|e| e.to_string())?;
+        match (cert, key) {
+            (Some(c), Some(k)) => {
+                config = config
+                    .with_client_cert_files(&c, &k)
+                    .map_err(|e| e.to_string())?;
+            }
+            (None, None) => {}
+            _ => return Err("--cert and --key go together".into()),
+        }
+        if let Some(n) = name {
+            config = config.with_server_name(n);
+        }
+        Some(config)
+    } else {
+        None
+    };
     Ok(Args {
         address,
         method,
@@ -97,6 +130,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
         headers,
         body,
         verbose,
+        tls,
     })
 }
 
@@ -106,7 +140,10 @@ fn run(args: Args) -> Result<(), String> {
         .iter()
         .map(|(n, v)| Header::new(n, v))
         .collect();
-    let client = Client::new(args.address.clone());
+    let client = match args.tls {
+        Some(tls) => Client::tls(args.address.clone(), tls),
+        None => Client::new(args.address.clone()),
+    };
     let mut conn = client
         .connect()
         .map_err(|e| format!("cannot connect to {}: {e}", args.address))?;

@@ -1,16 +1,22 @@
-//! `demo-server [--address ADDR] [--workers N] [--max-connections N]`: serve the demo
-//! app until SIGINT or SIGTERM, then shut down gracefully.
+//! `demo-server [--address ADDR] [--workers N] [--max-connections N]
+//! [--cert F --key F (--ca F | --allow-anonymous)]`: serve the demo app until SIGINT or
+//! SIGTERM, then shut down gracefully. With `--cert` and `--key` it serves TLS and
+//! requires client certificates signed by `--ca`, unless `--allow-anonymous` is given.
 //!
 //! The first line on stdout is `listening on <bound address>` (with the real port when
 //! the address asked for port 0), so scripts can start it and read where it is.
 
 use degu_examples::demo::DemoApp;
-use degu_std::{Address, Server, ServerConfig};
+use degu_std::{Address, Server, ServerConfig, TlsServerConfig};
 use std::io::Write as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: demo-server [--address ADDR] [--workers N] [--max-connections N]
-  ADDR: 127.0.0.1:8080 (default), [::1]:0, [fe80::1%eth0]:8080, /path/to.sock, @abstract";
+                   [--cert FILE --key FILE (--ca FILE | --allow-anonymous)]
+  ADDR: 127.0.0.1:8080 (default), [::1]:0, [fe80::1%eth0]:8080, /path/to.sock, @abstract
+  TLS: --cert/--key are PEM files; clients must present a certificate signed by --ca
+       unless --allow-anonymous";
 
 struct Args {
     address: Address,
@@ -22,8 +28,13 @@ fn parse_args() -> Result<Args, lexopt::Error> {
     let mut address: Address = "127.0.0.1:8080".parse().map_err(|e| format!("{e}"))?;
     let mut config = ServerConfig::default();
     let mut parser = lexopt::Parser::from_env();
+    let (mut cert, mut key, mut ca, mut anonymous) = (None, None, None, false);
     while let Some(arg) = parser.next()? {
         match arg {
+            Long("cert") => cert = Some(PathBuf::from(parser.value()?)),
+            Long("key") => key = Some(PathBuf::from(parser.value()?)),
+            Long("ca") => ca = Some(PathBuf::from(parser.value()?)),
+            Long("allow-anonymous") => anonymous = true,
             Long("address") | Short('a') => {
                 address = parser
                     .value()?
@@ -40,6 +51,16 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             _ => return Err(arg.unexpected()),
         }
     }
+    config.tls = match (cert, key, ca, anonymous) {
+        (None, None, None, false) => None,
+        (Some(cert), Some(key), Some(ca), false) => {
+            Some(TlsServerConfig::from_pem_files(&cert, &key, &ca).map_err(|e| e.to_string())?)
+        }
+        (Some(cert), Some(key), None, true) => Some(
+            TlsServerConfig::anonymous_from_pem_files(&cert, &key).map_err(|e| e.to_string())?,
+        ),
+        _ => return Err("TLS needs --cert and --key, and either --ca or --allow-anonymous".into()),
+    };
     Ok(Args { address, config })
 }
 
@@ -55,6 +76,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let args_tls = args.config.tls.is_some();
     let server = match Server::bind(&args.address, args.config) {
         Ok(s) => s,
         Err(e) => {
@@ -62,7 +84,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let scheme = if args_tls { "tls" } else { "plain" };
     println!("listening on {}", server.address());
+    eprintln!("demo-server: serving the demo app ({scheme})");
     let _ = std::io::stdout().flush();
     let running = match server.spawn(DemoApp) {
         Ok(r) => r,
