@@ -102,6 +102,10 @@ impl App for TestApp {
                 let code: u16 = code.parse().unwrap();
                 responder.send(code, "Status", &[], b"").await
             }
+            (Some("keep"), Some(code)) => {
+                let code: u16 = code.parse().unwrap();
+                responder.keep_alive().send(code, "Kept", &[], b"").await
+            }
             (Some("noread"), None) => responder.send(200, "OK", &[], b"ignored").await,
             (Some("fail"), None) => Err(Error::App),
             (Some("count"), None) => {
@@ -426,6 +430,15 @@ fn app_statuses_close_per_design_except_404_409_412() {
             assert_eq!(end.unwrap(), ServerEnd::PeerClosed);
         }
     }
+}
+
+#[test]
+fn an_app_can_keep_the_connection_after_an_error_status() {
+    let input = b"GET /keep/502 HTTP/1.1\r\n\r\nGET /count?2 HTTP/1.1\r\n\r\n";
+    let (out, end) = with_default_server(&TestApp, ServerConfig::new(), |e| raw_exchange(e, input));
+    let r = split_responses(&out, &[Method::Get]);
+    assert_eq!((r.len(), r[0].status, r[1].status), (2, 502, 200));
+    assert_eq!(end.unwrap(), ServerEnd::PeerClosed);
 }
 
 /// Every DESIGN §3 error: the status, `connection: close`, then EOF; a pipelined

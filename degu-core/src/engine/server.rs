@@ -101,12 +101,23 @@ struct ResponseState {
     started: bool,
     /// The response was written completely.
     complete: bool,
+    /// The app asked to keep the connection despite an error status.
+    keep: bool,
 }
 
 impl<'r, W: Write> Responder<'r, W> {
     /// The request's method (a response to HEAD never carries a body).
     pub fn method(&self) -> Method {
         self.method
+    }
+
+    /// Keep the connection open after this response even if its status would close it
+    /// (>= 400 other than 404, 409 and 412). A gateway answering 502 or 504 for an
+    /// upstream failure uses this: the client's connection is fine. `connection: close`,
+    /// `max_requests` and an unread request body still close.
+    pub fn keep_alive(self) -> Self {
+        self.state.keep = true;
+        self
     }
 
     fn out(
@@ -349,7 +360,7 @@ async fn serve_split<R: Read, W: Write, A: App>(
                 return Ok(ServerEnd::BodyNotRead);
             }
         }
-        if ws.status >= 400 && !matches!(ws.status, 404 | 409 | 412) {
+        if ws.status >= 400 && !matches!(ws.status, 404 | 409 | 412) && !ws.keep {
             return Ok(ServerEnd::StatusClose(ws.status));
         }
         if close_requested {
