@@ -1,12 +1,20 @@
 //! # degu-embassy
 //!
-//! The device adapter of Degu: it will run `degu-core`'s engine over `embassy-net` TCP
-//! sockets (a fixed pool of server tasks, a client, and a TLS client via `embedded-tls`).
+//! The device adapter of Degu: `degu-core`'s engine over `embassy-net` TCP sockets.
 //!
-//! Nothing is exported yet: the adapter is built once `degu-core`'s connection engine
-//! exists. Until then this crate only re-exports the core so firmware can depend on one
-//! name.
+//! * [`server`]: serve an accepted [`TcpSocket`](embassy_net::tcp::TcpSocket) with any
+//!   [`App`](degu_core::app::App) ([`serve_socket`](server::serve_socket)), with
+//!   `embassy-time` timeouts chosen by the connection's phase, then close it cleanly.
+//!
+//! A client over `TcpSocket` and a TLS client (`embedded-tls`) are still to come.
+//!
+//! `embassy-time` needs a time driver in the final program (firmware provides one; on
+//! the host, `embassy-time`'s `std` feature does).
 #![no_std]
 #![forbid(unsafe_code)]
 
 pub use degu_core as core;
+
+pub mod server;
+
+pub use server::{ServeConfig, Timeouts, serve_socket};
