@@ -295,6 +295,26 @@ impl RunningServer {
         Ok(())
     }
 
+    /// Serve until SIGINT or SIGTERM, then shut down gracefully and wait (for
+    /// programs like `demo-server` and `gateway`).
+    pub fn run_until_signal(self) -> io::Result<()> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        rt.block_on(async {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut term = signal(SignalKind::terminate())?;
+            let mut int = signal(SignalKind::interrupt())?;
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            io::Result::Ok(())
+        })?;
+        tracing::info!("signal received: shutting down");
+        self.stop()
+    }
+
     /// Shut down gracefully and wait.
     pub fn stop(self) -> io::Result<()> {
         self.shutdown_handle().shutdown();

@@ -5,4 +5,6 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "host")]
+pub mod cli;
 pub mod demo;

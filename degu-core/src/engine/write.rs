@@ -151,9 +151,12 @@ impl<'a, W: Write> Out<'a, W> {
         self.writer
     }
 
-    /// Check the body is complete, write what is pending and flush the stream.
+    /// Check the body is complete (except for HEAD), write what is pending and flush.
     pub(crate) async fn finish(&mut self) -> Result<(), Error> {
-        self.encoder.finish()?;
+        // A response to HEAD declares its body but never sends it: nothing is owed.
+        if !self.discard_body {
+            self.encoder.finish()?;
+        }
         self.flush_pending().await?;
         self.writer.flush().await.map_err(Error::io)
     }

@@ -16,7 +16,6 @@ use degu_core::{ChunkExt, Framing, Header, Method};
 use degu_std::blocking::Client;
 use degu_std::{Address, TlsClientConfig};
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: degu ADDRESS METHOD URI [-H 'name: value']... \
@@ -61,15 +60,14 @@ fn parse_args() -> Result<Args, lexopt::Error> {
     let mut headers = Vec::new();
     let mut body = Body::None;
     let mut verbose = false;
-    let (mut tls, mut ca, mut cert, mut key, mut name) = (false, None, None, None, None);
+    let mut tls = degu_examples::cli::TlsOptions::default();
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
         match arg {
-            Long("tls") => tls = true,
-            Long("ca") => ca = Some(PathBuf::from(parser.value()?)),
-            Long("cert") => cert = Some(PathBuf::from(parser.value()?)),
-            Long("key") => key = Some(PathBuf::from(parser.value()?)),
-            Long("server-name") => name = Some(parser.value()?.string()?),
+            Long(o @ ("tls" | "ca" | "cert" | "key" | "server-name")) => {
+                let o = o.to_string();
+                tls.set(&o, &mut parser)?;
+            }
             Short('H') | Long("header") => {
                 let h = parser.value()?.string()?;
                 let (n, v) = h.split_once(':').ok_or("a header is 'name: value'")?;
@@ -104,25 +102,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
     let address = address.parse().map_err(|e| format!("{e}"))?;
     let method =
         Method::from_token(method.as_bytes()).ok_or("METHOD is GET, HEAD, PUT, POST or DELETE")?;
-    let tls = if tls || ca.is_some() || cert.is_some() || name.is_some() {
-        let mut config =
-            TlsClientConfig::from_pem_file(ca.as_deref()).map_err(|e| e.to_string())?;
-        match (cert, key) {
-            (Some(c), Some(k)) => {
-                config = config
-                    .with_client_cert_files(&c, &k)
-                    .map_err(|e| e.to_string())?;
-            }
-            (None, None) => {}
-            _ => return Err("--cert and --key go together".into()),
-        }
-        if let Some(n) = name {
-            config = config.with_server_name(n);
-        }
-        Some(config)
-    } else {
-        None
-    };
+    let tls = tls.config()?;
     Ok(Args {
         address,
         method,

@@ -95,28 +95,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let handle = running.shutdown_handle();
-    let signals = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .and_then(|rt| {
-            rt.block_on(async {
-                use tokio::signal::unix::{SignalKind, signal};
-                let mut term = signal(SignalKind::terminate())?;
-                let mut int = signal(SignalKind::interrupt())?;
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = int.recv() => {}
-                }
-                std::io::Result::Ok(())
-            })
-        });
-    if let Err(e) = signals {
-        eprintln!("demo-server: cannot wait for signals: {e}");
-    }
-    eprintln!("demo-server: shutting down");
-    handle.shutdown();
-    match running.join() {
+    match running.run_until_signal() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("demo-server: {e}");

@@ -1,0 +1,63 @@
+//! What the host programs share: building a TLS client configuration from the
+//! `--tls/--ca/--cert/--key/--server-name` options.
+
+extern crate std;
+
+use degu_std::TlsClientConfig;
+use std::path::PathBuf;
+use std::string::{String, ToString};
+
+/// The TLS client options of `degu` and `gateway`.
+#[derive(Debug, Default)]
+pub struct TlsOptions {
+    /// `--tls`: TLS with the system roots even without other options.
+    pub tls: bool,
+    /// `--ca FILE`.
+    pub ca: Option<PathBuf>,
+    /// `--cert FILE`.
+    pub cert: Option<PathBuf>,
+    /// `--key FILE`.
+    pub key: Option<PathBuf>,
+    /// `--server-name NAME`.
+    pub server_name: Option<String>,
+}
+
+impl TlsOptions {
+    /// Take the long option `name` (`tls`, `ca`, `cert`, `key` or `server-name`) and
+    /// its value.
+    pub fn set(&mut self, name: &str, parser: &mut lexopt::Parser) -> Result<(), lexopt::Error> {
+        use lexopt::ValueExt;
+        match name {
+            "tls" => self.tls = true,
+            "ca" => self.ca = Some(PathBuf::from(parser.value()?)),
+            "cert" => self.cert = Some(PathBuf::from(parser.value()?)),
+            "key" => self.key = Some(PathBuf::from(parser.value()?)),
+            "server-name" => self.server_name = Some(parser.value()?.string()?),
+            other => return Err(std::format!("not a TLS option: --{other}").into()),
+        }
+        Ok(())
+    }
+
+    /// The configuration, or `None` when no TLS option was given. The server is
+    /// verified against `--ca`, or the system roots without one.
+    pub fn config(self) -> Result<Option<TlsClientConfig>, String> {
+        if !(self.tls || self.ca.is_some() || self.cert.is_some() || self.server_name.is_some()) {
+            return Ok(None);
+        }
+        let mut config =
+            TlsClientConfig::from_pem_file(self.ca.as_deref()).map_err(|e| e.to_string())?;
+        match (self.cert, self.key) {
+            (Some(c), Some(k)) => {
+                config = config
+                    .with_client_cert_files(&c, &k)
+                    .map_err(|e| e.to_string())?
+            }
+            (None, None) => {}
+            _ => return Err("--cert and --key go together".into()),
+        }
+        if let Some(n) = self.server_name {
+            config = config.with_server_name(n);
+        }
+        Ok(Some(config))
+    }
+}
