@@ -780,3 +780,35 @@ fn future_sizes_with_default_buffers() {
         "the request future stays small: {get_size}"
     );
 }
+
+#[test]
+fn a_chunked_body_is_complete_once_its_last_chunk_is_read_at_any_split() {
+    // Small client buffers and short reads put the last chunk's line and the final CRLF
+    // at every position relative to the buffer's end.
+    for max_read in 1..=9 {
+        for rbuf in [90usize, 96, 101, 110, 128, 160] {
+            let ((), _) =
+                with_default_server(&TestApp, ServerConfig::new(), |mut end| async move {
+                    end.rx.max_read = max_read;
+                    let mut c = Connection::new(end, vec![0u8; rbuf], vec![0u8; 256]);
+                    for _ in 0..3 {
+                        let mut r = c.get("/m/chunked-ext", &[]).await.unwrap();
+                        let mut buf = [0u8; 8];
+                        let mut last = None;
+                        while let Some(p) = r.body.read_chunk(&mut buf).await.unwrap() {
+                            if p.is_end() {
+                                last = p.ext.map(|e| format!("{}={}", e.key, e.value));
+                                break;
+                            }
+                        }
+                        assert_eq!(
+                            last.as_deref(),
+                            Some("end=yes"),
+                            "max_read {max_read}, buffer {rbuf}"
+                        );
+                        assert!(r.body.is_done(), "max_read {max_read}, buffer {rbuf}");
+                    }
+                });
+        }
+    }
+}

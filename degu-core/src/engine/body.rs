@@ -204,7 +204,8 @@ impl<'a, R: Read> Body<'a, R> {
 
     /// Read the next piece of a chunked body into `out`: `Ok(None)` once the body has
     /// ended. The last chunk (size 0, possibly with an extension) is handed out as a
-    /// piece of its own before that.
+    /// piece of its own ([`ChunkPiece::is_end`]) before that; once it is, the body has
+    /// been read to its end, so a loop may stop there.
     ///
     /// A piece fills `out` as far as the chunk allows, so a chunk no larger than `out`
     /// arrives whole. An empty `out` is refused with [`Error::BodyTooLarge`] for any
@@ -240,6 +241,9 @@ impl<'a, R: Read> Body<'a, R> {
                     self.st.chunk_size = head.size;
                     self.st.chunk_start = true;
                     if head.size == 0 {
+                        // Keep the line (its extension) while the final CRLF comes in.
+                        let shift = self.finish_last_chunk(self.st.start - n).await?;
+                        ext_at = ext_at.map(|(k, kl, v, vl)| (k - shift, kl, v - shift, vl));
                         break;
                     }
                     continue;
@@ -277,6 +281,39 @@ impl<'a, R: Read> Body<'a, R> {
             first,
             last,
         }))
+    }
+
+    /// After the last chunk's line (which starts at `line`): take the body's final CRLF
+    /// too, so the body is complete when its last piece is handed out. When the buffer
+    /// must make room, everything from `line` on moves to the front; returns how far
+    /// it moved, so the caller can find the line's extension again.
+    async fn finish_last_chunk(&mut self, line: usize) -> Result<usize, Error> {
+        let mut shift = 0;
+        loop {
+            let window = self.buf.get(self.st.start..self.st.end).unwrap_or(&[]);
+            let (n, step) = self.st.decoder.decode(window)?;
+            self.st.start += n;
+            if step != Decoded::NeedMore {
+                return Ok(shift);
+            }
+            if self.st.end == self.buf.len() {
+                let from = line - shift;
+                if from == 0 {
+                    // The line fills the buffer: the CRLF waits for the next read.
+                    return Ok(shift);
+                }
+                self.buf.copy_within(from..self.st.end, 0);
+                self.st.start -= from;
+                self.st.end -= from;
+                shift += from;
+            }
+            let space = self.buf.get_mut(self.st.end..).unwrap_or(&mut []);
+            let k = self.reader.read(space).await.map_err(Error::io)?;
+            if k == 0 {
+                return Err(Error::Body(BodyError::UnexpectedEof));
+            }
+            self.st.end += k;
+        }
     }
 
     /// Read and discard the rest of the body, at most `limit` bytes of data. `Ok(true)`

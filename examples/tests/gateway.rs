@@ -1,0 +1,504 @@
+//! The gateway binary in front of real servers: every address kind, 100 MiB bodies both
+//! ways (content-length and chunked, checked by SHA-256 and by the list of chunk
+//! extensions and sizes) with the gateway's peak RSS bounded, 502 for a device that is
+//! down and 504 for one that stalls.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use degu_core::app::{App, Request, Session};
+use degu_core::engine::{Error, Read, Responder, Sent, Write};
+use degu_core::{ChunkExt, Framing, Method};
+use degu_examples::demo::DemoApp;
+use degu_std::{Address, ProxyApp, TempServer, blocking};
+use sha2::{Digest, Sha256};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A gateway process, killed when dropped.
+struct Gateway {
+    child: Child,
+    address: Address,
+}
+
+impl Gateway {
+    fn start(devices: &[(&str, &Address)], extra: &[&str]) -> Gateway {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gateway"));
+        cmd.args(["--address", "127.0.0.1:0"]);
+        for (name, address) in devices {
+            cmd.args(["--device", &format!("{name}={address}")]);
+        }
+        cmd.args(extra).stdout(Stdio::piped()).stderr(Stdio::null());
+        let mut child = cmd.spawn().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let address = line
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .trim()
+            .parse()
+            .unwrap();
+        Gateway { child, address }
+    }
+
+    fn client(&self) -> blocking::Connection {
+        blocking::Client::new(self.address.clone())
+            .connect()
+            .unwrap()
+    }
+
+    /// Peak resident memory, from /proc.
+    fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_gateway_reaches_devices_on_every_address_kind() {
+    let abs = format!("@degu-gw-{}", std::process::id());
+    let devices = [
+        TempServer::ipv4(DemoApp).unwrap(),
+        TempServer::ipv6(DemoApp).unwrap(),
+        TempServer::unix(DemoApp).unwrap(),
+        TempServer::start(&abs.parse().unwrap(), DemoApp).unwrap(),
+    ];
+    let names = ["v4", "v6", "unix", "abstract"];
+    let table: Vec<(&str, &Address)> = names
+        .iter()
+        .copied()
+        .zip(devices.iter().map(|d| d.address()))
+        .collect();
+    let gw = Gateway::start(&table, &[]);
+    let mut conn = gw.client();
+    for name in names {
+        let mut r = conn.get(&format!("/device/{name}/hello"), &[]).unwrap();
+        assert_eq!(
+            (r.status, r.read_to_vec().unwrap()),
+            (200, b"hello, world".to_vec()),
+            "{name}"
+        );
+        let mut r = conn
+            .request_chunked(
+                Method::Post,
+                &format!("/device/{name}/echo"),
+                &[],
+                &[(Some(ChunkExt::new("a", "1")), b"xy"), (None, b"z")],
+                Some(ChunkExt::new("end", "2")),
+            )
+            .unwrap();
+        let mut buf = [0u8; 16];
+        let mut got = Vec::new();
+        while let Some(p) = r.read_chunk(&mut buf).unwrap() {
+            got.push((
+                p.ext.map(|e| format!("{}={}", e.key, e.value)),
+                buf[..p.len].to_vec(),
+            ));
+        }
+        assert_eq!(
+            got,
+            vec![
+                (Some("a=1".into()), b"xy".to_vec()),
+                (None, b"z".to_vec()),
+                (Some("end=2".into()), vec![])
+            ],
+            "{name}: chunks and extensions kept"
+        );
+        let r = conn.head(&format!("/device/{name}/hello"), &[]).unwrap();
+        assert_eq!(
+            r.headers.get("content-length"),
+            Some("12"),
+            "{name}: HEAD keeps the length"
+        );
+    }
+    assert_eq!(conn.get("/device/nope/hello", &[]).unwrap().status, 404);
+    assert_eq!(conn.get("/elsewhere", &[]).unwrap().status, 404);
+}
+
+#[test]
+fn proxy_app_forwards_everything_in_process() {
+    let device = TempServer::unix(DemoApp).unwrap();
+    let proxy = TempServer::ipv4(ProxyApp::new(device.address().clone())).unwrap();
+    let mut conn = blocking::Client::new(proxy.address().clone())
+        .connect()
+        .unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            conn.get("/hello", &[]).unwrap().read_to_vec().unwrap(),
+            b"hello, world"
+        );
+        assert_eq!(
+            conn.put("/echo", &[], b"abc")
+                .unwrap()
+                .read_to_vec()
+                .unwrap(),
+            b"abc"
+        );
+    }
+    let mut r = conn.get("/chunks?n=2", &[]).unwrap();
+    let mut buf = [0u8; 32];
+    let p = r.read_chunk(&mut buf).unwrap().unwrap();
+    assert_eq!(
+        (p.ext, &buf[..p.len]),
+        (Some(ChunkExt::new("i", "0")), &b"chunk 0"[..])
+    );
+    while r.read_chunk(&mut buf).unwrap().is_some() {}
+    assert_eq!(conn.get("/missing", &[]).unwrap().status, 404);
+}
+
+/// xorshift64*: fast deterministic sizes, and a byte stream that does not depend on
+/// how it is cut into pieces.
+struct Rng {
+    state: u64,
+    spare: [u8; 8],
+    spare_len: usize,
+}
+
+#[allow(non_snake_case)]
+fn Rng(seed: u64) -> Rng {
+    Rng {
+        state: seed,
+        spare: [0; 8],
+        spare_len: 0,
+    }
+}
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.state ^= self.state >> 12;
+        self.state ^= self.state << 25;
+        self.state ^= self.state >> 27;
+        self.state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn fill(&mut self, mut buf: &mut [u8]) {
+        let take = self.spare_len.min(buf.len());
+        buf[..take].copy_from_slice(&self.spare[8 - self.spare_len..8 - self.spare_len + take]);
+        self.spare_len -= take;
+        buf = &mut buf[take..];
+        let mut words = buf.chunks_exact_mut(8);
+        for c in &mut words {
+            c.copy_from_slice(&self.next().to_le_bytes());
+        }
+        let rest = words.into_remainder();
+        if !rest.is_empty() {
+            self.spare = self.next().to_le_bytes();
+            let n = rest.len();
+            rest.copy_from_slice(&self.spare[..n]);
+            self.spare_len = 8 - n;
+        }
+    }
+}
+
+/// The chunk plan of a stream: (extension value, size) per chunk, sizes 1..=200,000
+/// (many larger than the gateway's 64 KiB buffer), every third chunk with `c=<i>`.
+fn plan(total: u64, seed: u64) -> Vec<(Option<String>, usize)> {
+    let mut rng = Rng(seed);
+    let mut out = Vec::new();
+    let mut left = total;
+    let mut i = 0;
+    while left > 0 {
+        let size = ((rng.next() % 200_000) + 1).min(left) as usize;
+        out.push(((i % 3 == 0).then(|| i.to_string()), size));
+        left -= size as u64;
+        i += 1;
+    }
+    out
+}
+
+fn plan_digest(plan: &[(Option<String>, usize)]) -> String {
+    let mut h = Sha256::new();
+    for (e, s) in plan {
+        h.update(format!("{}:{s};", e.as_deref().unwrap_or("-")).as_bytes());
+    }
+    hex(h)
+}
+
+fn hex(h: Sha256) -> String {
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `PUT /sink` reports `<bytes> <sha256> <sha256 of the chunk plan>`; `GET
+/// /source?<total>&<seed>[&chunked]` sends a generated body.
+struct Store;
+
+impl App for Store {
+    type State = ();
+
+    async fn handle<R: Read, W: Write>(
+        &self,
+        _: &mut Session<'_, ()>,
+        mut request: Request<'_, R>,
+        responder: Responder<'_, W>,
+    ) -> Result<Sent, Error> {
+        let mut buf = vec![0u8; 256 * 1024];
+        match request.shift_path() {
+            Some("sink") => {
+                let mut data = Sha256::new();
+                let mut chunks = Vec::new();
+                let mut total = 0u64;
+                if request.body.framing() == Framing::Chunked {
+                    let mut current: Option<(Option<String>, usize)> = None;
+                    while let Some(p) = request.body.read_chunk(&mut buf).await? {
+                        if p.is_end() {
+                            break;
+                        }
+                        if p.first {
+                            chunks.extend(current.take());
+                            current = Some((p.ext.map(|e| e.value.to_string()), 0));
+                        }
+                        data.update(&buf[..p.len]);
+                        total += p.len as u64;
+                        if let Some(c) = current.as_mut() {
+                            c.1 += p.len;
+                        }
+                    }
+                    chunks.extend(current.take());
+                } else {
+                    loop {
+                        let n = request.body.read(&mut buf).await?;
+                        if n == 0 {
+                            break;
+                        }
+                        data.update(&buf[..n]);
+                        total += n as u64;
+                    }
+                }
+                let body = format!("{total} {} {}", hex(data), plan_digest(&chunks));
+                responder.send(200, "OK", &[], body.as_bytes()).await
+            }
+            Some("source") => {
+                let q = request.query.unwrap_or("");
+                let mut parts = q.split('&');
+                let total: u64 = parts.next().unwrap().parse().unwrap();
+                let seed: u64 = parts.next().unwrap().parse().unwrap();
+                let chunked = parts.next() == Some("chunked");
+                let mut rng = Rng(seed ^ 0xdead_beef);
+                if chunked {
+                    let mut out = responder.chunked(200, "OK", &[]).await?;
+                    for (ext, size) in plan(total, seed) {
+                        rng.fill(&mut buf[..size]);
+                        let ext = ext.as_deref().map(|v| ChunkExt::new("c", v));
+                        out.write_chunk(ext, &buf[..size]).await?;
+                    }
+                    out.finish(None).await
+                } else {
+                    let mut out = responder.stream(200, "OK", &[], total).await?;
+                    let mut left = total;
+                    while left > 0 {
+                        let k = (buf.len() as u64).min(left) as usize;
+                        rng.fill(&mut buf[..k]);
+                        out.write(&buf[..k]).await?;
+                        left -= k as u64;
+                    }
+                    out.finish().await
+                }
+            }
+            _ => responder.send(404, "Not Found", &[], b"").await,
+        }
+    }
+}
+
+#[test]
+fn hundred_mib_bodies_stream_through_the_gateway_both_ways_in_bounded_memory() {
+    const TOTAL: u64 = 100 * 1024 * 1024;
+    let store = TempServer::ipv4(Store).unwrap();
+    let gw = Gateway::start(&[("store", store.address())], &[]);
+    let mut conn = gw.client();
+    let seed = 7;
+    let chunks = plan(TOTAL, seed);
+    let expected_data = {
+        let mut rng = Rng(seed ^ 0xdead_beef);
+        let mut h = Sha256::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        for (_, size) in &chunks {
+            rng.fill(&mut buf[..*size]);
+            h.update(&buf[..*size]);
+        }
+        hex(h)
+    };
+    let started = Instant::now();
+
+    // Up, chunked: the store sees the same data and the same chunks and extensions.
+    let mut rng = Rng(seed ^ 0xdead_beef);
+    let mut buf = vec![0u8; 256 * 1024];
+    let pieces: Vec<(Option<String>, Vec<u8>)> = Vec::new();
+    drop(pieces);
+    let body = {
+        let all: Vec<(Option<String>, Vec<u8>)> = chunks
+            .iter()
+            .map(|(e, s)| {
+                rng.fill(&mut buf[..*s]);
+                (e.clone(), buf[..*s].to_vec())
+            })
+            .collect();
+        let refs: Vec<(Option<ChunkExt<'_>>, &[u8])> = all
+            .iter()
+            .map(|(e, d)| (e.as_deref().map(|v| ChunkExt::new("c", v)), d.as_slice()))
+            .collect();
+        conn.request_chunked(Method::Put, "/device/store/sink", &[], &refs, None)
+            .unwrap()
+            .read_to_vec()
+            .unwrap()
+    };
+    let want = format!("{TOTAL} {expected_data} {}", plan_digest(&chunks));
+    assert_eq!(String::from_utf8(body).unwrap(), want, "chunked upload");
+
+    // Up, content-length: the same bytes, one "chunk" plan of nothing.
+    let mut rng = Rng(seed ^ 0xdead_beef);
+    let mut whole = Vec::with_capacity(TOTAL as usize);
+    for (_, size) in &chunks {
+        rng.fill(&mut buf[..*size]);
+        whole.extend_from_slice(&buf[..*size]);
+    }
+    let body = conn
+        .put("/device/store/sink", &[], &whole)
+        .unwrap()
+        .read_to_vec()
+        .unwrap();
+    drop(whole);
+    assert_eq!(
+        String::from_utf8(body).unwrap(),
+        format!("{TOTAL} {expected_data} {}", plan_digest(&[]))
+    );
+
+    // Down, chunked and content-length.
+    for chunked in [true, false] {
+        let uri = format!(
+            "/device/store/source?{TOTAL}&{seed}{}",
+            if chunked { "&chunked" } else { "" }
+        );
+        let mut r = conn.get(&uri, &[]).unwrap();
+        let mut h = Sha256::new();
+        let mut seen = Vec::new();
+        let mut total = 0u64;
+        if chunked {
+            let mut current: Option<(Option<String>, usize)> = None;
+            while let Some(p) = r.read_chunk(&mut buf).unwrap() {
+                if p.is_end() {
+                    break;
+                }
+                if p.first {
+                    seen.extend(current.take());
+                    current = Some((p.ext.map(|e| e.value.to_string()), 0));
+                }
+                h.update(&buf[..p.len]);
+                total += p.len as u64;
+                current.as_mut().unwrap().1 += p.len;
+            }
+            seen.extend(current.take());
+            assert_eq!(
+                seen, chunks,
+                "chunk boundaries and extensions kept downstream"
+            );
+        } else {
+            assert_eq!(
+                r.headers.get("content-length"),
+                Some(TOTAL.to_string().as_str())
+            );
+            loop {
+                let n = r.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                h.update(&buf[..n]);
+                total += n as u64;
+            }
+        }
+        assert_eq!(
+            (total, hex(h)),
+            (TOTAL, expected_data.clone()),
+            "download, chunked={chunked}"
+        );
+    }
+    let rss = gw.peak_rss_kib();
+    println!(
+        "400 MiB through the gateway in {:?}; gateway peak RSS {} KiB",
+        started.elapsed(),
+        rss
+    );
+    assert!(
+        rss < 64 * 1024,
+        "gateway peak RSS {rss} KiB must stay under 64 MiB"
+    );
+}
+
+#[test]
+fn a_device_that_is_down_is_502_and_the_connection_survives() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let down: Address = format!("127.0.0.1:{port}").parse().unwrap();
+    let up = TempServer::ipv4(DemoApp).unwrap();
+    let gw = Gateway::start(&[("down", &down), ("up", up.address())], &[]);
+    let mut conn = gw.client();
+    let mut r = conn.get("/device/down/hello", &[]).unwrap();
+    assert_eq!(r.status, 502);
+    assert_eq!(r.headers.get("content-type"), Some("text/plain"));
+    let text = String::from_utf8(r.read_to_vec().unwrap()).unwrap();
+    assert!(
+        text.starts_with("502 Bad Gateway: cannot connect upstream"),
+        "{text}"
+    );
+    let mut r = conn.get("/device/up/hello", &[]).unwrap();
+    assert_eq!(
+        r.read_to_vec().unwrap(),
+        b"hello, world",
+        "same connection, still usable"
+    );
+}
+
+#[test]
+fn a_device_that_stalls_is_504_within_the_timeout() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address: Address = silent.local_addr().unwrap().into();
+    // Accept and hold connections without ever answering.
+    let holder = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        silent.set_nonblocking(true).unwrap();
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until {
+            if let Ok((s, _)) = silent.accept() {
+                held.push(s);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+    let up = TempServer::ipv4(DemoApp).unwrap();
+    let gw = Gateway::start(
+        &[("stuck", &address), ("up", up.address())],
+        &["--timeout", "1"],
+    );
+    let mut conn = gw.client();
+    let start = Instant::now();
+    let mut r = conn.get("/device/stuck/hello", &[]).unwrap();
+    let took = start.elapsed();
+    assert_eq!(r.status, 504);
+    assert!(
+        String::from_utf8(r.read_to_vec().unwrap())
+            .unwrap()
+            .starts_with("504 Gateway Timeout")
+    );
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    let mut r = conn.get("/device/up/hello", &[]).unwrap();
+    assert_eq!(r.read_to_vec().unwrap(), b"hello, world");
+    drop(holder);
+}
