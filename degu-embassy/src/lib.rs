@@ -3,8 +3,8 @@
 //! The device adapter of Degu: `degu-core`'s engine over `embassy-net` TCP sockets.
 //!
 //! * [`server`]: serve an accepted [`TcpSocket`](embassy_net::tcp::TcpSocket) with any
-//!   [`App`](degu_core::app::App) ([`serve_socket`](server::serve_socket)), with
-//!   `embassy-time` timeouts chosen by the connection's phase, then close it cleanly.
+//!   [`App`](degu_core::app::App) ([`serve_socket`]), with `embassy-time` timeouts chosen
+//!   by the connection's phase, then close it cleanly.
 //!
 //! A client over `TcpSocket` and a TLS client (`embedded-tls`) are still to come.
 //!
