@@ -411,7 +411,7 @@ impl Qemu {
             let mut qemu = Qemu::spawn(board, elf, port);
             match qemu.wait_for("listening on 10.0.2.15:80") {
                 Ok(()) => return qemu,
-                Err(e) if qemu.output().contains("hostfwd") => {
+                Err(e) if qemu.output().contains("Could not set up host forwarding") => {
                     eprintln!("port {port}: {e}, retrying:\n{}", qemu.output());
                 }
                 Err(e) => panic!("{e}\nQEMU output:\n{}", qemu.output()),
