@@ -91,55 +91,77 @@ pub(crate) struct Span {
     pub(crate) value: (u16, u16),
 }
 
-/// The headers of a parsed head: `N` slots of offsets into the head's text, no
-/// allocation, no destructor (so a head stops borrowing its buffer at its last use).
+/// The headers of a parsed head: `N` slots of offsets into the head, no allocation, no
+/// destructor (so a head stops borrowing its buffer at its last use).
 ///
 /// Names are lower case; lookup ignores ASCII case, so `get("Content-Type")` finds
 /// `content-type`. Each slot costs 8 bytes.
+///
+/// The head is kept as bytes, every one of them ASCII (the parser checked each against
+/// its class), and a name or value becomes a `&str` when it is handed out: that is a
+/// check of just those bytes, where making the whole head a `&str` up front would check
+/// every byte again on every parse.
 #[derive(Clone, Copy)]
 pub struct Headers<'b, const N: usize = { crate::limits::DEFAULT_MAX_HEADERS }> {
-    text: &'b str,
+    head: &'b [u8],
     spans: [Span; N],
     len: usize,
 }
 
 impl<'b, const N: usize> Headers<'b, N> {
-    pub(crate) fn from_spans(text: &'b str, spans: [Span; N], len: usize) -> Self {
-        Headers { text, spans, len }
+    /// Headers from spans into `head`, which must be all ASCII.
+    pub(crate) fn from_spans(head: &'b [u8], spans: [Span; N], len: usize) -> Self {
+        Headers { head, spans, len }
+    }
+
+    /// The spans in use.
+    #[inline]
+    fn used(&self) -> &[Span] {
+        self.spans.get(..self.len).unwrap_or(&[])
+    }
+
+    /// The bytes at `(a, b)` (empty if out of range, which the parser never makes).
+    #[inline]
+    fn bytes(&self, (a, b): (u16, u16)) -> &'b [u8] {
+        self.head.get(usize::from(a)..usize::from(b)).unwrap_or(&[])
+    }
+
+    /// The text at `(a, b)` (empty if not text, which the parser never lets through).
+    #[inline]
+    fn text(&self, at: (u16, u16)) -> &'b str {
+        core::str::from_utf8(self.bytes(at)).unwrap_or("")
     }
 
     fn header(&self, s: &Span) -> Header<'b> {
-        let at = |(a, b): (u16, u16)| self.text.get(usize::from(a)..usize::from(b)).unwrap_or("");
         Header {
-            name: at(s.name),
-            value: at(s.value),
+            name: self.text(s.name),
+            value: self.text(s.value),
         }
     }
 
     /// The value of the header called `name` (ASCII case ignored).
     pub fn get(&self, name: &str) -> Option<&'b str> {
-        self.iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value)
+        self.used()
+            .iter()
+            .find(|s| self.bytes(s.name).eq_ignore_ascii_case(name.as_bytes()))
+            .map(|s| self.text(s.value))
     }
 
     /// Whether a header called `name` is present.
     pub fn contains(&self, name: &str) -> bool {
-        self.get(name).is_some()
+        self.used()
+            .iter()
+            .any(|s| self.bytes(s.name).eq_ignore_ascii_case(name.as_bytes()))
     }
 
     /// The `i`-th header in arrival order.
     pub fn index(&self, i: usize) -> Option<Header<'b>> {
-        self.spans.get(..self.len)?.get(i).map(|s| self.header(s))
+        self.used().get(i).map(|s| self.header(s))
     }
 
     /// The headers in arrival order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = Header<'b>> + '_ {
-        self.spans
-            .get(..self.len)
-            .unwrap_or(&[])
-            .iter()
-            .map(|s| self.header(s))
+        self.used().iter().map(|s| self.header(s))
     }
 
     /// Number of headers.

@@ -36,14 +36,7 @@ fn scan(buf: &[u8], start: usize, in_class: impl Fn(u8) -> bool) -> LineEnd {
     };
     match rest.iter().position(|&b| !in_class(b)) {
         None => LineEnd::Partial,
-        Some(i) => {
-            let at = start + i;
-            match (buf.get(at), buf.get(at + 1)) {
-                (Some(b'\r'), Some(b'\n')) => LineEnd::Crlf(at),
-                (Some(b'\r'), None) => LineEnd::Partial,
-                _ => LineEnd::Bad,
-            }
-        }
+        Some(i) => line_end(buf, start + i),
     }
 }
 
@@ -79,56 +72,74 @@ pub fn overflow_error(buf: &[u8]) -> ParseError {
 pub fn parse_request<'b, const N: usize>(
     buf: &'b mut [u8],
 ) -> Result<Status<RequestHead<'b, N>>, ParseError> {
-    let (method, uri, line_end) = match request_line(buf)? {
+    let line = match request_line(buf)? {
         Some(l) => l,
         None => return partial(buf, true),
     };
     let mut spans = Spans::<N>::new();
-    let Some(len) = header_lines(buf, line_end, &mut spans)? else {
+    let Some(len) = header_lines(buf, line.cr, &mut spans)? else {
         return partial(buf, false);
     };
     if len > MAX_HEAD_LEN {
         return Err(ParseError::HeadTooLarge);
     }
-    let text = head_text(buf, len)?;
-    let uri = text.get(uri.0..uri.1).ok_or(ParseError::BadUri)?;
-    let target = Target::split(uri);
-    target.check()?;
-    let headers = collect(text, spans)?;
+    // From here on the head is only read: every byte of it is ASCII, checked against
+    // its class above.
+    let head: &'b [u8] = buf.get(..len).ok_or(ParseError::HeadTooLarge)?;
+    let (u_start, u_end) = line.uri;
+    let uri = ascii(head.get(u_start..u_end))?;
+    let target = match line.query {
+        None => Target {
+            path: uri,
+            query: None,
+        },
+        // `?` is one byte: both sides are on character boundaries.
+        Some(q) => Target {
+            path: uri.get(..q - u_start).ok_or(ParseError::BadUri)?,
+            query: Some(uri.get(q + 1 - u_start..).ok_or(ParseError::BadUri)?),
+        },
+    };
+    line.target?;
+    spans.check_duplicates()?;
 
     let mut framing = Framing::None;
     let mut range = None;
-    let mut body_header = false;
-    for h in headers.iter() {
-        match h.name {
-            "content-length" => {
-                framing = Framing::Length(content_length(h.value)?);
-                body_header = true;
+    let mut has_length = false;
+    let mut has_chunked = false;
+    if spans.special {
+        for s in spans.used() {
+            let value = span(head, s.value);
+            match span(head, s.name) {
+                b"content-length" => {
+                    framing = Framing::Length(content_length(value)?);
+                    has_length = true;
+                }
+                b"transfer-encoding" => {
+                    transfer_encoding(value)?;
+                    framing = Framing::Chunked;
+                    has_chunked = true;
+                }
+                b"range" => range = Some(Range::parse(ascii(Some(value))?)?),
+                b"content-range" => return Err(ParseError::ContentRangeInRequest),
+                _ => {}
             }
-            "transfer-encoding" => {
-                transfer_encoding(h.value)?;
-                framing = Framing::Chunked;
-                body_header = true;
-            }
-            "range" => range = Some(Range::parse(h.value)?),
-            "content-range" => return Err(ParseError::ContentRangeInRequest),
-            _ => {}
         }
     }
-    if headers.contains("content-length") && headers.contains("transfer-encoding") {
+    if has_length && has_chunked {
         return Err(ParseError::LengthAndChunked);
     }
-    if body_header && !method.allows_body() {
+    let body_header = has_length || has_chunked;
+    if body_header && !line.method.allows_body() {
         return Err(ParseError::BodyNotAllowed);
     }
     if body_header && range.is_some() {
         return Err(ParseError::RangeWithBody);
     }
     Ok(Status::Complete(RequestHead {
-        method,
+        method: line.method,
         uri,
         target,
-        headers,
+        headers: Headers::from_spans(head, spans.arr, spans.len),
         framing,
         range,
         len,
@@ -155,25 +166,37 @@ pub fn parse_response<'b, const N: usize>(
     if len > MAX_HEAD_LEN {
         return Err(ParseError::HeadTooLarge);
     }
-    let text = head_text(buf, len)?;
-    let reason = text.get(13..line_end).unwrap_or("");
-    let headers = collect(text, spans)?;
+    // From here on the head is only read: every byte of it is ASCII.
+    let head: &'b [u8] = buf.get(..len).ok_or(ParseError::HeadTooLarge)?;
+    let reason = ascii(head.get(13..line_end)).unwrap_or("");
+    spans.check_duplicates()?;
 
     let mut framing = Framing::None;
     let mut content_range = None;
-    for h in headers.iter() {
-        match h.name {
-            "content-length" => framing = Framing::Length(content_length(h.value)?),
-            "transfer-encoding" => {
-                transfer_encoding(h.value)?;
-                framing = Framing::Chunked;
+    let mut has_length = false;
+    let mut has_chunked = false;
+    if spans.special {
+        for s in spans.used() {
+            let value = span(head, s.value);
+            match span(head, s.name) {
+                b"content-length" => {
+                    framing = Framing::Length(content_length(value)?);
+                    has_length = true;
+                }
+                b"transfer-encoding" => {
+                    transfer_encoding(value)?;
+                    framing = Framing::Chunked;
+                    has_chunked = true;
+                }
+                b"content-range" => {
+                    content_range = Some(ContentRange::parse(ascii(Some(value))?)?);
+                }
+                b"range" => return Err(ParseError::RangeInResponse),
+                _ => {}
             }
-            "content-range" => content_range = Some(ContentRange::parse(h.value)?),
-            "range" => return Err(ParseError::RangeInResponse),
-            _ => {}
         }
     }
-    if headers.contains("content-length") && headers.contains("transfer-encoding") {
+    if has_length && has_chunked {
         return Err(ParseError::LengthAndChunked);
     }
     if method == Method::Head || status < 200 || status == 204 || status == 304 {
@@ -182,7 +205,7 @@ pub fn parse_response<'b, const N: usize>(
     Ok(Status::Complete(ResponseHead {
         status,
         reason,
-        headers,
+        headers: Headers::from_spans(head, spans.arr, spans.len),
         framing,
         content_range,
         len,
@@ -201,35 +224,72 @@ fn partial<T>(buf: &[u8], in_request_line: bool) -> Result<Status<T>, ParseError
     }
 }
 
-/// What the request line holds: the method, the URI's offsets and the line's CR offset.
-type RequestLine = (Method, (usize, usize), usize);
+/// Bytes of the parsed head as text. They are ASCII, so this cannot fail in practice; it
+/// is still an error, not a panic, if it ever did.
+#[inline]
+fn ascii(bytes: Option<&[u8]>) -> Result<&str, ParseError> {
+    bytes
+        .and_then(|b| core::str::from_utf8(b).ok())
+        .ok_or(ParseError::BadHeaderValue)
+}
+
+/// A span's bytes in the head (empty if it were ever out of range).
+#[inline]
+fn span(head: &[u8], (a, b): (u16, u16)) -> &[u8] {
+    head.get(usize::from(a)..usize::from(b)).unwrap_or(&[])
+}
+
+/// What the request line holds.
+struct RequestLine {
+    method: Method,
+    /// The request-target's offsets.
+    uri: (usize, usize),
+    /// The offset of the target's first `?`, if any.
+    query: Option<usize>,
+    /// The verdict of [`Target::check`] on the target, found while scanning it and
+    /// reported only once the whole head has parsed (header errors come first).
+    target: Result<(), ParseError>,
+    /// The offset of the line's CR.
+    cr: usize,
+}
+
+/// The first four bytes of `bytes` as a number to compare with a 4-byte literal.
+#[inline(always)]
+fn four(bytes: &[u8]) -> Option<u32> {
+    bytes.first_chunk::<4>().map(|b| u32::from_le_bytes(*b))
+}
 
 /// `method SP origin-form SP HTTP/1.1 CRLF`.
+#[inline(always)]
 fn request_line(buf: &[u8]) -> Result<Option<RequestLine>, ParseError> {
-    // Method token.
-    let m_end = match buf.iter().position(|&b| !class::is_tchar(b)) {
-        None => return Ok(None),
-        Some(i) => i,
+    // Method token: the five methods followed by SP take the fast way; anything else
+    // (including every error and every partial line) the general one.
+    const GET: u32 = u32::from_le_bytes(*b"GET ");
+    const PUT: u32 = u32::from_le_bytes(*b"PUT ");
+    const POST: u32 = u32::from_le_bytes(*b"POST");
+    const HEAD: u32 = u32::from_le_bytes(*b"HEAD");
+    let sp_at_4 = buf.get(4) == Some(&b' ');
+    let (method, m_end) = match four(buf) {
+        Some(GET) if buf.len() > 4 => (Method::Get, 3),
+        Some(PUT) if buf.len() > 4 => (Method::Put, 3),
+        Some(POST) if sp_at_4 => (Method::Post, 4),
+        Some(HEAD) if sp_at_4 => (Method::Head, 4),
+        _ => match method_token(buf)? {
+            Some(m) => m,
+            None => return Ok(None),
+        },
     };
-    if m_end == 0 || buf.get(m_end) != Some(&b' ') {
-        return Err(ParseError::BadRequestLine);
-    }
-    let method = buf
-        .get(..m_end)
-        .and_then(Method::from_token)
-        .ok_or(ParseError::UnsupportedMethod)?;
 
-    // Request-target.
+    // Request-target, checked against Target::check's rules in the same pass.
     let u_start = m_end + 1;
     let rest = buf.get(u_start..).unwrap_or(&[]);
-    let u_len = match rest.iter().position(|&b| !class::is_uri(b)) {
-        None if rest.len() > MAX_URI_LEN => return Err(ParseError::UriTooLong),
+    let window = rest.get(..=MAX_URI_LEN).unwrap_or(rest);
+    let scan = scan_target(window);
+    let u_len = match scan.len {
+        None if window.len() > MAX_URI_LEN => return Err(ParseError::UriTooLong),
         None => return Ok(None),
         Some(i) => i,
     };
-    if u_len > MAX_URI_LEN {
-        return Err(ParseError::UriTooLong);
-    }
     let u_end = u_start + u_len;
     match buf.get(u_end) {
         Some(b' ') => {}
@@ -242,15 +302,59 @@ fn request_line(buf: &[u8]) -> Result<Option<RequestLine>, ParseError> {
         return Err(ParseError::BadRequestLine);
     }
 
-    // Version.
+    // Version: `HTTP/1.1\r\n` the fast way, everything else the general one.
+    const HTTP: u64 = u64::from_le_bytes(*b"HTTP/1.1");
+    const CRLF: u16 = u16::from_le_bytes(*b"\r\n");
     let v_start = u_end + 1;
+    let version_line = buf
+        .get(v_start..)
+        .and_then(|v| v.split_first_chunk::<8>())
+        .and_then(|(v, rest)| Some((u64::from_le_bytes(*v), rest.first_chunk::<2>()?)));
+    let cr = match version_line {
+        Some((HTTP, crlf)) if u16::from_le_bytes(*crlf) == CRLF => v_start + 8,
+        _ => match version(buf, v_start)? {
+            Some(cr) => cr,
+            None => return Ok(None),
+        },
+    };
+    Ok(Some(RequestLine {
+        method,
+        uri: (u_start, u_end),
+        query: scan.query.map(|q| u_start + q),
+        target: scan.verdict,
+        cr,
+    }))
+}
+
+/// The method token of a request line the fast way did not take: the method and the
+/// offset of the SP after it, `None` for a partial line.
+#[cold]
+fn method_token(buf: &[u8]) -> Result<Option<(Method, usize)>, ParseError> {
+    let m_end = match buf.iter().position(|&b| !class::is_tchar(b)) {
+        None => return Ok(None),
+        Some(i) => i,
+    };
+    if m_end == 0 || buf.get(m_end) != Some(&b' ') {
+        return Err(ParseError::BadRequestLine);
+    }
+    let method = buf
+        .get(..m_end)
+        .and_then(Method::from_token)
+        .ok_or(ParseError::UnsupportedMethod)?;
+    Ok(Some((method, m_end)))
+}
+
+/// The version of a request line that is not exactly `HTTP/1.1\r\n` (or not complete):
+/// the offset of the line's CR, `None` for a partial line, or the error.
+#[cold]
+fn version(buf: &[u8], v_start: usize) -> Result<Option<usize>, ParseError> {
     let cr = match scan(buf, v_start, |b| class::is_tchar(b) || b == b'/') {
         LineEnd::Partial => return Ok(None),
         LineEnd::Bad => return Err(ParseError::BadRequestLine),
         LineEnd::Crlf(cr) => cr,
     };
     match buf.get(v_start..cr) {
-        Some(b"HTTP/1.1") => Ok(Some((method, (u_start, u_end), cr))),
+        Some(b"HTTP/1.1") => Ok(Some(cr)),
         Some([b'H', b'T', b'T', b'P', b'/', major, b'.', minor])
             if major.is_ascii_digit() && minor.is_ascii_digit() =>
         {
@@ -260,9 +364,92 @@ fn request_line(buf: &[u8]) -> Result<Option<RequestLine>, ParseError> {
     }
 }
 
+/// One pass over a request-target.
+struct TargetScan {
+    /// Length of the run of URI-class bytes; `None` if it fills the whole window.
+    len: Option<usize>,
+    /// Offset of the first `?` in the run.
+    query: Option<usize>,
+    /// [`Target::check`]'s verdict on the run, meaningful when it starts with `/`.
+    verdict: Result<(), ParseError>,
+}
+
+/// Scan the URI-class run at the start of `window` and check it as an origin-form target
+/// on the way: path components in the path class, no empty component but a trailing one,
+/// no `..`; the query (after the first `?`) in the query class. Exactly
+/// [`Target::check`]'s rules, in one pass.
+#[inline]
+fn scan_target(window: &[u8]) -> TargetScan {
+    let mut bad_path = false;
+    let mut bad_query = false;
+    let mut query = None;
+    let mut len = None;
+    // Byte 0 is the path's `/` in any target that can pass; any other URI byte there is
+    // a request-line error found by the caller, whatever this pass concludes.
+    match window.first() {
+        Some(&b) if class::is_uri(b) => {}
+        Some(_) => len = Some(0),
+        None => {}
+    }
+    let mut seg_start = 1;
+    let mut i = 1;
+    if len.is_none() {
+        while let Some(&b) = window.get(i) {
+            if class::is_path(b) {
+                i += 1;
+                continue;
+            }
+            match b {
+                b'/' => {
+                    let seg = window.get(seg_start..i).unwrap_or(&[]);
+                    bad_path |= seg.is_empty() || seg == b"..";
+                    seg_start = i + 1;
+                }
+                b'?' => {
+                    query = Some(i);
+                    break;
+                }
+                _ if class::is_uri(b) => bad_path = true,
+                _ => {
+                    len = Some(i);
+                    break;
+                }
+            }
+            i += 1;
+        }
+        bad_path |= window.get(seg_start..i) == Some(b"..");
+    }
+    if query.is_some() {
+        i += 1;
+        while let Some(&b) = window.get(i) {
+            if !class::is_query(b) {
+                if class::is_uri(b) {
+                    bad_query = true;
+                } else {
+                    len = Some(i);
+                    break;
+                }
+            }
+            i += 1;
+        }
+    }
+    let verdict = if bad_path {
+        Err(ParseError::BadPath)
+    } else if bad_query {
+        Err(ParseError::BadQuery)
+    } else {
+        Ok(())
+    };
+    TargetScan {
+        len,
+        query,
+        verdict,
+    }
+}
 /// `HTTP/1.1 SP ddd SP reason CRLF`. Returns the status and the offset of the CR.
+#[inline]
 fn status_line(buf: &[u8]) -> Result<Option<(u16, usize)>, ParseError> {
-    let cr = match scan(buf, 0, class::is_field) {
+    let cr = match line_end(buf, class::field_run(buf, 0)) {
         LineEnd::Partial => return Ok(None),
         LineEnd::Bad => return Err(bad_status_line(buf)),
         LineEnd::Crlf(cr) => cr,
@@ -290,6 +477,7 @@ fn status_line(buf: &[u8]) -> Result<Option<(u16, usize)>, ParseError> {
 /// The error for a status line with a byte outside the field class: `BadReason` when the
 /// byte sits in the reason after a well-formed `HTTP/1.1 ddd ` and is not a line end,
 /// `BadStatusLine` otherwise.
+#[cold]
 fn bad_status_line(buf: &[u8]) -> ParseError {
     let at = buf.iter().position(|&b| !class::is_field(b)).unwrap_or(0);
     let prefix_ok = buf
@@ -305,148 +493,222 @@ fn bad_status_line(buf: &[u8]) -> ParseError {
     }
 }
 
+/// How a run of class bytes that stopped at `at` (or ran to the end of `buf`) ends its
+/// line.
+#[inline(always)]
+fn line_end(buf: &[u8], at: usize) -> LineEnd {
+    match (buf.get(at), buf.get(at + 1)) {
+        (Some(b'\r'), Some(b'\n')) => LineEnd::Crlf(at),
+        (Some(b'\r'), None) | (None, _) => LineEnd::Partial,
+        _ => LineEnd::Bad,
+    }
+}
+
 /// Header lines from the CR of the start line up to and including the empty line.
 /// Lower-cases names in place and records spans. Returns the head length.
+#[inline(always)]
 fn header_lines<const N: usize>(
     buf: &mut [u8],
     start_line_cr: usize,
     spans: &mut Spans<N>,
 ) -> Result<Option<usize>, ParseError> {
     let mut pos = start_line_cr + 2;
+    let mut count = 0;
+    let mut seen = 0u64;
     loop {
-        match (buf.get(pos), buf.get(pos + 1)) {
-            (None, _) | (Some(b'\r'), None) => return Ok(None),
-            (Some(b'\r'), Some(b'\n')) => return Ok(Some(pos + 2)),
-            (Some(b' ' | b'\t'), _) => return Err(ParseError::BadHeaderLine),
-            _ => {}
+        match buf.get(pos) {
+            None => return Ok(None),
+            Some(b'\r') => match buf.get(pos + 1) {
+                Some(b'\n') => {
+                    spans.len = count;
+                    spans.special = seen & SPECIAL != 0;
+                    return Ok(Some(pos + 2));
+                }
+                None => return Ok(None),
+                // A name that stops at once: a line error, found below.
+                Some(_) => {}
+            },
+            Some(b' ' | b'\t') => return Err(ParseError::BadHeaderLine),
+            Some(_) => {}
         }
 
-        // Name: fold to lower case while checking the token class.
+        // Name: the token class over at most one byte more than the longest name
+        // allowed. It is folded to lower case once the scans have read past it, also
+        // when the line turns out bad or cut short (as far as it was scanned), so that
+        // the buffer always holds what a byte-by-byte fold would have left.
         let name_start = pos;
-        let Some(rest) = buf.get_mut(pos..) else {
-            return Ok(None);
-        };
-        let mut name_len = None;
-        for (i, b) in rest.iter_mut().enumerate() {
-            match class::fold_name(*b) {
-                Some(f) => *b = f,
-                None => {
-                    name_len = Some((i, *b));
-                    break;
-                }
+        let window_end = buf.len().min(pos + MAX_HEADER_NAME_LEN + 1);
+        let window_len = window_end.saturating_sub(pos);
+        let stop = class::name_run(buf.get(..window_end).unwrap_or(&[]), pos);
+        let name_end = match stop {
+            Some((end, b':')) if end > pos => end,
+            _ => {
+                let scanned = stop.map_or(window_end, |(end, _)| end);
+                class::fold_name_run(buf, name_start, scanned);
+                return match stop {
+                    Some((_, b)) => Err(bad_name_stop(b)),
+                    None if window_len > MAX_HEADER_NAME_LEN => Err(ParseError::HeaderNameTooLong),
+                    None => Ok(None),
+                };
             }
-            if i >= MAX_HEADER_NAME_LEN {
-                return Err(ParseError::HeaderNameTooLong);
-            }
-        }
-        let (name_len, stop) = match name_len {
-            None => return Ok(None),
-            Some(x) => x,
         };
-        if name_len > MAX_HEADER_NAME_LEN {
-            return Err(ParseError::HeaderNameTooLong);
-        }
-        match stop {
-            b':' if name_len > 0 => {}
-            b'\r' | b'\n' => return Err(ParseError::BadHeaderLine),
-            _ => return Err(ParseError::BadHeaderName),
-        }
-        pos = name_start + name_len + 1;
+        // The name's last two bytes; for a one-byte name the first is the `\n` that
+        // ends the line before, the same for every name.
+        let last_two = buf
+            .get(name_end - 2..)
+            .and_then(|b| b.first_chunk::<2>())
+            .copied()
+            .unwrap_or([0; 2]);
+        let bit = fingerprint(last_two, name_end - name_start);
+        let maybe_duplicate = seen & bit != 0;
+        seen |= bit;
 
         // Value: OWS, field bytes, OWS, CRLF.
-        while matches!(buf.get(pos), Some(b' ' | b'\t')) {
-            pos += 1;
-        }
-        let value_start = pos;
-        let cr = match scan(buf, pos, class::is_field) {
-            LineEnd::Partial => return Ok(None),
-            LineEnd::Bad => return Err(ParseError::BadHeaderValue),
-            LineEnd::Crlf(cr) => cr,
+        let value = value_span(buf, name_end + 1);
+        class::fold_name_run(buf, name_start, name_end);
+        let Some((value_start, value_end, cr)) = value? else {
+            return Ok(None);
         };
-        let mut value_end = cr;
-        while value_end > value_start && matches!(buf.get(value_end - 1), Some(b' ' | b'\t')) {
-            value_end -= 1;
-        }
-        if value_end == value_start {
-            return Err(ParseError::EmptyHeaderValue);
-        }
         let span = Span {
-            name: (offset(name_start)?, offset(name_start + name_len)?),
-            value: (offset(value_start)?, offset(value_end)?),
+            name: (name_start as u16, name_end as u16),
+            value: (value_start as u16, value_end as u16),
         };
-        spans.push(span)?;
+        if maybe_duplicate {
+            let name = buf.get(name_start..name_end);
+            spans.duplicate |= spans
+                .arr
+                .get(..count)
+                .unwrap_or(&[])
+                .iter()
+                .any(|o| buf.get(usize::from(o.name.0)..usize::from(o.name.1)) == name);
+        }
+        let slot = spans.arr.get_mut(count).ok_or(ParseError::TooManyHeaders)?;
+        *slot = span;
+        count += 1;
         pos = cr + 2;
     }
 }
 
-/// Header spans gathered while parsing, at most `N`.
+/// The value of a header line whose colon ends just before `from`: its start and end
+/// (OWS taken off both sides) and the line's CR, `None` if the line has not ended yet.
+/// Start and end fit a [`Span`].
+///
+/// OWS is field bytes too: it is skipped first, then the run of field bytes found, then
+/// OWS taken back off its end.
+#[inline(always)]
+fn value_span(buf: &[u8], from: usize) -> Result<Option<(usize, usize, usize)>, ParseError> {
+    let mut start = from;
+    while let Some(b' ' | b'\t') = buf.get(start) {
+        start += 1;
+    }
+    let cr = class::field_run(buf, start);
+    match (buf.get(cr), buf.get(cr + 1)) {
+        (Some(b'\r'), Some(b'\n')) => {}
+        (Some(b'\r'), None) | (None, _) => return Ok(None),
+        _ => return Err(ParseError::BadHeaderValue),
+    }
+    let mut end = cr;
+    while end > start && matches!(buf.get(end - 1), Some(b' ' | b'\t')) {
+        end -= 1;
+    }
+    if end == start {
+        return Err(ParseError::EmptyHeaderValue);
+    }
+    // The largest of a line's offsets.
+    offset(end)?;
+    Ok(Some((start, end, cr)))
+}
+
+/// The error for a header name that ended on `stop` rather than on a `:` after at least
+/// one byte.
+#[cold]
+fn bad_name_stop(stop: u8) -> ParseError {
+    match stop {
+        b'\r' | b'\n' => ParseError::BadHeaderLine,
+        _ => ParseError::BadHeaderName,
+    }
+}
+
+/// One of 64 bits for a name, from its length and its `last_two` bytes with case ignored
+/// (`| 0x20` maps a letter's two cases together and no two other tchars together):
+/// names equal once folded have equal bits, so a name whose bit is new is not a
+/// duplicate.
+#[inline(always)]
+const fn fingerprint(last_two: [u8; 2], len: usize) -> u64 {
+    let key = (u16::from_le_bytes(last_two) | 0x2020) as u32 | (len as u32) << 16;
+    1 << (key.wrapping_mul(0x9E37_79B1) >> 26)
+}
+
+/// [`fingerprint`] of a name given whole (at least two bytes).
+const fn fingerprint_of(name: &[u8]) -> u64 {
+    match name {
+        [.., a, b] => fingerprint([*a, *b], name.len()),
+        _ => 0,
+    }
+}
+
+/// The fingerprints of the names the parser interprets once the head has parsed. A
+/// head with none of them skips that pass.
+const SPECIAL: u64 = fingerprint_of(b"content-length")
+    | fingerprint_of(b"transfer-encoding")
+    | fingerprint_of(b"range")
+    | fingerprint_of(b"content-range");
+
+/// Header spans gathered while parsing, at most `N`, and what the parser noted about
+/// their names on the way.
 struct Spans<const N: usize> {
     arr: [Span; N],
     len: usize,
+    /// Whether two names are the same (reported after the whole head has parsed).
+    duplicate: bool,
+    /// Whether a name may be one the parser interprets (see [`SPECIAL`]).
+    special: bool,
 }
 
 impl<const N: usize> Spans<N> {
+    #[inline(always)]
     fn new() -> Self {
         Spans {
             arr: [Span::default(); N],
             len: 0,
+            duplicate: false,
+            special: false,
         }
     }
 
-    fn push(&mut self, span: Span) -> Result<(), ParseError> {
-        let slot = self
-            .arr
-            .get_mut(self.len)
-            .ok_or(ParseError::TooManyHeaders)?;
-        *slot = span;
-        self.len += 1;
-        Ok(())
+    /// The spans recorded.
+    #[inline(always)]
+    fn used(&self) -> &[Span] {
+        self.arr.get(..self.len).unwrap_or(&[])
+    }
+
+    /// The error for two headers of the same name, if any.
+    #[inline(always)]
+    fn check_duplicates(&self) -> Result<(), ParseError> {
+        if self.duplicate {
+            Err(ParseError::DuplicateHeader)
+        } else {
+            Ok(())
+        }
     }
 }
 
 /// A head offset as stored in a [`Span`]; past `u16` the head is too large anyway.
+#[inline(always)]
 fn offset(i: usize) -> Result<u16, ParseError> {
     u16::try_from(i).map_err(|_| ParseError::HeadTooLarge)
 }
 
-/// The head as text. Every byte was checked against an ASCII class, so this cannot fail
-/// in practice; it is still an error, not a panic, if it ever did.
-fn head_text(buf: &[u8], len: usize) -> Result<&str, ParseError> {
-    let bytes = buf.get(..len).ok_or(ParseError::HeadTooLarge)?;
-    core::str::from_utf8(bytes).map_err(|_| ParseError::BadHeaderValue)
-}
-
-/// The headers, once every name is checked for a duplicate.
-fn collect<'b, const N: usize>(
-    text: &'b str,
-    spans: Spans<N>,
-) -> Result<Headers<'b, N>, ParseError> {
-    let used = spans.arr.get(..spans.len).unwrap_or(&[]);
-    let name = |s: &Span| text.get(usize::from(s.name.0)..usize::from(s.name.1));
-    for (i, s) in used.iter().enumerate() {
-        // Names are already folded, so compare bytes; lengths first.
-        let len = s.name.1 - s.name.0;
-        let dup = used
-            .iter()
-            .take(i)
-            .any(|o| o.name.1 - o.name.0 == len && name(o) == name(s));
-        if dup {
-            return Err(ParseError::DuplicateHeader);
-        }
-    }
-    Ok(Headers::from_spans(text, spans.arr, spans.len))
-}
-
-fn content_length(value: &str) -> Result<u64, ParseError> {
-    match parse_decimal(value.as_bytes()) {
+fn content_length(value: &[u8]) -> Result<u64, ParseError> {
+    match parse_decimal(value) {
         Ok(n) => Ok(n),
         Err(true) => Err(ParseError::ContentLengthTooLarge),
         Err(false) => Err(ParseError::BadContentLength),
     }
 }
 
-fn transfer_encoding(value: &str) -> Result<(), ParseError> {
-    if value == "chunked" {
+fn transfer_encoding(value: &[u8]) -> Result<(), ParseError> {
+    if value == b"chunked" {
         Ok(())
     } else {
         Err(ParseError::BadTransferEncoding)
