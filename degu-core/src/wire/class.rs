@@ -229,6 +229,9 @@ fn find_by_blocks<const ANY_FIRST: bool>(
             i += BLOCK;
             continue;
         }
+        if ANY_FIRST {
+            return Some(i + b.iter().position(|&c| stop(c)).unwrap_or(BLOCK));
+        }
         let stops = block_stops(b, stop);
         if stops != 0 {
             return Some(i + (stops.trailing_zeros() / 8) as usize);
@@ -315,6 +318,25 @@ fn find<const BLOCKS: bool, const ANY_FIRST: bool>(
 
 #[inline(always)]
 fn field_run_with<const BLOCKS: bool>(bytes: &[u8], mut i: usize) -> usize {
+    if BLOCKS {
+        // Skip whole blocks of printable bytes with one vector test each; find the end
+        // in the block that has a byte that is not (an HTAB, or the end) byte by byte:
+        // a loop whose exit the branch predictor can learn, where computing the offset
+        // from a mask would make every line wait for the vector unit.
+        while let Some(b) = block(bytes, i) {
+            if b.iter().fold(false, |any, &c| any | !printable(c))
+                && let Some(at) = b.iter().position(|&c| !is_field(c))
+            {
+                return i + at;
+            }
+            i += BLOCK;
+        }
+        let tail = bytes.get(i..).unwrap_or(&[]);
+        return i + tail
+            .iter()
+            .position(|&c| !is_field(c))
+            .unwrap_or(tail.len());
+    }
     loop {
         i = find::<BLOCKS, true>(bytes, i, |b| !printable(b), word_unprintable);
         if bytes.get(i) != Some(&b'\t') {
@@ -333,6 +355,12 @@ pub fn field_run(bytes: &[u8], start: usize) -> usize {
 
 #[inline(always)]
 fn name_run_with<const BLOCKS: bool>(bytes: &[u8], mut i: usize) -> Option<(usize, u8)> {
+    if BLOCKS {
+        // Names are short: a chain of branches the predictor can learn beats a vector
+        // compare whose mask every later step of the line would have to wait for.
+        let at = table_run(bytes, i, TCHAR);
+        return bytes.get(at).map(|&b| (at, b));
+    }
     loop {
         i = find::<BLOCKS, false>(bytes, i, |b| !common_tchar(b), word_uncommon);
         let &b = bytes.get(i)?;
@@ -348,6 +376,39 @@ fn name_run_with<const BLOCKS: bool>(bytes: &[u8], mut i: usize) -> Option<(usiz
 #[inline(always)]
 pub fn name_run(bytes: &[u8], start: usize) -> Option<(usize, u8)> {
     name_run_with::<BLOCKS>(bytes, start)
+}
+
+/// Offset of the first byte at or after `i` without `flag`, or `bytes.len()`: eight
+/// bytes at a time through the table, every byte its own predictable branch.
+#[inline(always)]
+fn table_run(bytes: &[u8], mut i: usize, flag: u8) -> usize {
+    while let Some(chunk) = bytes.get(i..).and_then(|r| r.first_chunk::<8>()) {
+        for (k, &b) in chunk.iter().enumerate() {
+            if !has(b, flag) {
+                return i + k;
+            }
+        }
+        i += 8;
+    }
+    let rest = bytes.get(i..).unwrap_or(&[]);
+    i + rest
+        .iter()
+        .position(|&b| !has(b, flag))
+        .unwrap_or(rest.len())
+}
+
+/// Offset of the first byte at or after `i` that is not a path byte ([`is_path`]), or
+/// `bytes.len()`.
+#[inline(always)]
+pub fn path_run(bytes: &[u8], i: usize) -> usize {
+    table_run(bytes, i, PATH)
+}
+
+/// Offset of the first byte at or after `i` that is not a query byte ([`is_query`]), or
+/// `bytes.len()`.
+#[inline(always)]
+pub fn query_run(bytes: &[u8], i: usize) -> usize {
+    table_run(bytes, i, QUERY)
 }
 
 /// `KEEP[n]`: 0xFF in the bytes of a block below `n`, 0 in the others.

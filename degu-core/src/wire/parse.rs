@@ -14,7 +14,7 @@ use crate::body::Framing;
 use crate::error::ParseError;
 use crate::limits::{MAX_HEAD_LEN, MAX_HEADER_NAME_LEN, MAX_URI_LEN};
 use crate::wire::class;
-use crate::wire::head::{Headers, Method, RequestHead, ResponseHead, Span, Status};
+use crate::wire::head::{Headers, Method, RequestHead, ResponseHead, Span, Status, ascii_str};
 use crate::wire::range::{ContentRange, Range, parse_decimal};
 use crate::wire::uri::Target;
 
@@ -228,9 +228,7 @@ fn partial<T>(buf: &[u8], in_request_line: bool) -> Result<Status<T>, ParseError
 /// is still an error, not a panic, if it ever did.
 #[inline]
 fn ascii(bytes: Option<&[u8]>) -> Result<&str, ParseError> {
-    bytes
-        .and_then(|b| core::str::from_utf8(b).ok())
-        .ok_or(ParseError::BadHeaderValue)
+    bytes.and_then(ascii_str).ok_or(ParseError::BadHeaderValue)
 }
 
 /// A span's bytes in the head (empty if it were ever out of range).
@@ -394,23 +392,22 @@ fn scan_target(window: &[u8]) -> TargetScan {
     let mut seg_start = 1;
     let mut i = 1;
     if len.is_none() {
-        while let Some(&b) = window.get(i) {
-            if class::is_path(b) {
-                i += 1;
-                continue;
-            }
-            match b {
-                b'/' => {
+        // Path: runs of path bytes, then a look at the byte that ended each run.
+        loop {
+            i = class::path_run(window, i);
+            match window.get(i) {
+                None => break,
+                Some(b'/') => {
                     let seg = window.get(seg_start..i).unwrap_or(&[]);
                     bad_path |= seg.is_empty() || seg == b"..";
                     seg_start = i + 1;
                 }
-                b'?' => {
+                Some(b'?') => {
                     query = Some(i);
                     break;
                 }
-                _ if class::is_uri(b) => bad_path = true,
-                _ => {
+                Some(&b) if class::is_uri(b) => bad_path = true,
+                Some(_) => {
                     len = Some(i);
                     break;
                 }
@@ -420,17 +417,17 @@ fn scan_target(window: &[u8]) -> TargetScan {
         bad_path |= window.get(seg_start..i) == Some(b"..");
     }
     if query.is_some() {
-        i += 1;
-        while let Some(&b) = window.get(i) {
-            if !class::is_query(b) {
-                if class::is_uri(b) {
-                    bad_query = true;
-                } else {
+        // Query: runs of query bytes; a `/` or `?` in it is not one.
+        loop {
+            i = class::query_run(window, i + 1);
+            match window.get(i) {
+                None => break,
+                Some(&b) if class::is_uri(b) => bad_query = true,
+                Some(_) => {
                     len = Some(i);
                     break;
                 }
             }
-            i += 1;
         }
     }
     let verdict = if bad_path {
@@ -506,7 +503,7 @@ fn line_end(buf: &[u8], at: usize) -> LineEnd {
 
 /// Header lines from the CR of the start line up to and including the empty line.
 /// Lower-cases names in place and records spans. Returns the head length.
-#[inline(always)]
+#[inline(never)]
 fn header_lines<const N: usize>(
     buf: &mut [u8],
     start_line_cr: usize,
