@@ -76,10 +76,11 @@ pub fn parse_request<'b, const N: usize>(
         Some(l) => l,
         None => return partial(buf, true),
     };
-    let mut spans = Spans::<N>::new();
-    let Some(len) = header_lines(buf, line.cr, &mut spans)? else {
+    let mut spans = [Span::default(); N];
+    let Some(lines) = header_lines(buf, line.cr, &mut spans)? else {
         return partial(buf, false);
     };
+    let len = lines.len;
     if len > MAX_HEAD_LEN {
         return Err(ParseError::HeadTooLarge);
     }
@@ -100,14 +101,16 @@ pub fn parse_request<'b, const N: usize>(
         },
     };
     line.target?;
-    spans.check_duplicates()?;
+    if lines.duplicate {
+        return Err(ParseError::DuplicateHeader);
+    }
 
     let mut framing = Framing::None;
     let mut range = None;
     let mut has_length = false;
     let mut has_chunked = false;
-    if spans.special {
-        for s in spans.used() {
+    if lines.special {
+        for s in spans.get(..lines.count).unwrap_or(&[]) {
             let value = span(head, s.value);
             match span(head, s.name) {
                 b"content-length" => {
@@ -139,7 +142,7 @@ pub fn parse_request<'b, const N: usize>(
         method: line.method,
         uri,
         target,
-        headers: Headers::from_spans(head, spans.arr, spans.len),
+        headers: Headers::from_spans(head, spans, lines.count),
         framing,
         range,
         len,
@@ -159,24 +162,27 @@ pub fn parse_response<'b, const N: usize>(
         Some(l) => l,
         None => return partial(buf, false),
     };
-    let mut spans = Spans::<N>::new();
-    let Some(len) = header_lines(buf, line_end, &mut spans)? else {
+    let mut spans = [Span::default(); N];
+    let Some(lines) = header_lines(buf, line_end, &mut spans)? else {
         return partial(buf, false);
     };
+    let len = lines.len;
     if len > MAX_HEAD_LEN {
         return Err(ParseError::HeadTooLarge);
     }
     // From here on the head is only read: every byte of it is ASCII.
     let head: &'b [u8] = buf.get(..len).ok_or(ParseError::HeadTooLarge)?;
     let reason = ascii(head.get(13..line_end)).unwrap_or("");
-    spans.check_duplicates()?;
+    if lines.duplicate {
+        return Err(ParseError::DuplicateHeader);
+    }
 
     let mut framing = Framing::None;
     let mut content_range = None;
     let mut has_length = false;
     let mut has_chunked = false;
-    if spans.special {
-        for s in spans.used() {
+    if lines.special {
+        for s in spans.get(..lines.count).unwrap_or(&[]) {
             let value = span(head, s.value);
             match span(head, s.name) {
                 b"content-length" => {
@@ -205,7 +211,7 @@ pub fn parse_response<'b, const N: usize>(
     Ok(Status::Complete(ResponseHead {
         status,
         reason,
-        headers: Headers::from_spans(head, spans.arr, spans.len),
+        headers: Headers::from_spans(head, spans, lines.count),
         framing,
         content_range,
         len,
@@ -507,19 +513,23 @@ fn line_end(buf: &[u8], at: usize) -> LineEnd {
 fn header_lines<const N: usize>(
     buf: &mut [u8],
     start_line_cr: usize,
-    spans: &mut Spans<N>,
-) -> Result<Option<usize>, ParseError> {
+    spans: &mut [Span; N],
+) -> Result<Option<HeaderLines>, ParseError> {
     let mut pos = start_line_cr + 2;
     let mut count = 0;
     let mut seen = 0u64;
+    let mut duplicate = false;
     loop {
         match buf.get(pos) {
             None => return Ok(None),
             Some(b'\r') => match buf.get(pos + 1) {
                 Some(b'\n') => {
-                    spans.len = count;
-                    spans.special = seen & SPECIAL != 0;
-                    return Ok(Some(pos + 2));
+                    return Ok(Some(HeaderLines {
+                        len: pos + 2,
+                        count,
+                        special: seen & SPECIAL != 0,
+                        duplicate,
+                    }));
                 }
                 None => return Ok(None),
                 // A name that stops at once: a line error, found below.
@@ -533,21 +543,14 @@ fn header_lines<const N: usize>(
         // allowed. It is folded to lower case once the scans have read past it, also
         // when the line turns out bad or cut short (as far as it was scanned), so that
         // the buffer always holds what a byte-by-byte fold would have left.
+        //
+        // The scan runs to the first byte that is not a tchar, however far: past the
+        // limit that only decides between "too long" and "cut short".
         let name_start = pos;
-        let window_end = buf.len().min(pos + MAX_HEADER_NAME_LEN + 1);
-        let window_len = window_end.saturating_sub(pos);
-        let stop = class::name_run(buf.get(..window_end).unwrap_or(&[]), pos);
+        let stop = class::name_run(buf, pos);
         let name_end = match stop {
-            Some((end, b':')) if end > pos => end,
-            _ => {
-                let scanned = stop.map_or(window_end, |(end, _)| end);
-                class::fold_name_run(buf, name_start, scanned);
-                return match stop {
-                    Some((_, b)) => Err(bad_name_stop(b)),
-                    None if window_len > MAX_HEADER_NAME_LEN => Err(ParseError::HeaderNameTooLong),
-                    None => Ok(None),
-                };
-            }
+            Some((end, b':')) if end > pos && end - pos <= MAX_HEADER_NAME_LEN => end,
+            _ => return bad_name(buf, pos, stop),
         };
         // The name's last two bytes; for a one-byte name the first is the `\n` that
         // ends the line before, the same for every name.
@@ -572,14 +575,13 @@ fn header_lines<const N: usize>(
         };
         if maybe_duplicate {
             let name = buf.get(name_start..name_end);
-            spans.duplicate |= spans
-                .arr
+            duplicate |= spans
                 .get(..count)
                 .unwrap_or(&[])
                 .iter()
                 .any(|o| buf.get(usize::from(o.name.0)..usize::from(o.name.1)) == name);
         }
-        let slot = spans.arr.get_mut(count).ok_or(ParseError::TooManyHeaders)?;
+        let slot = spans.get_mut(count).ok_or(ParseError::TooManyHeaders)?;
         *slot = span;
         count += 1;
         pos = cr + 2;
@@ -599,10 +601,11 @@ fn value_span(buf: &[u8], from: usize) -> Result<Option<(usize, usize, usize)>, 
         start += 1;
     }
     let cr = class::field_run(buf, start);
-    match (buf.get(cr), buf.get(cr + 1)) {
-        (Some(b'\r'), Some(b'\n')) => {}
-        (Some(b'\r'), None) | (None, _) => return Ok(None),
-        _ => return Err(ParseError::BadHeaderValue),
+    if buf.get(cr..cr + 2) != Some(b"\r\n") {
+        match (buf.get(cr), buf.get(cr + 1)) {
+            (Some(b'\r'), None) | (None, _) => return Ok(None),
+            _ => return Err(ParseError::BadHeaderValue),
+        }
     }
     let mut end = cr;
     while end > start && matches!(buf.get(end - 1), Some(b' ' | b'\t')) {
@@ -616,13 +619,24 @@ fn value_span(buf: &[u8], from: usize) -> Result<Option<(usize, usize, usize)>, 
     Ok(Some((start, end, cr)))
 }
 
-/// The error for a header name that ended on `stop` rather than on a `:` after at least
-/// one byte.
+/// What a header line whose name, starting at `pos`, does not end on a `:` within
+/// [`MAX_HEADER_NAME_LEN`] bytes comes to (`stop`: the first byte from `pos` on that is
+/// not a tchar, if any): an error, or `None` when the buffer ends first. The name is
+/// folded as far as a byte-by-byte scan capped one byte past the limit folds it.
 #[cold]
-fn bad_name_stop(stop: u8) -> ParseError {
-    match stop {
-        b'\r' | b'\n' => ParseError::BadHeaderLine,
-        _ => ParseError::BadHeaderName,
+fn bad_name(
+    buf: &mut [u8],
+    pos: usize,
+    stop: Option<(usize, u8)>,
+) -> Result<Option<HeaderLines>, ParseError> {
+    let cap = buf.len().min(pos + MAX_HEADER_NAME_LEN + 1);
+    let within = stop.filter(|&(end, _)| end < cap);
+    class::fold_name_run(buf, pos, within.map_or(cap, |(end, _)| end));
+    match within {
+        Some((_, b'\r' | b'\n')) => Err(ParseError::BadHeaderLine),
+        Some(_) => Err(ParseError::BadHeaderName),
+        None if cap - pos > MAX_HEADER_NAME_LEN => Err(ParseError::HeaderNameTooLong),
+        None => Ok(None),
     }
 }
 
@@ -651,43 +665,16 @@ const SPECIAL: u64 = fingerprint_of(b"content-length")
     | fingerprint_of(b"range")
     | fingerprint_of(b"content-range");
 
-/// Header spans gathered while parsing, at most `N`, and what the parser noted about
-/// their names on the way.
-struct Spans<const N: usize> {
-    arr: [Span; N],
+/// What [`header_lines`] found besides the spans.
+struct HeaderLines {
+    /// The head's length, final CRLF included.
     len: usize,
-    /// Whether two names are the same (reported after the whole head has parsed).
-    duplicate: bool,
+    /// Spans recorded.
+    count: usize,
     /// Whether a name may be one the parser interprets (see [`SPECIAL`]).
     special: bool,
-}
-
-impl<const N: usize> Spans<N> {
-    #[inline(always)]
-    fn new() -> Self {
-        Spans {
-            arr: [Span::default(); N],
-            len: 0,
-            duplicate: false,
-            special: false,
-        }
-    }
-
-    /// The spans recorded.
-    #[inline(always)]
-    fn used(&self) -> &[Span] {
-        self.arr.get(..self.len).unwrap_or(&[])
-    }
-
-    /// The error for two headers of the same name, if any.
-    #[inline(always)]
-    fn check_duplicates(&self) -> Result<(), ParseError> {
-        if self.duplicate {
-            Err(ParseError::DuplicateHeader)
-        } else {
-            Ok(())
-        }
-    }
+    /// Whether two names are the same (reported after the whole head has parsed).
+    duplicate: bool,
 }
 
 /// A head offset as stored in a [`Span`]; past `u16` the head is too large anyway.
