@@ -354,27 +354,25 @@ pub fn field_run(bytes: &[u8], start: usize) -> usize {
 }
 
 #[inline(always)]
-fn name_run_with<const BLOCKS: bool>(bytes: &[u8], mut i: usize) -> Option<(usize, u8)> {
+fn name_run_with<const BLOCKS: bool>(bytes: &[u8], mut i: usize) -> usize {
     if BLOCKS {
         // Names are short: a chain of branches the predictor can learn beats a vector
         // compare whose mask every later step of the line would have to wait for.
-        let at = table_run(bytes, i, TCHAR);
-        return bytes.get(at).map(|&b| (at, b));
+        return table_run(bytes, i, TCHAR);
     }
     loop {
         i = find::<BLOCKS, false>(bytes, i, |b| !common_tchar(b), word_uncommon);
-        let &b = bytes.get(i)?;
-        if !is_tchar(b) {
-            return Some((i, b));
+        match bytes.get(i) {
+            Some(&b) if is_tchar(b) => i += 1,
+            _ => return i,
         }
-        i += 1;
     }
 }
 
-/// The first byte at or after `start` that is not a `tchar`: its offset and value, or
-/// `None` when there is none. Fold the run with [`fold_name_run`] afterwards.
+/// Offset of the first byte at or after `start` that is not a `tchar`, or
+/// `bytes.len()`. Fold the run with [`fold_name_run`] afterwards.
 #[inline(always)]
-pub fn name_run(bytes: &[u8], start: usize) -> Option<(usize, u8)> {
+pub fn name_run(bytes: &[u8], start: usize) -> usize {
     name_run_with::<BLOCKS>(bytes, start)
 }
 
@@ -445,6 +443,20 @@ fn fold_block(bytes: &mut [u8], at: usize, from: usize, to: usize) {
 
 #[inline(always)]
 fn fold_name_with<const BLOCKS: bool>(bytes: &mut [u8], mut i: usize, end: usize) {
+    if BLOCKS
+        && let Some(keep) = KEEP.get(end - i)
+        && let Some(b) = block(bytes, i)
+    {
+        // Nearly every name: one block, the bytes from `end` on kept as they are.
+        let mut folded = [0u8; BLOCK];
+        for ((f, &c), &k) in folded.iter_mut().zip(b).zip(keep) {
+            *f = c | (upper_bit(c) & k);
+        }
+        if let Some(dst) = bytes.get_mut(i..i + BLOCK) {
+            dst.copy_from_slice(&folded);
+        }
+        return;
+    }
     if BLOCKS && bytes.len() >= BLOCK {
         while i < end {
             if i + BLOCK <= bytes.len() {
@@ -578,7 +590,8 @@ mod tests {
             let mut expect = [0u8; 64];
             let expect = &mut expect[..bytes.len()];
             expect.copy_from_slice(bytes);
-            let want = naive_fold_name_run(&mut expect[start..]).map(|(n, b)| (start + n, b));
+            let want =
+                naive_fold_name_run(&mut expect[start..]).map_or(bytes.len(), |(n, _)| start + n);
             assert_eq!(
                 name_run_with::<true>(bytes, start),
                 want,
@@ -589,7 +602,7 @@ mod tests {
                 want,
                 "{start} {bytes:?}"
             );
-            let end = want.map_or(bytes.len(), |(n, _)| n);
+            let end = want;
             for blocks in [true, false] {
                 let mut got = [0u8; 64];
                 let got = &mut got[..bytes.len()];

@@ -547,28 +547,43 @@ fn header_lines<const N: usize>(
         // The scan runs to the first byte that is not a tchar, however far: past the
         // limit that only decides between "too long" and "cut short".
         let name_start = pos;
-        let stop = class::name_run(buf, pos);
-        let name_end = match stop {
-            Some((end, b':')) if end > pos && end - pos <= MAX_HEADER_NAME_LEN => end,
-            _ => return bad_name(buf, pos, stop),
-        };
+        let name_end = class::name_run(buf, pos);
+        let name_len = name_end - name_start;
+        if buf.get(name_end) != Some(&b':') || name_len == 0 || name_len > MAX_HEADER_NAME_LEN {
+            return bad_name(buf, name_start, name_end);
+        }
         // The name's last two bytes; for a one-byte name the first is the `\n` that
         // ends the line before, the same for every name.
         let last_two = buf
-            .get(name_end - 2..)
+            .get(name_end - 2..name_end)
             .and_then(|b| b.first_chunk::<2>())
             .copied()
             .unwrap_or([0; 2]);
-        let bit = fingerprint(last_two, name_end - name_start);
+        let bit = fingerprint(last_two, name_len);
         let maybe_duplicate = seen & bit != 0;
         seen |= bit;
 
-        // Value: OWS, field bytes, OWS, CRLF.
-        let value = value_span(buf, name_end + 1);
+        // Value: OWS, field bytes, OWS, CRLF. OWS is field bytes too: skip it first,
+        // then find the end of the run, then take OWS back off its end.
+        let mut value_start = name_end + 1;
+        while let Some(b' ' | b'\t') = buf.get(value_start) {
+            value_start += 1;
+        }
+        let cr = class::field_run(buf, value_start);
+        if buf.get(cr..cr + 2) != Some(b"\r\n") {
+            class::fold_name_run(buf, name_start, name_end);
+            return bad_value_end(buf, cr);
+        }
+        let mut value_end = cr;
+        while value_end > value_start && matches!(buf.get(value_end - 1), Some(b' ' | b'\t')) {
+            value_end -= 1;
+        }
         class::fold_name_run(buf, name_start, name_end);
-        let Some((value_start, value_end, cr)) = value? else {
-            return Ok(None);
-        };
+        if value_end == value_start {
+            return Err(ParseError::EmptyHeaderValue);
+        }
+        // The largest of a line's offsets.
+        offset(value_end)?;
         let span = Span {
             name: (name_start as u16, name_end as u16),
             value: (value_start as u16, value_end as u16),
@@ -588,52 +603,27 @@ fn header_lines<const N: usize>(
     }
 }
 
-/// The value of a header line whose colon ends just before `from`: its start and end
-/// (OWS taken off both sides) and the line's CR, `None` if the line has not ended yet.
-/// Start and end fit a [`Span`].
-///
-/// OWS is field bytes too: it is skipped first, then the run of field bytes found, then
-/// OWS taken back off its end.
-#[inline(always)]
-fn value_span(buf: &[u8], from: usize) -> Result<Option<(usize, usize, usize)>, ParseError> {
-    let mut start = from;
-    while let Some(b' ' | b'\t') = buf.get(start) {
-        start += 1;
+/// A value line whose run of field bytes stopped at `at` without a CRLF: cut short
+/// (`None`), or a byte outside the class.
+#[cold]
+fn bad_value_end(buf: &[u8], at: usize) -> Result<Option<HeaderLines>, ParseError> {
+    match (buf.get(at), buf.get(at + 1)) {
+        (Some(b'\r'), None) | (None, _) => Ok(None),
+        _ => Err(ParseError::BadHeaderValue),
     }
-    let cr = class::field_run(buf, start);
-    if buf.get(cr..cr + 2) != Some(b"\r\n") {
-        match (buf.get(cr), buf.get(cr + 1)) {
-            (Some(b'\r'), None) | (None, _) => return Ok(None),
-            _ => return Err(ParseError::BadHeaderValue),
-        }
-    }
-    let mut end = cr;
-    while end > start && matches!(buf.get(end - 1), Some(b' ' | b'\t')) {
-        end -= 1;
-    }
-    if end == start {
-        return Err(ParseError::EmptyHeaderValue);
-    }
-    // The largest of a line's offsets.
-    offset(end)?;
-    Ok(Some((start, end, cr)))
 }
 
 /// What a header line whose name, starting at `pos`, does not end on a `:` within
-/// [`MAX_HEADER_NAME_LEN`] bytes comes to (`stop`: the first byte from `pos` on that is
-/// not a tchar, if any): an error, or `None` when the buffer ends first. The name is
+/// [`MAX_HEADER_NAME_LEN`] bytes comes to (`end`: the first byte from `pos` on that is
+/// not a tchar, or the buffer's end): an error, or `None` when the buffer ends first. The name is
 /// folded as far as a byte-by-byte scan capped one byte past the limit folds it.
 #[cold]
-fn bad_name(
-    buf: &mut [u8],
-    pos: usize,
-    stop: Option<(usize, u8)>,
-) -> Result<Option<HeaderLines>, ParseError> {
+fn bad_name(buf: &mut [u8], pos: usize, end: usize) -> Result<Option<HeaderLines>, ParseError> {
     let cap = buf.len().min(pos + MAX_HEADER_NAME_LEN + 1);
-    let within = stop.filter(|&(end, _)| end < cap);
-    class::fold_name_run(buf, pos, within.map_or(cap, |(end, _)| end));
+    let within = (end < cap).then(|| buf.get(end).copied()).flatten();
+    class::fold_name_run(buf, pos, end.min(cap));
     match within {
-        Some((_, b'\r' | b'\n')) => Err(ParseError::BadHeaderLine),
+        Some(b'\r' | b'\n') => Err(ParseError::BadHeaderLine),
         Some(_) => Err(ParseError::BadHeaderName),
         None if cap - pos > MAX_HEADER_NAME_LEN => Err(ParseError::HeaderNameTooLong),
         None => Ok(None),
