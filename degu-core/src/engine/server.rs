@@ -97,7 +97,7 @@ pub struct Responder<'r, W> {
 #[derive(Debug, Default)]
 struct ResponseState {
     status: u16,
-    /// Some bytes of the response may have been written.
+    /// Some byte of the response has been handed to the stream.
     started: bool,
     /// The response was written completely.
     complete: bool,
@@ -126,14 +126,21 @@ impl<'r, W: Write> Responder<'r, W> {
         reason: &str,
         headers: &[Header<'_>],
         framing: Framing,
-    ) -> Result<(Out<'r, W>, &'r mut ResponseState), Error> {
+    ) -> Result<(Out<'r, W>, &'r mut bool), Error> {
         let discard = self.method == Method::Head;
         let out = Out::new(self.writer, self.buf, framing, discard, |buf| {
             render_response(buf, status, reason, headers, framing)
         })?;
-        self.state.status = status;
-        self.state.started = true;
-        Ok((out, self.state))
+        let ResponseState {
+            status: st,
+            started,
+            complete,
+            ..
+        } = self.state;
+        *st = status;
+        // Rendered is not sent: until a byte is written, an error can still be
+        // answered with a status of the engine's own.
+        Ok((out.track(started), complete))
     }
 
     /// Send a response with `body` (`content-length` framing; an empty body still says
@@ -150,12 +157,12 @@ impl<'r, W: Write> Responder<'r, W> {
         } else {
             Framing::Length(body.len() as u64)
         };
-        let (mut out, state) = self.out(status, reason, headers, framing)?;
+        let (mut out, complete) = self.out(status, reason, headers, framing)?;
         if framing != Framing::None {
             out.data(body).await?;
         }
         out.finish().await?;
-        Ok(done(state))
+        Ok(done(complete))
     }
 
     /// Start a response whose body of exactly `length` bytes is written in pieces.
@@ -166,8 +173,8 @@ impl<'r, W: Write> Responder<'r, W> {
         headers: &[Header<'_>],
         length: u64,
     ) -> Result<LengthResponse<'r, W>, Error> {
-        let (out, state) = self.out(status, reason, headers, Framing::Length(length))?;
-        Ok(LengthResponse { out, state })
+        let (out, complete) = self.out(status, reason, headers, Framing::Length(length))?;
+        Ok(LengthResponse { out, complete })
     }
 
     /// Start a chunked response; chunks may carry an extension each.
@@ -177,8 +184,8 @@ impl<'r, W: Write> Responder<'r, W> {
         reason: &str,
         headers: &[Header<'_>],
     ) -> Result<ChunkedResponse<'r, W>, Error> {
-        let (out, state) = self.out(status, reason, headers, Framing::Chunked)?;
-        Ok(ChunkedResponse { out, state })
+        let (out, complete) = self.out(status, reason, headers, Framing::Chunked)?;
+        Ok(ChunkedResponse { out, complete })
     }
 }
 
@@ -186,8 +193,8 @@ fn bodiless(status: u16) -> bool {
     status < 200 || status == 204 || status == 304
 }
 
-fn done(state: &mut ResponseState) -> Sent {
-    state.complete = true;
+fn done(complete: &mut bool) -> Sent {
+    *complete = true;
     Sent {
         _private: PhantomData,
     }
@@ -197,7 +204,7 @@ fn done(state: &mut ResponseState) -> Sent {
 /// that exactly the declared length was written.
 pub struct LengthResponse<'r, W> {
     out: Out<'r, W>,
-    state: &'r mut ResponseState,
+    complete: &'r mut bool,
 }
 
 impl<W: Write> LengthResponse<'_, W> {
@@ -214,14 +221,14 @@ impl<W: Write> LengthResponse<'_, W> {
     /// End the response; fewer bytes than declared is an error.
     pub async fn finish(mut self) -> Result<Sent, Error> {
         self.out.finish().await?;
-        Ok(done(self.state))
+        Ok(done(self.complete))
     }
 }
 
 /// A chunked response body being written.
 pub struct ChunkedResponse<'r, W> {
     out: Out<'r, W>,
-    state: &'r mut ResponseState,
+    complete: &'r mut bool,
 }
 
 impl<W: Write> ChunkedResponse<'_, W> {
@@ -256,7 +263,7 @@ impl<W: Write> ChunkedResponse<'_, W> {
     pub async fn finish(mut self, ext: Option<ChunkExt<'_>>) -> Result<Sent, Error> {
         self.out.last_chunk(ext).await?;
         self.out.finish().await?;
-        Ok(done(self.state))
+        Ok(done(self.complete))
     }
 }
 

@@ -15,6 +15,9 @@ pub(crate) struct Out<'a, W> {
     pub(crate) encoder: BodyEncoder,
     /// Whether body bytes are accounted but not sent (responses to HEAD).
     discard_body: bool,
+    /// Set once any byte of this message has been handed to the stream, so the server
+    /// knows whether an error can still be answered with a status of its own.
+    wrote: Option<&'a mut bool>,
 }
 
 impl<'a, W: Write> Out<'a, W> {
@@ -33,10 +36,24 @@ impl<'a, W: Write> Out<'a, W> {
             pending,
             encoder: BodyEncoder::new(framing),
             discard_body,
+            wrote: None,
         })
     }
 
+    /// Record in `flag` whether any byte has been written.
+    pub(crate) fn track(mut self, flag: &'a mut bool) -> Self {
+        self.wrote = Some(flag);
+        self
+    }
+
+    fn mark_written(&mut self) {
+        if let Some(w) = self.wrote.as_deref_mut() {
+            *w = true;
+        }
+    }
+
     async fn write_all(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.mark_written();
         self.writer.write_all(bytes).await.map_err(Error::io)
     }
 
@@ -44,6 +61,7 @@ impl<'a, W: Write> Out<'a, W> {
     pub(crate) async fn flush_pending(&mut self) -> Result<(), Error> {
         if self.pending > 0 {
             let n = core::mem::take(&mut self.pending);
+            self.mark_written();
             let bytes = self.buf.get(..n).unwrap_or(&[]);
             self.writer.write_all(bytes).await.map_err(Error::io)?;
         }
