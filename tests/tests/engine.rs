@@ -106,6 +106,11 @@ impl App for TestApp {
                 let code: u16 = code.parse().unwrap();
                 responder.keep_alive().send(code, "Kept", &[], b"").await
             }
+            (Some("broken"), None) => {
+                let mut w = responder.chunked(200, "OK", &[]).await?;
+                w.write_chunk(None, b"partial").await?;
+                Err(Error::App)
+            }
             (Some("noread"), None) => responder.send(200, "OK", &[], b"ignored").await,
             (Some("fail"), None) => Err(Error::App),
             (Some("count"), None) => {
@@ -532,6 +537,23 @@ fn the_client_refuses_a_new_request_before_the_body_is_read() {
         assert_eq!(
             c.get("/count?1", &[]).await.err(),
             Some(Error::BodyNotConsumed)
+        );
+        assert!(c.is_closed());
+        assert_eq!(c.get("/count?1", &[]).await.err(), Some(Error::Closed));
+    });
+}
+
+#[test]
+fn a_body_read_error_closes_the_client_connection() {
+    let ((), _) = with_default_server(&TestApp, ServerConfig::new(), |end| async move {
+        let mut c = conn(end);
+        let mut r = c.get("/broken", &[]).await.unwrap();
+        let mut buf = [0u8; 64];
+        let p = r.body.read_chunk(&mut buf).await.unwrap().unwrap();
+        assert_eq!(&buf[..p.len], b"partial");
+        assert_eq!(
+            r.body.read_chunk(&mut buf).await.err(),
+            Some(Error::Body(BodyError::UnexpectedEof))
         );
         assert!(c.is_closed());
         assert_eq!(c.get("/count?1", &[]).await.err(), Some(Error::Closed));

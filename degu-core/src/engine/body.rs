@@ -19,6 +19,8 @@ pub(crate) struct ReadState {
     chunk_size: u32,
     /// Whether the next piece handed out starts its chunk.
     chunk_start: bool,
+    /// A read failed: the stream is out of step and the connection must close.
+    pub failed: bool,
 }
 
 impl ReadState {
@@ -30,6 +32,7 @@ impl ReadState {
             framing,
             chunk_size: 0,
             chunk_start: false,
+            failed: false,
         }
     }
 }
@@ -126,6 +129,12 @@ impl<'a, R: Read> Body<'a, R> {
     /// empty). Chunk boundaries and extensions are not reported: use
     /// [`Body::read_chunk`] to keep them.
     pub async fn read(&mut self, out: &mut [u8]) -> Result<usize, Error> {
+        let r = self.read_data(out).await;
+        self.st.failed |= r.is_err();
+        r
+    }
+
+    async fn read_data(&mut self, out: &mut [u8]) -> Result<usize, Error> {
         if out.is_empty() {
             return Ok(0);
         }
@@ -211,6 +220,8 @@ impl<'a, R: Read> Body<'a, R> {
     /// arrives whole. An empty `out` is refused with [`Error::BodyTooLarge`] for any
     /// chunk with data.
     pub async fn read_chunk(&mut self, out: &mut [u8]) -> Result<Option<ChunkPiece<'_>>, Error> {
+        // Cleared on the way out with a piece; any error leaves the body failed.
+        self.st.failed = true;
         if self.st.framing != Framing::Chunked {
             return Err(Error::NotChunked);
         }
@@ -227,6 +238,7 @@ impl<'a, R: Read> Body<'a, R> {
                 }
                 Decoded::End => {
                     self.st.start += n;
+                    self.st.failed = false;
                     return Ok(None);
                 }
                 Decoded::Data(_) => break,
@@ -274,6 +286,7 @@ impl<'a, R: Read> Body<'a, R> {
             }
             _ => None,
         };
+        self.st.failed = false;
         Ok(Some(ChunkPiece {
             ext,
             len,

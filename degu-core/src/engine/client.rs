@@ -68,7 +68,7 @@ impl<T: Read + Write, B: AsMut<[u8]>> Connection<T, B> {
 
     /// Whether an error closed the connection.
     pub fn is_closed(&self) -> bool {
-        self.rx.closed
+        self.rx.closed || self.rx.rs.failed
     }
 
     /// Give back the stream.
@@ -194,7 +194,8 @@ impl<B: AsMut<[u8]>> Rx<B> {
     /// Refuse to start while closed or while the last body is unread, then move the
     /// leftover (pipelined) bytes to the front.
     fn begin(&mut self) -> Result<(), Error> {
-        if self.closed {
+        if self.closed || self.rs.failed {
+            self.closed = true;
             return Err(Error::Closed);
         }
         if !self.rs.decoder.is_done() {
