@@ -365,8 +365,7 @@ fn worker<A: App + Send + Sync + 'static>(
             let span = tracing::info_span!("conn", %peer);
             tokio::task::spawn_local(
                 async move {
-                    connection(socket, peer, creds, &*app, &shared).await;
-                    drop(permit);
+                    connection(socket, peer, creds, &*app, &shared, permit).await;
                 }
                 .instrument(span),
             );
@@ -434,23 +433,58 @@ async fn connection<A: App>(
     creds: Option<Credentials>,
     app: &A,
     shared: &Shared,
+    permit: OwnedSemaphorePermit,
 ) {
-    let (socket, identity) = match &shared.config.tls {
-        None => (Socket::Plain(plain), None),
-        Some(tls) => match handshake(plain, tls, shared.config.head_timeout).await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::debug!("TLS handshake failed: {e}");
-                return;
-            }
-        },
-    };
+    // Registered from the start: a connection still in its TLS handshake is as
+    // evictable as an idle one, so silent handshakes cannot hold every slot.
     let conn = Arc::new(ConnShared::default());
     if let Ok(mut conns) = shared.conns.lock() {
         conns.push(conn.clone());
     }
+    let socket = serve_connection(plain, &peer, creds, app, shared, &conn).await;
+    if let Ok(mut conns) = shared.conns.lock() {
+        conns.retain(|c| !Arc::ptr_eq(c, &conn));
+    }
+    drop(permit);
+    if let Some(socket) = socket {
+        socket.linger(LINGER_TIME, LINGER_BYTES).await;
+    }
+}
+
+/// How long a closing connection keeps reading what the client still sends, so that
+/// unread bytes do not turn the close into a reset that could destroy the last response.
+pub const LINGER_TIME: Duration = Duration::from_millis(500);
+
+/// Most bytes a closing connection reads and discards while it lingers.
+pub const LINGER_BYTES: usize = 64 * 1024;
+
+/// The TLS handshake (if any) and the engine; the socket to close, if one was made.
+async fn serve_connection<A: App>(
+    plain: Plain,
+    peer: &Address,
+    creds: Option<Credentials>,
+    app: &A,
+    shared: &Shared,
+    conn: &ConnShared,
+) -> Option<Socket> {
     let cfg = &shared.config;
-    let mut session = Session::new((&peer).into(), A::State::default()).with_monitor(&conn.monitor);
+    let (socket, identity) = match &cfg.tls {
+        None => (Socket::Plain(plain), None),
+        Some(tls) => tokio::select! {
+            r = handshake(plain, tls, cfg.head_timeout) => match r {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::debug!("TLS handshake failed: {e}");
+                    return None;
+                }
+            },
+            () = conn.evicted() => {
+                tracing::debug!("evicted during the TLS handshake");
+                return None;
+            }
+        },
+    };
+    let mut session = Session::new(peer.into(), A::State::default()).with_monitor(&conn.monitor);
     if let Some(c) = creds {
         session = session.with_credentials(c);
     }
@@ -459,7 +493,7 @@ async fn connection<A: App>(
     }
     let mut io = ServerSocket {
         socket,
-        conn: &conn,
+        conn,
         timeouts: Timeouts {
             idle: cfg.idle_timeout,
             head: cfg.head_timeout,
@@ -478,9 +512,7 @@ async fn connection<A: App>(
         Ok(end) => log_end(end, session.requests()),
         Err(e) => tracing::debug!(requests = session.requests(), "closed: {e}"),
     }
-    if let Ok(mut conns) = shared.conns.lock() {
-        conns.retain(|c| !Arc::ptr_eq(c, &conn));
-    }
+    Some(io.socket)
 }
 
 fn log_end(end: ServerEnd, requests: u32) {

@@ -115,6 +115,28 @@ impl Socket {
         }
     }
 
+    /// Close gracefully: shut down the sending side (TLS `close_notify`, then FIN) and
+    /// read what the peer still sends, until it closes, `limit` passes or `max` bytes
+    /// came, so unread input does not make the kernel reset the connection.
+    pub(crate) async fn linger(mut self, limit: Duration, max: usize) {
+        let _ = timeout(limit, async {
+            let _ = match &mut self {
+                Socket::Plain(s) => s.shutdown().await,
+                Socket::TlsServer(s) => s.shutdown().await,
+                Socket::TlsClient(s) => s.shutdown().await,
+            };
+            let mut scratch = [0u8; 4096];
+            let mut seen = 0;
+            while seen < max {
+                match self.read(&mut scratch).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => seen += n,
+                }
+            }
+        })
+        .await;
+    }
+
     pub(crate) async fn flush(&mut self) -> io::Result<()> {
         match self {
             Socket::Plain(_) => Ok(()),
@@ -205,8 +227,15 @@ impl ConnShared {
         true
     }
 
-    fn evicted(&self) -> bool {
+    fn is_evicted(&self) -> bool {
         self.evict.load(Ordering::Acquire)
+    }
+
+    /// Wait until the server asks this connection to close.
+    pub(crate) async fn evicted(&self) {
+        while !self.is_evicted() {
+            self.wake.notified().await;
+        }
     }
 }
 
@@ -266,7 +295,7 @@ impl embedded_io_async::Read for ServerReader<'_> {
         match self.conn.monitor.phase() {
             Phase::Idle => {
                 *self.head_started = None;
-                if *self.shutdown.borrow() || self.conn.evicted() {
+                if *self.shutdown.borrow() || self.conn.is_evicted() {
                     return Err(io::Error::new(
                         io::ErrorKind::ConnectionAborted,
                         "closing idle connection",

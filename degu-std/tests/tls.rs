@@ -398,3 +398,34 @@ fn on_connect_sees_the_common_name_and_fingerprint_and_can_refuse() {
         .with_client_cert(vec![other.cert_der()], other.key_der());
     assert!(get_hello(server.address(), tls).is_err());
 }
+
+#[test]
+fn silent_handshakes_cannot_hold_every_slot() {
+    let pki = TempPki::new().unwrap();
+    let config = degu_std::ServerConfig {
+        max_connections: 2,
+        head_timeout: Duration::from_secs(20),
+        tls: Some(pki.server_config().unwrap()),
+        ..degu_std::ServerConfig::default()
+    };
+    let server = TempServer::with_config(&Address::ipv4_loopback(0), DemoApp, config).unwrap();
+    let Address::Ip(a) = server.address() else {
+        unreachable!()
+    };
+    // Two connections that never start their handshake take both slots.
+    let silent: Vec<_> = (0..2)
+        .map(|_| std::net::TcpStream::connect(a).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let start = std::time::Instant::now();
+    assert_eq!(
+        get_hello(server.address(), pki.client_config().unwrap()).unwrap(),
+        b"hello, world"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "served at once: {:?}",
+        start.elapsed()
+    );
+    drop(silent);
+}
