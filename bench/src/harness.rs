@@ -332,7 +332,15 @@ impl Stopwatch {
     }
 }
 
-/// Run `fut` as a task on a fresh runtime (multi-thread with one worker per core, or
+static WORKERS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+
+/// Worker threads of every multi-thread runtime: the machine's cores, read once (call
+/// this before pinning the process to one CPU, so pinning does not change it).
+pub fn workers() -> usize {
+    *WORKERS.get_or_init(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+}
+
+/// Run `fut` as a task on a fresh runtime (multi-thread with [`workers`] workers, or
 /// current-thread), as an application's client code would run.
 fn on_runtime<F>(multi_thread: bool, fut: F) -> Result<(Duration, Duration), BoxError>
 where
@@ -340,6 +348,7 @@ where
 {
     let rt = if multi_thread {
         tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers())
             .enable_all()
             .build()?
     } else {

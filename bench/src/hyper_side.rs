@@ -29,7 +29,7 @@ use tokio_rustls::{TlsAcceptor, TlsConnector};
 pub enum Flavour {
     /// One thread with a current-thread runtime, as degu-std's server worker.
     CurrentThread,
-    /// A multi-thread runtime (one worker per core), a task per connection.
+    /// A multi-thread runtime (one worker per core of the machine), a task per connection.
     MultiThread,
 }
 
@@ -159,6 +159,7 @@ pub fn start_server(
         }
         Flavour::MultiThread => {
             let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(crate::harness::workers())
                 .enable_all()
                 .thread_name("hyper-server-mt")
                 .build()?;

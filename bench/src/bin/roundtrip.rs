@@ -1,5 +1,5 @@
 //! `roundtrip [--requests N] [--rounds R] [--transport unix|inet|inet6|tls|all]
-//! [--systems LIST] [--warmup N]`: Degu beside hyper and the raw-socket limit on the
+//! [--systems LIST] [--warmup N] [--pin CPU]`: Degu beside hyper and the raw-socket limit on the
 //! Python original's workload (one connection, sequential `POST /`, 148 bytes each way).
 //!
 //! Every round runs every selected system on every selected transport once, in an order
@@ -7,7 +7,8 @@
 //! Markdown table of the medians with same-run ratios: each degu async mode against
 //! hyper's best mode on that transport, and the degu blocking client against the raw
 //! ping-pong. `--transport all` (the default) includes `tls`: TLS 1.3 with client
-//! certificates over `127.0.0.1`.
+//! certificates over `127.0.0.1`. Multi-thread runtimes (degu's and hyper's alike) get
+//! one worker per core of the machine, also under `--pin`.
 //!
 //! CI's smoke run: `cargo run --release -p degu-bench --bin roundtrip -- --requests 2000
 //! --rounds 1`.
@@ -20,7 +21,7 @@ use std::process::ExitCode;
 
 const USAGE: &str =
     "usage: roundtrip [--requests N] [--rounds R] [--transport unix|inet|inet6|tls|all]
-                 [--systems LIST] [--warmup N]
+                 [--systems LIST] [--warmup N] [--pin CPU]
   --requests N   timed round trips per measurement (default 20000)
   --rounds R     rounds; each runs every system once per transport (default 5)
   --transport T  unix, inet (127.0.0.1), inet6 ([::1]), tls (TLS 1.3, mutual, on
@@ -28,13 +29,17 @@ const USAGE: &str =
   --systems LIST comma-separated: degu-mt degu-ct degu-blocking hyper-mt hyper-ct
                  hyper-mt-mtsrv hyper-ct-mtsrv raw raw-tokio, or the groups degu,
                  hyper and raw (default: all)
-  --warmup N     untimed round trips on each connection first (default requests/10,
-                 at least 100, at most 2000)";
+  --warmup N     untimed round trips on each connection first (default requests/4,
+                 at least 100, at most 5000)
+  --pin CPU      run every thread (clients, servers, runtime workers) on CPU number
+                 CPU: no cross-CPU wake-ups, which on a VM can cost more than the
+                 whole round trip and come and go with the scheduler's placement";
 
 struct Args {
     requests: usize,
     rounds: usize,
     warmup: Option<usize>,
+    pin: Option<usize>,
     transports: Vec<Transport>,
     systems: Vec<System>,
 }
@@ -45,6 +50,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
         requests: 20_000,
         rounds: 5,
         warmup: None,
+        pin: None,
         transports: Transport::ALL.to_vec(),
         systems: System::ALL.to_vec(),
     };
@@ -54,6 +60,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             Long("requests") => args.requests = parser.value()?.parse()?,
             Long("rounds") => args.rounds = parser.value()?.parse()?,
             Long("warmup") => args.warmup = Some(parser.value()?.parse()?),
+            Long("pin") => args.pin = Some(parser.value()?.parse()?),
             Long("transport") => {
                 let t = parser.value()?.string()?;
                 args.transports = match t.as_str() {
@@ -200,6 +207,8 @@ fn report(args: &Args, results: &Results) {
     println!();
     println!("## CPU µs per round trip (whole process: client and server threads), medians");
     println!();
+    println!("Less sensitive to other load on the machine than round trips/s.");
+    println!();
     println!("| system | {} |", head.join(" | "));
     println!("|---|{}", "---:|".repeat(ts.len()));
     for s in &args.systems {
@@ -215,15 +224,66 @@ fn report(args: &Args, results: &Results) {
             .collect();
         println!("| {} | {} |", s.name(), cells.join(" | "));
     }
+    let cpu = |t: Transport, s: System| {
+        results
+            .get(&(t, s))
+            .map(|v| median(&v.iter().map(|m| m.cpu_us).collect::<Vec<_>>()))
+    };
+    // The hyper mode that needs the least CPU per round trip.
+    let frugal_hyper = |t: Transport| {
+        System::ALL
+            .into_iter()
+            .filter(|s| s.is_hyper())
+            .filter_map(|s| Some((s, cpu(t, s)?)))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+    };
+    let cpu_ratio = |num: Option<f64>, den: Option<f64>| match (num, den) {
+        (Some(n), Some(d)) if n.is_finite() && d.is_finite() => format!("{:.2}", n / d),
+        _ => "—".into(),
+    };
+    row("hyper's leanest mode", &|t| {
+        frugal_hyper(t).map_or("—".into(), |(s, _)| s.name().into())
+    });
+    for degu in [System::DeguMt, System::DeguCt] {
+        row(&format!("**hyper's leanest / {}**", degu.name()), &|t| {
+            cpu_ratio(frugal_hyper(t).map(|(_, c)| c), cpu(t, degu))
+        });
+    }
+    row("**raw / degu-blocking**", &|t| {
+        cpu_ratio(cpu(t, System::Raw), cpu(t, System::DeguBlocking))
+    });
+    row("raw-tokio / degu-blocking", &|t| {
+        cpu_ratio(cpu(t, System::RawTokio), cpu(t, System::DeguBlocking))
+    });
+    println!();
+    println!(
+        "CPU ratios are round trips per CPU-second, degu's over the other's (higher: degu leaner)."
+    );
+}
+
+/// Pin this thread, and so every thread it starts later, to `cpu`.
+fn pin(cpu: usize) -> Result<(), BoxError> {
+    use nix::sched::{CpuSet, sched_setaffinity};
+    let mut set = CpuSet::new();
+    set.set(cpu)?;
+    sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)?;
+    Ok(())
 }
 
 fn run(args: &Args) -> Result<(), BoxError> {
-    let warmup = args.warmup.unwrap_or((args.requests / 10).clamp(100, 2000));
+    let cores = degu_bench::harness::workers();
+    if let Some(cpu) = args.pin {
+        pin(cpu).map_err(|e| format!("cannot pin to CPU {cpu}: {e}"))?;
+    }
+    let warmup = args.warmup.unwrap_or((args.requests / 4).clamp(100, 5000));
     println!(
-        "roundtrip: {} rounds × {} timed round trips (after {warmup} untimed) per system and transport; {} cores",
+        "roundtrip: {} rounds × {} timed round trips (after {warmup} untimed) per system and transport; {} cores{}",
         args.rounds,
         args.requests,
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cores,
+        args.pin.map_or(String::new(), |c| format!(
+            ", every thread pinned to CPU {c}"
+        )),
     );
     let pki = degu_std::TempPki::new()?;
     let mut servers = Vec::new();
