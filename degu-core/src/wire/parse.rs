@@ -519,15 +519,19 @@ fn header_lines<const N: usize>(
     let mut count = 0;
     let mut seen = 0u64;
     let mut duplicate = false;
+    let mut special = false;
     loop {
-        match buf.get(pos) {
+        let first = match buf.get(pos) {
             None => return Ok(None),
-            Some(b'\r') => match buf.get(pos + 1) {
+            Some(&b) => b,
+        };
+        match first {
+            b'\r' => match buf.get(pos + 1) {
                 Some(b'\n') => {
                     return Ok(Some(HeaderLines {
                         len: pos + 2,
                         count,
-                        special: seen & SPECIAL != 0,
+                        special,
                         duplicate,
                     }));
                 }
@@ -535,31 +539,28 @@ fn header_lines<const N: usize>(
                 // A name that stops at once: a line error, found below.
                 Some(_) => {}
             },
-            Some(b' ' | b'\t') => return Err(ParseError::BadHeaderLine),
-            Some(_) => {}
+            b' ' | b'\t' => return Err(ParseError::BadHeaderLine),
+            _ => {}
         }
 
-        // Name: the token class over at most one byte more than the longest name
-        // allowed. It is folded to lower case once the scans have read past it, also
-        // when the line turns out bad or cut short (as far as it was scanned), so that
-        // the buffer always holds what a byte-by-byte fold would have left.
-        //
-        // The scan runs to the first byte that is not a tchar, however far: past the
-        // limit that only decides between "too long" and "cut short".
+        // Name: the token class, folded to lower case on the way, over at most one byte
+        // more than the longest name allowed.
         let name_start = pos;
-        let name_end = class::name_run(buf, pos);
+        let cap = buf.len().min(pos + MAX_HEADER_NAME_LEN + 1);
+        let name_end = class::fold_name_run(buf.get_mut(..cap).unwrap_or(&mut []), pos);
         let name_len = name_end - name_start;
-        if buf.get(name_end) != Some(&b':') || name_len == 0 || name_len > MAX_HEADER_NAME_LEN {
-            return bad_name(buf, name_start, name_end);
+        if buf.get(name_end) != Some(&b':') || name_len == 0 || name_end == cap {
+            return bad_name(buf, name_start, name_end, cap);
         }
-        // The name's last two bytes; for a one-byte name the first is the `\n` that
-        // ends the line before, the same for every name.
-        let last_two = buf
-            .get(name_end - 2..name_end)
-            .and_then(|b| b.first_chunk::<2>())
-            .copied()
-            .unwrap_or([0; 2]);
-        let bit = fingerprint(last_two, name_len);
+        // The last two bytes are loaded one by one: either may have just been written
+        // by the fold, and a wider load would have to wait for the writes.
+        let last = buf.get(name_end - 1).copied().unwrap_or(0);
+        let before_last = buf.get(name_end.saturating_sub(2)).copied().unwrap_or(0);
+        let bit = fingerprint(first, before_last, last, name_len);
+        special |= matches!(
+            (name_len, first | 0x20),
+            (5, b'r') | (13 | 14, b'c') | (17, b't')
+        );
         let maybe_duplicate = seen & bit != 0;
         seen |= bit;
 
@@ -571,14 +572,12 @@ fn header_lines<const N: usize>(
         }
         let cr = class::field_run(buf, value_start);
         if buf.get(cr..cr + 2) != Some(b"\r\n") {
-            class::fold_name_run(buf, name_start, name_end);
             return bad_value_end(buf, cr);
         }
         let mut value_end = cr;
         while value_end > value_start && matches!(buf.get(value_end - 1), Some(b' ' | b'\t')) {
             value_end -= 1;
         }
-        class::fold_name_run(buf, name_start, name_end);
         if value_end == value_start {
             return Err(ParseError::EmptyHeaderValue);
         }
@@ -615,14 +614,16 @@ fn bad_value_end(buf: &[u8], at: usize) -> Result<Option<HeaderLines>, ParseErro
 
 /// What a header line whose name, starting at `pos`, does not end on a `:` within
 /// [`MAX_HEADER_NAME_LEN`] bytes comes to (`end`: the first byte from `pos` on that is
-/// not a tchar, or the buffer's end): an error, or `None` when the buffer ends first. The name is
-/// folded as far as a byte-by-byte scan capped one byte past the limit folds it.
+/// not a tchar, or `cap`, one byte past the limit or the buffer's end if sooner): an
+/// error, or `None` when the buffer ends first.
 #[cold]
-fn bad_name(buf: &mut [u8], pos: usize, end: usize) -> Result<Option<HeaderLines>, ParseError> {
-    let cap = buf.len().min(pos + MAX_HEADER_NAME_LEN + 1);
-    let within = (end < cap).then(|| buf.get(end).copied()).flatten();
-    class::fold_name_run(buf, pos, end.min(cap));
-    match within {
+fn bad_name(
+    buf: &[u8],
+    pos: usize,
+    end: usize,
+    cap: usize,
+) -> Result<Option<HeaderLines>, ParseError> {
+    match buf.get(end).filter(|_| end < cap) {
         Some(b'\r' | b'\n') => Err(ParseError::BadHeaderLine),
         Some(_) => Err(ParseError::BadHeaderName),
         None if cap - pos > MAX_HEADER_NAME_LEN => Err(ParseError::HeaderNameTooLong),
@@ -630,30 +631,16 @@ fn bad_name(buf: &mut [u8], pos: usize, end: usize) -> Result<Option<HeaderLines
     }
 }
 
-/// One of 64 bits for a name, from its length and its `last_two` bytes with case ignored
-/// (`| 0x20` maps a letter's two cases together and no two other tchars together):
-/// names equal once folded have equal bits, so a name whose bit is new is not a
-/// duplicate.
+/// One of 64 bits for a name, from its length and its first and last two bytes with
+/// case ignored (`| 0x20` maps a letter's two cases together and no two other tchars
+/// together): names equal once folded have equal bits, so a name whose bit is new is
+/// not a duplicate. (For a one-byte name `before_last` is the `\n` that ends the line
+/// before, the same for every name.)
 #[inline(always)]
-const fn fingerprint(last_two: [u8; 2], len: usize) -> u64 {
-    let key = (u16::from_le_bytes(last_two) | 0x2020) as u32 | (len as u32) << 16;
+const fn fingerprint(first: u8, before_last: u8, last: u8, len: usize) -> u64 {
+    let key = u32::from_le_bytes([first | 0x20, before_last | 0x20, last | 0x20, len as u8]);
     1 << (key.wrapping_mul(0x9E37_79B1) >> 26)
 }
-
-/// [`fingerprint`] of a name given whole (at least two bytes).
-const fn fingerprint_of(name: &[u8]) -> u64 {
-    match name {
-        [.., a, b] => fingerprint([*a, *b], name.len()),
-        _ => 0,
-    }
-}
-
-/// The fingerprints of the names the parser interprets once the head has parsed. A
-/// head with none of them skips that pass.
-const SPECIAL: u64 = fingerprint_of(b"content-length")
-    | fingerprint_of(b"transfer-encoding")
-    | fingerprint_of(b"range")
-    | fingerprint_of(b"content-range");
 
 /// What [`header_lines`] found besides the spans.
 struct HeaderLines {
@@ -661,7 +648,8 @@ struct HeaderLines {
     len: usize,
     /// Spans recorded.
     count: usize,
-    /// Whether a name may be one the parser interprets (see [`SPECIAL`]).
+    /// Whether a name may be one the parser interprets: `range`, `content-range`,
+    /// `content-length` or `transfer-encoding` (judged by length and first byte).
     special: bool,
     /// Whether two names are the same (reported after the whole head has parsed).
     duplicate: bool,
