@@ -150,7 +150,7 @@ fn report(args: &Args, results: &Results) {
     let ts = &args.transports;
     println!();
     println!(
-        "## Medians: round trips/s, {} rounds × {} requests, one connection each",
+        "### Medians: round trips/s, {} rounds × {} requests, one connection each",
         args.rounds, args.requests
     );
     println!();
@@ -205,7 +205,7 @@ fn report(args: &Args, results: &Results) {
         println!("Ratios: of the medians, with the range of the per-round ratios in brackets.");
     }
     println!();
-    println!("## CPU µs per round trip (whole process: client and server threads), medians");
+    println!("### CPU µs per round trip (whole process: client and server threads), medians");
     println!();
     println!("Less sensitive to other load on the machine than round trips/s.");
     println!();
