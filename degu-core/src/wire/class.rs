@@ -286,7 +286,12 @@ pub fn query_run(bytes: &[u8], i: usize) -> usize {
 /// not the case of every letter (one it cannot).
 #[inline(always)]
 pub fn fold_name_run(bytes: &mut [u8], mut i: usize) -> usize {
-    while let Some(chunk) = bytes.get_mut(i..).and_then(|r| r.first_chunk_mut::<8>()) {
+    let last_chunk = bytes.len().saturating_sub(8);
+    while i <= last_chunk
+        && let Some(chunk) = bytes
+            .get_mut(i..i + 8)
+            .and_then(|r| r.first_chunk_mut::<8>())
+    {
         for (k, b) in chunk.iter_mut().enumerate() {
             match fold_name(*b) {
                 None => return i + k,
