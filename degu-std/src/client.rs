@@ -179,8 +179,17 @@ impl Connection {
         headers: &[Header<'_>],
         body: Option<&[u8]>,
     ) -> Result<AsyncResponse<'_>, Error> {
-        let all = with_host(self.host.as_deref(), headers)?;
-        self.inner.request(method, uri, &all, body).await
+        // The combined header list lives on the stack only while the head is rendered,
+        // not in this future.
+        let mut w = {
+            let all = with_host(self.host.as_deref(), headers)?;
+            self.inner
+                .begin(method, uri, &all, body.map(|b| b.len() as u64))?
+        };
+        if let Some(b) = body {
+            w.write(b).await?;
+        }
+        w.finish().await
     }
 
     /// `GET uri`.

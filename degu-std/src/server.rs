@@ -243,6 +243,9 @@ impl ShutdownHandle {
     /// `shutdown_grace`), then stop.
     pub fn shutdown(&self) {
         self.shared.shutdown.send_replace(true);
+        if let Ok(conns) = self.shared.conns.lock() {
+            conns.iter().for_each(|c| c.close());
+        }
     }
 }
 
@@ -441,6 +444,9 @@ async fn connection<A: App>(
     if let Ok(mut conns) = shared.conns.lock() {
         conns.push(conn.clone());
     }
+    if *shared.shutdown.borrow() {
+        conn.close();
+    }
     let socket = serve_connection(plain, &peer, creds, app, shared, &conn).await;
     if let Ok(mut conns) = shared.conns.lock() {
         conns.retain(|c| !Arc::ptr_eq(c, &conn));
@@ -499,7 +505,7 @@ async fn serve_connection<A: App>(
             head: cfg.head_timeout,
             io: cfg.io_timeout,
         },
-        shutdown: shared.shutdown.subscribe(),
+        idle_sleep: Box::pin(tokio::time::sleep(cfg.idle_timeout)),
         head_started: None,
     };
     let mut buffers = (vec![0u8; cfg.read_buffer], vec![0u8; cfg.write_buffer]);

@@ -14,7 +14,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpStream, UnixStream, tcp, unix};
-use tokio::sync::{Notify, watch};
 use tokio::time::{Instant, sleep_until, timeout};
 
 /// A connected socket before any TLS: TCP (IPv4 or IPv6) or AF_UNIX.
@@ -195,6 +194,22 @@ impl WriteHalf<'_> {
     }
 }
 
+/// `op` bounded by `limit`; the timer (and the clock read) only when `op` does not
+/// complete on its first poll, as a write to a socket with buffer space does.
+pub(crate) async fn bounded<T>(
+    limit: Duration,
+    op: impl std::future::Future<Output = io::Result<T>>,
+) -> io::Result<T> {
+    let mut op = std::pin::pin!(op);
+    let first = std::future::poll_fn(|cx| Poll::Ready(op.as_mut().poll(cx))).await;
+    match first {
+        Poll::Ready(r) => r,
+        Poll::Pending => timeout(limit, op)
+            .await
+            .unwrap_or_else(|_| Err(timed_out())),
+    }
+}
+
 pub(crate) fn timed_out() -> io::Error {
     io::Error::new(io::ErrorKind::TimedOut, "timed out")
 }
@@ -213,7 +228,7 @@ pub(crate) struct Timeouts {
 pub(crate) struct ConnShared {
     pub monitor: Monitor,
     evict: AtomicBool,
-    wake: Notify,
+    wake: atomic_waker::AtomicWaker,
 }
 
 impl ConnShared {
@@ -222,9 +237,15 @@ impl ConnShared {
         if self.monitor.phase() != Phase::Idle {
             return false;
         }
-        self.evict.store(true, Ordering::Release);
-        self.wake.notify_one();
+        self.close();
         true
+    }
+
+    /// Close at the connection's next idle moment (at once if it is idle): eviction
+    /// and server shutdown.
+    pub(crate) fn close(&self) {
+        self.evict.store(true, Ordering::Release);
+        self.wake.wake();
     }
 
     fn is_evicted(&self) -> bool {
@@ -233,9 +254,15 @@ impl ConnShared {
 
     /// Wait until the server asks this connection to close.
     pub(crate) async fn evicted(&self) {
-        while !self.is_evicted() {
-            self.wake.notified().await;
-        }
+        std::future::poll_fn(|cx| {
+            self.wake.register(cx.waker());
+            if self.is_evicted() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
     }
 }
 
@@ -244,7 +271,8 @@ pub(crate) struct ServerSocket<'c> {
     pub socket: Socket,
     pub conn: &'c ConnShared,
     pub timeouts: Timeouts,
-    pub shutdown: watch::Receiver<bool>,
+    /// The idle timer, reset (not re-created) for every idle wait.
+    pub idle_sleep: Pin<Box<tokio::time::Sleep>>,
     pub head_started: Option<Instant>,
 }
 
@@ -265,7 +293,7 @@ impl degu_core::engine::Transport for ServerSocket<'_> {
                 inner: r,
                 conn: self.conn,
                 timeouts: self.timeouts,
-                shutdown: &mut self.shutdown,
+                idle_sleep: &mut self.idle_sleep,
                 head_started: &mut self.head_started,
             },
             TimedWriter {
@@ -281,7 +309,7 @@ pub(crate) struct ServerReader<'a> {
     inner: ReadHalf<'a>,
     conn: &'a ConnShared,
     timeouts: Timeouts,
-    shutdown: &'a mut watch::Receiver<bool>,
+    idle_sleep: &'a mut Pin<Box<tokio::time::Sleep>>,
     head_started: &'a mut Option<Instant>,
 }
 
@@ -291,41 +319,39 @@ impl embedded_io::ErrorType for ServerReader<'_> {
 
 impl embedded_io_async::Read for ServerReader<'_> {
     async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let now = Instant::now();
         match self.conn.monitor.phase() {
             Phase::Idle => {
                 *self.head_started = None;
-                if *self.shutdown.borrow() || self.conn.is_evicted() {
+                let conn = self.conn;
+                if conn.is_evicted() {
                     return Err(io::Error::new(
                         io::ErrorKind::ConnectionAborted,
                         "closing idle connection",
                     ));
                 }
-                let n = tokio::select! {
-                    r = self.inner.read(buf) => r?,
-                    () = sleep_until(now + self.timeouts.idle) => return Err(timed_out()),
-                    () = self.conn.wake.notified() => {
-                        return Err(io::Error::new(io::ErrorKind::ConnectionAborted, "evicted while idle"));
-                    }
-                    _ = self.shutdown.changed() => {
-                        return Err(io::Error::new(io::ErrorKind::ConnectionAborted, "server shutting down"));
-                    }
-                };
-                if n > 0 {
-                    *self.head_started = Some(Instant::now());
+                // A later deadline only updates the registered timer (no wheel work).
+                self.idle_sleep
+                    .as_mut()
+                    .reset(Instant::now() + self.timeouts.idle);
+                tokio::select! {
+                    biased;
+                    r = self.inner.read(buf) => r,
+                    () = self.idle_sleep.as_mut() => Err(timed_out()),
+                    () = conn.evicted() => Err(io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        "evicted or shutting down while idle",
+                    )),
                 }
-                Ok(n)
             }
             Phase::Head => {
-                let deadline = self.head_started.unwrap_or(now) + self.timeouts.head;
+                // The head's clock starts with its first byte's read.
+                let started = *self.head_started.get_or_insert_with(Instant::now);
                 tokio::select! {
                     r = self.inner.read(buf) => r,
-                    () = sleep_until(deadline) => Err(timed_out()),
+                    () = sleep_until(started + self.timeouts.head) => Err(timed_out()),
                 }
             }
-            Phase::Busy | Phase::Done => timeout(self.timeouts.io, self.inner.read(buf))
-                .await
-                .unwrap_or_else(|_| Err(timed_out())),
+            Phase::Busy | Phase::Done => bounded(self.timeouts.io, self.inner.read(buf)).await,
         }
     }
 }
@@ -342,16 +368,12 @@ impl embedded_io::ErrorType for TimedWriter<'_> {
 
 impl embedded_io_async::Write for TimedWriter<'_> {
     async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        timeout(self.timeout, self.inner.write(buf))
-            .await
-            .unwrap_or_else(|_| Err(timed_out()))
+        bounded(self.timeout, self.inner.write(buf)).await
     }
 
     async fn flush(&mut self) -> io::Result<()> {
         // A plain socket has nothing to flush; TLS may hold a record.
-        timeout(self.timeout, self.inner.flush())
-            .await
-            .unwrap_or_else(|_| Err(timed_out()))
+        bounded(self.timeout, self.inner.flush()).await
     }
 }
 
@@ -379,18 +401,14 @@ impl embedded_io_async::Read for ClientSocket {
 impl embedded_io_async::Write for ClientSocket {
     async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self.timeout {
-            Some(t) => timeout(t, self.socket.write(buf))
-                .await
-                .unwrap_or_else(|_| Err(timed_out())),
+            Some(t) => bounded(t, self.socket.write(buf)).await,
             None => self.socket.write(buf).await,
         }
     }
 
     async fn flush(&mut self) -> io::Result<()> {
         match self.timeout {
-            Some(t) => timeout(t, self.socket.flush())
-                .await
-                .unwrap_or_else(|_| Err(timed_out())),
+            Some(t) => bounded(t, self.socket.flush()).await,
             None => self.socket.flush().await,
         }
     }

@@ -166,6 +166,22 @@ impl<T: Read + Write, B: AsMut<[u8]>> Connection<T, B> {
         self.request(Method::Post, uri, headers, Some(body)).await
     }
 
+    /// Render a request head now and return the writer for its body: `Some(n)` bytes
+    /// framed by length, or no body at all. The head is in the write buffer when this
+    /// returns, so `headers` need not outlive the call (a caller building headers on
+    /// its stack keeps them out of its future).
+    pub fn begin(
+        &mut self,
+        method: Method,
+        uri: &str,
+        headers: &[Header<'_>],
+        length: Option<u64>,
+    ) -> Result<LengthRequest<'_, T, B>, Error> {
+        let framing = length.map_or(Framing::None, Framing::Length);
+        let (out, rx) = self.start(method, uri, headers, framing)?;
+        Ok(LengthRequest { out, rx, method })
+    }
+
     /// Start a request whose body of exactly `length` bytes is written in pieces.
     pub fn stream(
         &mut self,
