@@ -554,8 +554,10 @@ fn header_lines<const N: usize>(
         }
         // The last two bytes are loaded one by one: either may have just been written
         // by the fold, and a wider load would have to wait for the writes.
-        let last = buf.get(name_end - 1).copied().unwrap_or(0);
-        let before_last = buf.get(name_end.saturating_sub(2)).copied().unwrap_or(0);
+        let (before_last, last) = match buf.get(name_end - 2..name_end) {
+            Some(&[a, b]) => (a, b),
+            _ => (0, 0),
+        };
         let bit = fingerprint(first, before_last, last, name_len);
         special |= matches!(
             (name_len, first | 0x20),
@@ -567,6 +569,9 @@ fn header_lines<const N: usize>(
         // Value: OWS, field bytes, OWS, CRLF. OWS is field bytes too: skip it first,
         // then find the end of the run, then take OWS back off its end.
         let mut value_start = name_end + 1;
+        if buf.get(value_start) == Some(&b' ') {
+            value_start += 1;
+        }
         while let Some(b' ' | b'\t') = buf.get(value_start) {
             value_start += 1;
         }
@@ -575,8 +580,10 @@ fn header_lines<const N: usize>(
             return bad_value_end(buf, cr);
         }
         let mut value_end = cr;
-        while value_end > value_start && matches!(buf.get(value_end - 1), Some(b' ' | b'\t')) {
-            value_end -= 1;
+        if matches!(buf.get(cr - 1), Some(b' ' | b'\t')) {
+            while value_end > value_start && matches!(buf.get(value_end - 1), Some(b' ' | b'\t')) {
+                value_end -= 1;
+            }
         }
         if value_end == value_start {
             return Err(ParseError::EmptyHeaderValue);
