@@ -9,6 +9,15 @@
 //! are reported as soon as a byte is known to be wrong, so a hostile head costs at most
 //! one pass. Callers that grow a buffer byte by byte should first look for the head's end
 //! with [`find_head_end`] (resumable) and parse once.
+//!
+//! Speed: names, the request-target and value ends are found by table lookups eight
+//! bytes at a time with a branch per byte, whole blocks of values are skipped with vector
+//! tests ([`class`] has the scans and why); names are folded in the same pass that checks
+//! them; the target is checked against [`Target::check`]'s rules in the pass that finds
+//! its end; duplicate names are caught by a 64-bit fingerprint filter and compared only on
+//! a hit. Checks found early (a bad target, a duplicate) are still reported where the
+//! rules put them, after the header lines, so every input gets the same error as a
+//! byte-at-a-time parser would give it.
 
 use crate::body::Framing;
 use crate::error::ParseError;
