@@ -5,16 +5,30 @@
 //! * [`server`]: serve an accepted [`TcpSocket`](embassy_net::tcp::TcpSocket) with any
 //!   [`App`](degu_core::app::App) ([`serve_socket`]), with `embassy-time` timeouts chosen
 //!   by the connection's phase, then close it cleanly.
+//! * [`client`]: connect a `TcpSocket` to an endpoint ([`client::connect`]) and run
+//!   degu-core's client [`Connection`](degu_core::engine::Connection) over it, every
+//!   read and write bounded by a timeout.
+//! * `tls` (cargo feature `tls`, off by default): a TLS 1.3 client with `embedded-tls`
+//!   (server certificate checked against a CA and a host name, optional P-256 client
+//!   certificate) whose stream degu-core's client runs over unchanged.
 //!
-//! A client over `TcpSocket` and a TLS client (`embedded-tls`) are still to come.
+//! Logging: feature `defmt` (firmware) or `log` (host), not both; neither compiles the
+//! log lines away.
 //!
 //! `embassy-time` needs a time driver in the final program (firmware provides one; on
 //! the host, `embassy-time`'s `std` feature does).
 #![no_std]
 #![forbid(unsafe_code)]
 
+#[macro_use]
+mod fmt;
+
 pub use degu_core as core;
 
+pub mod client;
 pub mod server;
+#[cfg(feature = "tls")]
+pub mod tls;
 
+pub use client::{ClientBuffers, ClientTimeouts, TimedSocket, connect};
 pub use server::{ServeConfig, Timeouts, serve_socket};

@@ -2,49 +2,25 @@
 //! (`firmware/qemu-device`, degu-embassy over embassy-net on an emulated Cortex-M) must
 //! answer every request byte for byte as `degu-std`'s `TempServer` does.
 //!
-//! The firmware is built beforehand (`.ci/run`'s `firmware` stage; by hand, see
-//! `firmware/README.md`): this test only runs it, as building it needs Debian's rustc and
-//! takes half a minute. Without the ELF or without `qemu-system-arm` the test fails when
-//! `CI=true` and is skipped (with the reason printed) otherwise.
+//! Then a 1 MiB chunked upload to the device's `/echo` from degu's client must come back
+//! byte for byte (SHA-256).
 //!
-//! QEMU runs with `-nic user,model=lan9118,hostfwd=tcp:127.0.0.1:PORT-10.0.2.15:80`
-//! under `timeout`, and is stopped when the test ends (also on panic). Traffic stays on
+//! The firmware is built beforehand (`.ci/run`'s `firmware` stage); how QEMU runs and
+//! when the test skips: `qemu/mod.rs`. The device is forwarded from
+//! `127.0.0.1:PORT` (`hostfwd=tcp:127.0.0.1:PORT-10.0.2.15:80`); traffic stays on
 //! 127.0.0.1 and inside QEMU's user-mode network.
+
+mod qemu;
 
 use degu_examples::demo::DemoApp;
 use degu_std::{Address, TempServer};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use qemu::{AN385, AN386, Board, Qemu};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-/// Longest QEMU may live, whatever happens to this test (`timeout -k`).
-const QEMU_HARD_LIMIT: &str = "90";
-/// How long the firmware may take to boot and print "listening".
-const BOOT_WAIT: Duration = Duration::from_secs(30);
 /// Bound on every read and write to either server.
 const IO_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// One board: the machine and CPU QEMU emulates and the target the firmware is built for.
-struct Board {
-    machine: &'static str,
-    cpu: &'static str,
-    target: &'static str,
-}
-
-const AN386: Board = Board {
-    machine: "mps2-an386",
-    cpu: "cortex-m4",
-    target: "thumbv7em-none-eabihf",
-};
-
-const AN385: Board = Board {
-    machine: "mps2-an385",
-    cpu: "cortex-m3",
-    target: "thumbv6m-none-eabi",
-};
 
 #[test]
 fn device_answers_like_std_server_on_an386_thumbv7em() {
@@ -57,16 +33,18 @@ fn device_answers_like_std_server_on_an385_thumbv6m() {
 }
 
 fn run_board(board: &Board) {
-    let Some(elf) = firmware(board) else { return };
+    let Some(elf) = qemu::firmware(board, "qemu-device") else {
+        return;
+    };
     let std_server = TempServer::ipv4(DemoApp).expect("start the std demo server");
     let Address::Ip(std_addr) = *std_server.address() else {
         panic!("TempServer::ipv4 gave {:?}", std_server.address())
     };
 
     let started = Instant::now();
-    let device = Qemu::start(board, &elf);
+    let device = Qemu::serve(board, &elf);
     let boot = started.elapsed();
-    let device_addr = device.addr;
+    let device_addr = device.addr.expect("forwarded");
 
     for case in cases() {
         let want =
@@ -87,6 +65,22 @@ fn run_board(board: &Board) {
             device.output()
         );
     }
+    let upload = Instant::now();
+    let (sent, echoed) = echo_upload(device_addr, UPLOAD_LEN).unwrap_or_else(|e| {
+        panic!(
+            "1 MiB chunked upload to /echo: {e}\nQEMU output:\n{}",
+            device.output()
+        )
+    });
+    assert_eq!(
+        echoed, sent,
+        "the device's echo of 1 MiB differs (sha256, length)"
+    );
+    println!(
+        "{}: 1 MiB chunked upload echoed identically in {:?}",
+        board.machine,
+        upload.elapsed()
+    );
     let output = device.output();
     drop(device);
     println!(
@@ -98,6 +92,77 @@ fn run_board(board: &Board) {
     );
     assert!(output.contains("net up"), "QEMU output:\n{output}");
     println!("{}: QEMU output:\n{output}", board.machine);
+}
+
+/// Bytes of the chunked upload to `/echo`, and of each chunk.
+const UPLOAD_LEN: usize = 1024 * 1024;
+const UPLOAD_CHUNK: usize = 4000;
+
+/// POST `len` bytes (varied, in chunks with an extension each) to `/echo` with degu's
+/// client; the (sha256, length) of what was sent and of what came back.
+fn echo_upload(addr: SocketAddr, len: usize) -> Result<(Digest, Digest), String> {
+    let data: Vec<u8> = (0..len)
+        .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3])
+        .collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let echoed = runtime.block_on(async {
+        let client = degu_std::Client::new(Address::Ip(addr));
+        let mut conn = client
+            .connect()
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        let mut request = conn
+            .chunked(degu_core::Method::Post, "/echo", &[])
+            .map_err(|e| e.to_string())?;
+        for (i, piece) in data.chunks(UPLOAD_CHUNK).enumerate() {
+            let n = i.to_string();
+            request
+                .write_chunk(Some(degu_core::ChunkExt::new("n", &n)), piece)
+                .await
+                .map_err(|e| format!("chunk {i}: {e}"))?;
+        }
+        let mut response = request
+            .finish(None)
+            .await
+            .map_err(|e| format!("finish: {e}"))?;
+        if response.status != 200 {
+            return Err(format!("status {}", response.status));
+        }
+        let mut echoed = Vec::with_capacity(len);
+        let mut piece = vec![0u8; 64 * 1024];
+        loop {
+            match response.body.read(&mut piece).await {
+                Ok(0) => break,
+                Ok(n) => echoed.extend_from_slice(&piece[..n]),
+                Err(e) => return Err(format!("response body after {} bytes: {e}", echoed.len())),
+            }
+        }
+        Ok(echoed)
+    })?;
+    Ok((Digest::of(&data), Digest::of(&echoed)))
+}
+
+/// SHA-256 and length, shown as hex.
+#[derive(PartialEq)]
+struct Digest([u8; 32], usize);
+
+impl Digest {
+    fn of(data: &[u8]) -> Digest {
+        use sha2::Digest as _;
+        Digest(sha2::Sha256::digest(data).into(), data.len())
+    }
+}
+
+impl std::fmt::Debug for Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        write!(f, " ({} bytes)", self.1)
+    }
 }
 
 /// Bytes shown as escaped text in assertion messages.
@@ -348,171 +413,4 @@ fn two_connections(addr: SocketAddr) -> std::io::Result<Vec<u8>> {
     first.write_all(b"GET /nowhere HTTP/1.1\r\nconnection: close\r\n\r\n")?;
     first.read_to_end(&mut all)?;
     Ok(all)
-}
-
-// --- QEMU ------------------------------------------------------------------------------
-
-/// Why the test cannot run; fails under CI, skips otherwise.
-fn unavailable(why: String) -> Option<PathBuf> {
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{why} (CI=true: the firmware stage must run before the tests)");
-    }
-    eprintln!("skipped: {why}");
-    None
-}
-
-/// The firmware ELF for `board`, or why it is missing.
-fn firmware(board: &Board) -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let elf = root
-        .join("firmware/target")
-        .join(board.target)
-        .join("release/qemu-device");
-    if !elf.is_file() {
-        return unavailable(format!(
-            "no firmware at {}: build it in firmware/ with \
-             `RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 cargo build --release --target {}` \
-             (rust-lld on PATH; see firmware/README.md)",
-            elf.display(),
-            board.target
-        ));
-    }
-    if Command::new("qemu-system-arm")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .map(|s| !s.success())
-        .unwrap_or(true)
-    {
-        return unavailable(
-            "qemu-system-arm is not installed (apt-get install qemu-system-arm)".into(),
-        );
-    }
-    Some(elf)
-}
-
-/// A running QEMU with the device reachable at `addr`; stopped on drop.
-struct Qemu {
-    child: Child,
-    addr: SocketAddr,
-    lines: mpsc::Receiver<String>,
-    seen: std::cell::RefCell<Vec<String>>,
-}
-
-impl Qemu {
-    fn start(board: &Board, elf: &Path) -> Qemu {
-        // A free port for the forward; QEMU binds it itself, so another process could
-        // take it in between: then QEMU exits at once and we try another.
-        for _ in 0..3 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("pick a free port")
-                .port();
-            let mut qemu = Qemu::spawn(board, elf, port);
-            match qemu.wait_for("listening on 10.0.2.15:80") {
-                Ok(()) => return qemu,
-                Err(e) if qemu.output().contains("Could not set up host forwarding") => {
-                    eprintln!("port {port}: {e}, retrying:\n{}", qemu.output());
-                }
-                Err(e) => panic!("{e}\nQEMU output:\n{}", qemu.output()),
-            }
-        }
-        panic!("QEMU could not forward a free port after 3 tries");
-    }
-
-    fn spawn(board: &Board, elf: &Path, port: u16) -> Qemu {
-        let nic = format!("user,model=lan9118,hostfwd=tcp:127.0.0.1:{port}-10.0.2.15:80");
-        let mut child = Command::new("timeout")
-            .args(["-k", "5", QEMU_HARD_LIMIT, "qemu-system-arm"])
-            .args(["-machine", board.machine, "-cpu", board.cpu])
-            .args(["-nographic", "-monitor", "none"])
-            .args(["-semihosting-config", "enable=on,target=native"])
-            .args(["-nic", &nic])
-            .arg("-kernel")
-            .arg(elf)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn timeout qemu-system-arm");
-        let (tx, lines) = mpsc::channel();
-        for pipe in [
-            child
-                .stdout
-                .take()
-                .map(|p| Box::new(p) as Box<dyn Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                    if tx.send(line).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        Qemu {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            lines,
-            seen: Default::default(),
-        }
-    }
-
-    /// Wait until QEMU prints a line containing `text`.
-    fn wait_for(&mut self, text: &str) -> Result<(), String> {
-        let deadline = Instant::now() + BOOT_WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    let found = line.contains(text);
-                    self.seen.borrow_mut().push(line);
-                    if found {
-                        return Ok(());
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    return Err(format!("no {text:?} from QEMU within {BOOT_WAIT:?}"));
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    let status = self.child.wait();
-                    return Err(format!("QEMU exited ({status:?}) before {text:?}"));
-                }
-            }
-        }
-    }
-
-    /// Everything QEMU printed so far.
-    fn output(&self) -> String {
-        let mut seen = self.seen.borrow_mut();
-        seen.extend(self.lines.try_iter());
-        seen.join("\n")
-    }
-}
-
-impl Drop for Qemu {
-    fn drop(&mut self) {
-        // TERM to `timeout` reaches QEMU too; `timeout` itself would die of a KILL and
-        // leave QEMU behind.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

@@ -1,0 +1,165 @@
+//! A Degu client over an `embassy-net` TCP socket.
+//!
+//! [`connect`] opens the socket to an [`IpEndpoint`] within [`ClientTimeouts::connect`]
+//! and gives a [`TimedSocket`]: the socket as one `embedded-io-async` stream whose reads
+//! and writes each end after [`ClientTimeouts::io`]. degu-core's client
+//! [`Connection`] runs over it (or over a TLS stream on top
+//! of it, see the `tls` module), with buffers the caller owns:
+//!
+//! ```ignore
+//! let mut socket = TcpSocket::new(stack, &mut rx, &mut tx);
+//! let io = connect(&mut socket, (Ipv4Address::new(10, 0, 2, 2), 8080), &TIMEOUTS).await?;
+//! let mut conn = buffers.connection(io);
+//! let mut response = conn.get("/status", &[]).await?;
+//! let n = response.body.read_to_end(&mut body).await?;
+//! conn.into_inner().close().await;
+//! ```
+
+use crate::server::{IoError, close};
+use degu_core::engine::Connection;
+use embassy_net::IpEndpoint;
+use embassy_net::tcp::{ConnectError, TcpSocket};
+use embassy_time::{Duration, with_timeout};
+
+/// How long a client waits at each stage; `const fn` defaults for `static`s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ClientTimeouts {
+    /// From SYN to an established connection.
+    pub connect: Duration,
+    /// Each read and each write.
+    pub io: Duration,
+    /// After [`TimedSocket::close`] sends FIN: time for the peer's FIN before a reset.
+    pub linger: Duration,
+}
+
+impl ClientTimeouts {
+    /// The defaults: connect 10 s, I/O 30 s, linger 2 s.
+    pub const fn new() -> Self {
+        ClientTimeouts {
+            connect: Duration::from_secs(10),
+            io: Duration::from_secs(30),
+            linger: Duration::from_secs(2),
+        }
+    }
+}
+
+impl Default for ClientTimeouts {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Connect `socket` (closed, not listening) to `remote` within `timeouts.connect`.
+///
+/// On failure the socket is reset and can be used again; a connect that takes too long
+/// is [`ConnectError::TimedOut`].
+pub async fn connect<'s, 'd>(
+    socket: &'s mut TcpSocket<'d>,
+    remote: impl Into<IpEndpoint>,
+    timeouts: &ClientTimeouts,
+) -> Result<TimedSocket<'s, 'd>, ConnectError> {
+    let remote = remote.into();
+    debug!("connecting to {:?}", remote);
+    let result = match with_timeout(timeouts.connect, socket.connect(remote)).await {
+        Ok(r) => r,
+        Err(_) => Err(ConnectError::TimedOut),
+    };
+    match result {
+        Ok(()) => Ok(TimedSocket {
+            socket,
+            io: timeouts.io,
+            linger: timeouts.linger,
+        }),
+        Err(e) => {
+            warn!("connect to {:?}: {:?}", remote, e);
+            // A SYN-SENT socket would stay busy; a reset socket can connect again.
+            socket.abort();
+            let _ = with_timeout(timeouts.linger, socket.flush()).await;
+            Err(e)
+        }
+    }
+}
+
+/// A connected socket as one stream: each read and write bounded by the I/O timeout.
+///
+/// `flush` returns at once: smoltcp sends what is queued on its own, and embassy's own
+/// flush would wait for the peer's acknowledgement. [`TimedSocket::close`] waits for it
+/// once, at the end.
+pub struct TimedSocket<'s, 'd> {
+    socket: &'s mut TcpSocket<'d>,
+    io: Duration,
+    linger: Duration,
+}
+
+impl<'s, 'd> TimedSocket<'s, 'd> {
+    /// The socket.
+    pub fn socket(&mut self) -> &mut TcpSocket<'d> {
+        self.socket
+    }
+
+    /// Close gracefully (FIN, read to the peer's FIN), resetting after the linger time;
+    /// the socket can connect again afterwards.
+    pub async fn close(self) {
+        close(self.socket, self.linger).await;
+    }
+}
+
+impl embedded_io::ErrorType for TimedSocket<'_, '_> {
+    type Error = IoError;
+}
+
+impl embedded_io_async::Read for TimedSocket<'_, '_> {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, IoError> {
+        match with_timeout(self.io, self.socket.read(buf)).await {
+            Ok(Ok(n)) => Ok(n),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Err(IoError::TimedOut),
+        }
+    }
+}
+
+impl embedded_io_async::Write for TimedSocket<'_, '_> {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, IoError> {
+        match with_timeout(self.io, self.socket.write(buf)).await {
+            Ok(Ok(n)) => Ok(n),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Err(IoError::TimedOut),
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), IoError> {
+        Ok(())
+    }
+}
+
+/// A client's read buffer (`R` bytes: the largest response head it accepts, also what
+/// body reads are served from) and write buffer (`W` bytes: the largest request head).
+pub struct ClientBuffers<const R: usize = 2048, const W: usize = 1024> {
+    read: [u8; R],
+    write: [u8; W],
+}
+
+impl<const R: usize, const W: usize> ClientBuffers<R, W> {
+    /// Zeroed buffers (`const`, for `static`s).
+    pub const fn new() -> Self {
+        ClientBuffers {
+            read: [0; R],
+            write: [0; W],
+        }
+    }
+
+    /// A degu-core client connection over `io` with these buffers.
+    pub fn connection<T>(&mut self, io: T) -> Connection<T, &mut [u8]>
+    where
+        T: embedded_io_async::Read + embedded_io_async::Write,
+    {
+        Connection::new(io, &mut self.read[..], &mut self.write[..])
+    }
+}
+
+impl<const R: usize, const W: usize> Default for ClientBuffers<R, W> {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,66 @@
+//! `GET /hello` → `hello, world` with Degu (degu-embassy), one worker.
+#![no_std]
+#![no_main]
+
+use compare_picoserve::{PORT, SOCKET_BUFFER, footprint, start};
+use degu_core::Method;
+use degu_core::app::{App, Request, Session};
+use degu_core::engine::{Buffers, Error, Read, Responder, Sent, Write};
+use degu_embassy::{ServeConfig, serve_socket};
+use embassy_net::Stack;
+use embassy_net::tcp::TcpSocket;
+use panic_semihosting as _;
+use static_cell::ConstStaticCell;
+
+static CONFIG: ServeConfig = ServeConfig::new();
+
+struct Hello;
+
+impl App for Hello {
+    type State = ();
+
+    async fn handle<R: Read, W: Write>(
+        &self,
+        _session: &mut Session<'_, ()>,
+        request: Request<'_, R>,
+        responder: Responder<'_, W>,
+    ) -> Result<Sent, Error> {
+        match (request.method, request.uri) {
+            (Method::Get | Method::Head, "/hello") => {
+                responder.send(200, "OK", &[], b"hello, world").await
+            }
+            _ => responder.send(404, "Not Found", &[], b"").await,
+        }
+    }
+}
+
+struct Worker {
+    rx: [u8; SOCKET_BUFFER],
+    tx: [u8; SOCKET_BUFFER],
+    http: Buffers<1024, 1024>,
+}
+
+static WORKER: ConstStaticCell<Worker> = ConstStaticCell::new(Worker {
+    rx: [0; SOCKET_BUFFER],
+    tx: [0; SOCKET_BUFFER],
+    http: Buffers::new(),
+});
+
+/// Accept and serve, one connection at a time (what picoserve's `listen_and_serve` is).
+async fn listen_and_serve(stack: Stack<'static>, worker: &'static mut Worker) -> ! {
+    let Worker { rx, tx, http } = worker;
+    let mut socket = TcpSocket::new(stack, rx, tx);
+    loop {
+        if socket.accept(PORT).await.is_ok() {
+            let _ = serve_socket(&mut socket, http, &Hello, &CONFIG).await;
+        }
+    }
+}
+
+#[embassy_executor::main]
+async fn main(spawner: embassy_executor::Spawner) {
+    let stack = start(spawner).await;
+    let worker = listen_and_serve(stack, WORKER.take());
+    footprint("degu", core::mem::size_of_val(&worker));
+    worker.await
+}

@@ -1,0 +1,437 @@
+//! The demo firmware for QEMU's mps2-an386 (thumbv7em) and mps2-an385 (thumbv6m), with
+//! the board's LAN9118 on QEMU's user-mode network; the binaries only call [`run`].
+//!
+//! The device is 10.0.2.15/24 (gateway 10.0.2.2, the host). What it does is chosen at
+//! run time by a blob QEMU loads into RAM ([`config`]), so one ELF serves every test:
+//!
+//! * **serve** (no blob): `degu_examples::demo::DemoApp` on port 80 with [`WORKERS`]
+//!   connections at a time; `net up`, `listening on 10.0.2.15:80` and one line per
+//!   connection go to QEMU's stdout through semihosting. It stops by itself after
+//!   [`IDLE_EXIT`] without any connection (exit code 0), so a QEMU that its test forgot
+//!   never runs for long.
+//! * **client**: degu-embassy's client to the gateway at 10.0.2.2:PORT, plain or (the
+//!   `tls` build, binary `qemu-device-tls`) mutual TLS 1.3 with the certificates from
+//!   the blob: `GET <path>`, then a chunked `POST /upload` of [`UPLOAD_LEN`] bytes; each
+//!   answer is printed as `response <status>: <body>`. Exit code 0 when both answers are
+//!   2xx; otherwise an `error: ...` line and exit code 1. Nothing waits forever: connect,
+//!   every read and every write have timeouts.
+//! * **footprint**: print the RAM a connection takes (`footprint ...` lines) and exit.
+//!
+//! A panic exits with code 1.
+#![no_std]
+
+pub mod config;
+
+use config::{Config, Mode};
+use core::cell::Cell;
+use cortex_m_semihosting::{debug, hprintln};
+use critical_section::Mutex;
+use degu_core::Method;
+use degu_core::engine::{Buffers, Connection, Error, Read, Write};
+use degu_embassy::{ClientBuffers, ClientTimeouts, ServeConfig, serve_socket};
+use degu_examples::demo::DemoApp;
+use embassy_executor::Spawner;
+use embassy_net::tcp::TcpSocket;
+use embassy_net::{Ipv4Address, Ipv4Cidr, Runner, Stack, StackResources, StaticConfigV4};
+use embassy_time::{Duration, Instant, Timer};
+use qemu_mps2::lan9118::Lan9118;
+use static_cell::{ConstStaticCell, StaticCell};
+
+/// Connections served at once: one task and one socket each.
+pub const WORKERS: usize = 2;
+/// The HTTP port.
+pub const PORT: u16 = 80;
+/// Each socket's receive and send buffers (the TCP windows).
+pub const SOCKET_BUFFER: usize = 4096;
+/// Exit after this long without a connection.
+pub const IDLE_EXIT: Duration = Duration::from_secs(30);
+/// Bytes the client uploads (chunked, [`UPLOAD_CHUNK`] a chunk).
+pub const UPLOAD_LEN: usize = 16 * 1024;
+/// Bytes per uploaded chunk.
+pub const UPLOAD_CHUNK: usize = 1000;
+/// The gateway: QEMU's user-mode network maps 10.0.2.2 to the host's 127.0.0.1.
+pub const GATEWAY: Ipv4Address = Ipv4Address::new(10, 0, 2, 2);
+
+static CONFIG: ServeConfig = ServeConfig::new();
+static CLIENT_TIMEOUTS: ClientTimeouts = ClientTimeouts {
+    connect: Duration::from_secs(10),
+    io: Duration::from_secs(20),
+    linger: Duration::from_secs(2),
+};
+
+/// What one server worker owns: its socket's buffers and the engine's buffers.
+pub struct WorkerResources {
+    rx: [u8; SOCKET_BUFFER],
+    tx: [u8; SOCKET_BUFFER],
+    buffers: Buffers,
+}
+
+static WORKER_RESOURCES: [ConstStaticCell<WorkerResources>; WORKERS] = [const {
+    ConstStaticCell::new(WorkerResources {
+        rx: [0; SOCKET_BUFFER],
+        tx: [0; SOCKET_BUFFER],
+        buffers: Buffers::new(),
+    })
+}; WORKERS];
+
+/// What the client owns: its socket's buffers and the client's buffers.
+pub struct ClientResources {
+    rx: [u8; SOCKET_BUFFER],
+    tx: [u8; SOCKET_BUFFER],
+    buffers: ClientBuffers,
+}
+
+static CLIENT_RESOURCES: ConstStaticCell<ClientResources> = ConstStaticCell::new(ClientResources {
+    rx: [0; SOCKET_BUFFER],
+    tx: [0; SOCKET_BUFFER],
+    buffers: ClientBuffers::new(),
+});
+
+#[cfg(feature = "tls")]
+static TLS_BUFFERS: ConstStaticCell<degu_embassy::tls::TlsBuffers> =
+    ConstStaticCell::new(degu_embassy::tls::TlsBuffers::new());
+
+/// Connections in progress, and the time (ticks) the last one started or ended.
+static ACTIVITY: Mutex<Cell<(usize, u64)>> = Mutex::new(Cell::new((0, 0)));
+
+fn activity(delta: isize) {
+    critical_section::with(|cs| {
+        let cell = ACTIVITY.borrow(cs);
+        let (active, _) = cell.get();
+        cell.set((
+            active.saturating_add_signed(delta),
+            Instant::now().as_ticks(),
+        ));
+    });
+}
+
+/// Bring up the network, then serve, run the client or report the footprint, as the
+/// configuration blob says.
+pub async fn run(spawner: Spawner) -> ! {
+    let Some(peripherals) = cortex_m::Peripherals::take() else {
+        fail("core peripherals taken twice");
+    };
+    qemu_mps2::time::start(peripherals.SYST);
+    let config = match config::read() {
+        Ok(config) => config,
+        Err(e) => {
+            hprintln!("config blob at {:#x}: {}", config::CONFIG_ADDR, e);
+            fail("bad configuration");
+        }
+    };
+
+    let nic = match Lan9118::take() {
+        Ok(nic) => nic,
+        Err(e) => {
+            hprintln!("LAN9118: {:?}", e);
+            fail("no network");
+        }
+    };
+    // QEMU's virtual time since reset; TCP sequence numbers need no more than this here.
+    let seed = 0x6465_6775_0000_0000 | u64::from(nic.free_run());
+    let net = embassy_net::Config::ipv4_static(StaticConfigV4 {
+        address: Ipv4Cidr::new(Ipv4Address::new(10, 0, 2, 15), 24),
+        gateway: Some(GATEWAY),
+        dns_servers: Default::default(),
+    });
+    static RESOURCES: StaticCell<StackResources<WORKERS>> = StaticCell::new();
+    let (stack, runner) = embassy_net::new(nic, net, RESOURCES.init(StackResources::new()), seed);
+    spawner.spawn(unwrap_spawn(net_task(runner)));
+
+    match config.mode {
+        Mode::Footprint => {
+            footprint(stack, &config);
+            debug::exit(debug::EXIT_SUCCESS);
+            fail("semihosting exit returned");
+        }
+        Mode::Client => {
+            stack.wait_config_up().await;
+            hprintln!("net up");
+            let exchange = client(stack, &config);
+            hprintln!(
+                "footprint client future {} bytes",
+                core::mem::size_of_val(&exchange)
+            );
+            match exchange.await {
+                Ok(()) => {
+                    hprintln!("client done");
+                    debug::exit(debug::EXIT_SUCCESS);
+                    fail("semihosting exit returned");
+                }
+                Err(e) => {
+                    hprintln!("error: {}", e);
+                    fail("client failed");
+                }
+            }
+        }
+        Mode::Serve => serve(spawner, stack).await,
+    }
+}
+
+async fn serve(spawner: Spawner, stack: Stack<'static>) -> ! {
+    stack.wait_config_up().await;
+    hprintln!("net up");
+    for (id, cell) in WORKER_RESOURCES.iter().enumerate() {
+        spawner.spawn(unwrap_spawn(worker(id, stack, cell.take())));
+    }
+    hprintln!("listening on 10.0.2.15:{}", PORT);
+
+    activity(0);
+    loop {
+        Timer::after_secs(1).await;
+        let (active, last) = critical_section::with(|cs| ACTIVITY.borrow(cs).get());
+        if active == 0 && Instant::now().as_ticks() - last >= IDLE_EXIT.as_ticks() {
+            hprintln!("no connection for {} s: exiting", IDLE_EXIT.as_secs());
+            debug::exit(debug::EXIT_SUCCESS);
+        }
+    }
+}
+
+#[embassy_executor::task]
+async fn net_task(mut runner: Runner<'static, Lan9118>) -> ! {
+    runner.run().await
+}
+
+#[embassy_executor::task(pool_size = WORKERS)]
+async fn worker(id: usize, stack: Stack<'static>, res: &'static mut WorkerResources) -> ! {
+    let WorkerResources { rx, tx, buffers } = res;
+    let mut socket = TcpSocket::new(stack, rx, tx);
+    loop {
+        if let Err(e) = socket.accept(PORT).await {
+            hprintln!("worker {}: accept: {:?}", id, e);
+            Timer::after_millis(10).await;
+            continue;
+        }
+        activity(1);
+        let peer = socket.remote_endpoint();
+        let end = serve_socket(&mut socket, buffers, &DemoApp, &CONFIG).await;
+        activity(-1);
+        match peer {
+            Some(peer) => hprintln!("worker {}: {}: {:?}", id, peer, end),
+            None => hprintln!("worker {}: {:?}", id, end),
+        }
+    }
+}
+
+/// The size of the future that serves one connection (built, never polled).
+fn serve_future_size(socket: &mut TcpSocket<'_>, buffers: &mut Buffers) -> usize {
+    core::mem::size_of_val(&serve_socket(socket, buffers, &DemoApp, &CONFIG))
+}
+
+/// Print the RAM one connection takes: static buffers plus the future that runs it
+/// (kept in its task's static storage), as `footprint key=value...` lines.
+fn footprint(stack: Stack<'static>, config: &Config) {
+    let res = WORKER_RESOURCES[0].take();
+    let future = {
+        let mut socket = TcpSocket::new(stack, &mut res.rx, &mut res.tx);
+        serve_future_size(&mut socket, &mut res.buffers)
+    };
+    let sockets = 2 * SOCKET_BUFFER;
+    let buffers = core::mem::size_of::<Buffers>();
+    hprintln!(
+        "footprint server socket={} degu_buffers={} future={} per_connection={}",
+        sockets,
+        buffers,
+        future,
+        sockets + buffers + future
+    );
+    let client_future = core::mem::size_of_val(&client(stack, config));
+    let client_buffers = core::mem::size_of::<ClientBuffers>();
+    #[cfg(feature = "tls")]
+    let tls = core::mem::size_of::<degu_embassy::tls::TlsBuffers>();
+    #[cfg(not(feature = "tls"))]
+    let tls = 0;
+    hprintln!(
+        "footprint client socket={} degu_buffers={} tls_buffers={} future={} per_connection={}",
+        sockets,
+        client_buffers,
+        tls,
+        client_future,
+        sockets + client_buffers + tls + client_future
+    );
+}
+
+/// Why the client failed.
+enum ClientError {
+    Connect(embassy_net::tcp::ConnectError),
+    Http(&'static str, Error),
+    Status(&'static str, u16),
+    #[cfg(feature = "tls")]
+    Tls(&'static str, degu_embassy::tls::TlsError),
+    #[cfg(not(feature = "tls"))]
+    NoTls,
+}
+
+impl core::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ClientError::Connect(e) => write!(f, "connect to the gateway: {e:?}"),
+            ClientError::Http(what, e) => write!(f, "{what}: {e}"),
+            ClientError::Status(what, s) => write!(f, "{what}: status {s}"),
+            #[cfg(feature = "tls")]
+            // embedded-tls reports every alert but close_notify as InternalError.
+            ClientError::Tls(what, degu_embassy::tls::TlsError::InternalError) => write!(
+                f,
+                "{what}: TLS: InternalError (an alert from the gateway: certificate refused?)"
+            ),
+            #[cfg(feature = "tls")]
+            ClientError::Tls(what, e) => write!(f, "{what}: TLS: {e:?}"),
+            #[cfg(not(feature = "tls"))]
+            ClientError::NoTls => f.write_str("TLS requested, but this is the plain build"),
+        }
+    }
+}
+
+/// Connect to the gateway (plain or TLS), run the requests, close.
+async fn client(stack: Stack<'static>, config: &Config) -> Result<(), ClientError> {
+    let ClientResources { rx, tx, buffers } = CLIENT_RESOURCES.take();
+    let mut socket = TcpSocket::new(stack, rx, tx);
+    let started = Instant::now();
+    let io = degu_embassy::connect(&mut socket, (GATEWAY, config.port), &CLIENT_TIMEOUTS)
+        .await
+        .map_err(ClientError::Connect)?;
+    hprintln!(
+        "connected to {}:{} in {} ms",
+        GATEWAY,
+        config.port,
+        started.elapsed().as_millis()
+    );
+    if !config.tls {
+        let mut conn = buffers.connection(io);
+        let result = requests(&mut conn, config.path).await;
+        conn.into_inner().close().await;
+        return result;
+    }
+    #[cfg(not(feature = "tls"))]
+    {
+        io.close().await;
+        Err(ClientError::NoTls)
+    }
+    #[cfg(feature = "tls")]
+    {
+        use degu_embassy::tls::{self, ClientCert, Credentials};
+        use rand_chacha::rand_core::SeedableRng;
+        let mut seed = config.seed;
+        for (s, t) in seed.iter_mut().zip(Instant::now().as_ticks().to_le_bytes()) {
+            *s ^= t;
+        }
+        let rng = rand_chacha::ChaCha20Rng::from_seed(seed);
+        let credentials = Credentials {
+            ca: config.ca,
+            server_name: config.server_name,
+            client: (!config.cert.is_empty()).then_some(ClientCert {
+                cert: config.cert,
+                key: config.key,
+            }),
+        };
+        let started = Instant::now();
+        let stream = tls::connect(io, TLS_BUFFERS.take(), &credentials, rng)
+            .await
+            .map_err(|e| ClientError::Tls("handshake", e))?;
+        hprintln!(
+            "TLS 1.3 up with {} in {} ms",
+            config.server_name,
+            started.elapsed().as_millis()
+        );
+        let mut conn = buffers.connection(stream);
+        let result = requests(&mut conn, config.path).await;
+        // A failed exchange says why in the TLS stream's last error (an alert from a
+        // gateway that refused the certificate, for one).
+        let result = match (result, conn.get_ref().last_error()) {
+            (Err(ClientError::Http(what, _)), Some(e)) => Err(ClientError::Tls(what, e)),
+            (result, _) => result,
+        };
+        match conn.into_inner().close().await {
+            Ok(io) | Err((io, _)) => io.close().await,
+        }
+        result
+    }
+}
+
+/// `GET path`, then a chunked `POST /upload`; print each answer.
+async fn requests<T: Read + Write, B: AsMut<[u8]>>(
+    conn: &mut Connection<T, B>,
+    path: &str,
+) -> Result<(), ClientError> {
+    let mut body = [0u8; 512];
+    let started = Instant::now();
+    let mut response = conn
+        .get(path, &[])
+        .await
+        .map_err(|e| ClientError::Http("GET", e))?;
+    let status = response.status;
+    let n = response
+        .body
+        .read_to_end(&mut body)
+        .await
+        .map_err(|e| ClientError::Http("GET body", e))?;
+    print_response(status, &body[..n], started);
+    if !(200..300).contains(&status) {
+        return Err(ClientError::Status("GET", status));
+    }
+
+    let started = Instant::now();
+    let mut upload = conn
+        .chunked(Method::Post, "/upload", &[])
+        .map_err(|e| ClientError::Http("POST", e))?;
+    let mut chunk = [0u8; UPLOAD_CHUNK];
+    let mut sent = 0;
+    while sent < UPLOAD_LEN {
+        let len = UPLOAD_CHUNK.min(UPLOAD_LEN - sent);
+        for (i, b) in chunk[..len].iter_mut().enumerate() {
+            *b = ((sent + i) % 251) as u8;
+        }
+        upload
+            .write_chunk(None, &chunk[..len])
+            .await
+            .map_err(|e| ClientError::Http("POST body", e))?;
+        sent += len;
+    }
+    let mut response = upload
+        .finish(None)
+        .await
+        .map_err(|e| ClientError::Http("POST", e))?;
+    let status = response.status;
+    let n = response
+        .body
+        .read_to_end(&mut body)
+        .await
+        .map_err(|e| ClientError::Http("POST body", e))?;
+    print_response(status, &body[..n], started);
+    if !(200..300).contains(&status) {
+        return Err(ClientError::Status("POST", status));
+    }
+    Ok(())
+}
+
+fn print_response(status: u16, body: &[u8], started: Instant) {
+    match core::str::from_utf8(body) {
+        Ok(text) => hprintln!(
+            "response {} in {} ms: {}",
+            status,
+            started.elapsed().as_millis(),
+            text
+        ),
+        Err(_) => hprintln!(
+            "response {} in {} ms: {} bytes",
+            status,
+            started.elapsed().as_millis(),
+            body.len()
+        ),
+    }
+}
+
+fn unwrap_spawn<T>(token: Result<T, embassy_executor::SpawnError>) -> T {
+    match token {
+        Ok(token) => token,
+        Err(_) => fail("task pool exhausted"),
+    }
+}
+
+/// Print `fatal: why` and exit QEMU with code 1.
+pub fn fail(why: &str) -> ! {
+    hprintln!("fatal: {}", why);
+    debug::exit(debug::EXIT_FAILURE);
+    #[allow(clippy::empty_loop)]
+    loop {}
+}
