@@ -5,6 +5,8 @@
 //! * [`server`]: serve an accepted [`TcpSocket`](embassy_net::tcp::TcpSocket) with any
 //!   [`App`](degu_core::app::App) ([`serve_socket`]), with `embassy-time` timeouts chosen
 //!   by the connection's phase, then close it cleanly.
+//! * [`pool`]: [`PoolState`], the memory of `N` workers (`N` a const generic) in one
+//!   `static`, and `run`, which serves an app with all of them in one task.
 //! * [`client`]: connect a `TcpSocket` to an endpoint ([`client::connect`]) and run
 //!   degu-core's client [`Connection`](degu_core::engine::Connection) over it, every
 //!   read and write bounded by a timeout.
@@ -26,9 +28,11 @@ mod fmt;
 pub use degu_core as core;
 
 pub mod client;
+pub mod pool;
 pub mod server;
 #[cfg(feature = "tls")]
 pub mod tls;
 
 pub use client::{ClientBuffers, ClientTimeouts, TimedSocket, connect};
+pub use pool::PoolState;
 pub use server::{ServeConfig, Timeouts, serve_socket};

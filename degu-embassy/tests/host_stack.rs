@@ -1,5 +1,5 @@
 //! degu-embassy on a real network path: an embassy-net stack on a Linux tap device serves
-//! the demo app with [`serve_socket`] (two workers, as the board firmware does), and
+//! the demo app with a [`PoolState`] of two workers, and
 //! degu-std's blocking client reaches it through the kernel's TCP.
 //!
 //! The test creates a network namespace with a tap device in it (the kernel's end is
@@ -15,17 +15,14 @@
 //! (CAP_SYS_ADMIN and CAP_NET_ADMIN) and `ip`; it is skipped, saying why, only where
 //! creating a namespace is refused.
 
-use degu_core::engine::Buffers;
 use degu_core::{ChunkExt, Framing};
-use degu_embassy::{ServeConfig, serve_socket};
+use degu_embassy::{PoolState, ServeConfig};
 use degu_examples::demo::DemoApp;
 use degu_std::blocking::{Client, Connection, Response};
 use degu_std::{Address, ClientConfig};
 use embassy_executor::{Executor, Spawner};
-use embassy_net::tcp::TcpSocket;
-use embassy_net::{Ipv4Cidr, Runner, Stack, StackResources, StaticConfigV4};
+use embassy_net::{Ipv4Cidr, Runner, StackResources, StaticConfigV4};
 use embassy_net_tuntap::TunTapDevice;
-use embassy_time::Timer;
 use static_cell::StaticCell;
 use std::io::{BufRead, BufReader, ErrorKind, Read};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -104,34 +101,17 @@ async fn device_main(spawner: Spawner, device: TunTapDevice) {
         embassy_net::new(device, config, RESOURCES.init(StackResources::new()), seed);
     spawner.spawn(net_task(runner).expect("spawn the network task"));
     stack.wait_config_up().await;
-    for id in 0..WORKERS {
-        spawner.spawn(worker(id, stack).expect("spawn a worker"));
-    }
     println!("listening on {DEVICE_IP}:{PORT}");
+    // The workers' memory, as firmware keeps it: one static for all of them.
+    static POOL: StaticCell<PoolState<WORKERS, SOCKET_BUFFER, SOCKET_BUFFER>> = StaticCell::new();
+    POOL.init(PoolState::new())
+        .run(stack, PORT, &DemoApp, &CONFIG)
+        .await
 }
 
 #[embassy_executor::task]
 async fn net_task(mut runner: Runner<'static, TunTapDevice>) -> ! {
     runner.run().await
-}
-
-/// The firmware's worker: one socket, `accept` → `serve_socket`, forever.
-#[embassy_executor::task(pool_size = WORKERS)]
-async fn worker(id: usize, stack: Stack<'static>) -> ! {
-    let rx = Box::leak(Box::new([0u8; SOCKET_BUFFER]));
-    let tx = Box::leak(Box::new([0u8; SOCKET_BUFFER]));
-    let buffers: &mut Buffers = Box::leak(Box::new(Buffers::new()));
-    let mut socket = TcpSocket::new(stack, rx, tx);
-    loop {
-        if let Err(e) = socket.accept(PORT).await {
-            println!("worker {id}: accept: {e:?}");
-            Timer::after_millis(10).await;
-            continue;
-        }
-        let peer = socket.remote_endpoint();
-        let end = serve_socket(&mut socket, buffers, &DemoApp, &CONFIG).await;
-        println!("worker {id}: {peer:?}: {end:?}");
-    }
 }
 
 // --- the test: namespace, tap, device process, client -----------------------------------
