@@ -414,3 +414,46 @@ fn two_connections(addr: SocketAddr) -> std::io::Result<Vec<u8>> {
     first.read_to_end(&mut all)?;
     Ok(all)
 }
+
+/// Issue 7's last check: the gateway in front of the device. `/device/qemu/...` through
+/// degu-std's `GatewayApp` reaches the firmware, chunk extensions included.
+#[test]
+fn the_gateway_reaches_the_device() {
+    let Some(elf) = qemu::firmware(&AN386, "qemu-device") else {
+        return;
+    };
+    let device = Qemu::serve(&AN386, &elf);
+    let device_addr = device.addr.expect("forwarded");
+    let mut gateway = degu_std::GatewayApp::new();
+    gateway.add("qemu", degu_std::Proxy::new(Address::Ip(device_addr)));
+    let server = TempServer::ipv4(gateway).expect("start the gateway");
+    let mut conn = degu_std::blocking::Client::new(server.address().clone())
+        .connect()
+        .expect("connect to the gateway");
+    let mut r = conn
+        .get("/device/qemu/hello", &[])
+        .expect("GET through the gateway");
+    assert_eq!(r.status, 200, "QEMU output:\n{}", device.output());
+    assert_eq!(r.read_to_vec().expect("body"), b"hello, world");
+    let ext = degu_core::ChunkExt::new("k", "v");
+    let mut r = conn
+        .request_chunked(
+            degu_core::Method::Post,
+            "/device/qemu/echo",
+            &[],
+            &[(Some(ext), b"through the gateway")],
+            None,
+        )
+        .expect("chunked POST through the gateway");
+    let mut buf = [0u8; 64];
+    let p = r
+        .read_chunk(&mut buf)
+        .expect("chunk")
+        .expect("a data chunk");
+    assert_eq!(
+        (p.ext, &buf[..p.len]),
+        (Some(ext), &b"through the gateway"[..])
+    );
+    while r.read_chunk(&mut buf).expect("chunk").is_some() {}
+    assert_eq!(conn.get("/device/qemu/nope", &[]).expect("404").status, 404);
+}
