@@ -3,8 +3,11 @@
 
 extern crate std;
 
-use degu_std::TlsClientConfig;
+use degu_core::app::App;
+use degu_std::{Address, Server, ServerConfig, TlsClientConfig};
+use std::io::Write as _;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::string::{String, ToString};
 
 /// The TLS client options of `degu` and `gateway`.
@@ -59,5 +62,38 @@ impl TlsOptions {
             config = config.with_server_name(n);
         }
         Ok(Some(config))
+    }
+}
+
+/// What `demo-server` and `gateway` do once their app is built: bind `address`, print
+/// `listening on <bound address>` as the first stdout line, serve until SIGINT or
+/// SIGTERM, shut down gracefully. Errors go to stderr prefixed with `program`.
+pub fn serve_until_signal<A>(
+    program: &str,
+    address: &Address,
+    config: ServerConfig,
+    app: A,
+) -> ExitCode
+where
+    A: App + Send + Sync + 'static,
+{
+    let server = match Server::bind(address, config) {
+        Ok(s) => s,
+        Err(e) => {
+            std::eprintln!("{program}: cannot bind {address}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    std::println!("listening on {}", server.address());
+    let _ = std::io::stdout().flush();
+    match server
+        .spawn(app)
+        .and_then(|running| running.run_until_signal())
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            std::eprintln!("{program}: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -7,8 +7,7 @@
 //! the address asked for port 0), so scripts can start it and read where it is.
 
 use degu_examples::demo::DemoApp;
-use degu_std::{Address, Server, ServerConfig, TlsServerConfig};
-use std::io::Write as _;
+use degu_std::{Address, ServerConfig, TlsServerConfig};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -77,29 +76,7 @@ fn main() -> ExitCode {
         }
     };
     let args_tls = args.config.tls.is_some();
-    let server = match Server::bind(&args.address, args.config) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("demo-server: cannot bind {}: {e}", args.address);
-            return ExitCode::FAILURE;
-        }
-    };
     let scheme = if args_tls { "tls" } else { "plain" };
-    println!("listening on {}", server.address());
     eprintln!("demo-server: serving the demo app ({scheme})");
-    let _ = std::io::stdout().flush();
-    let running = match server.spawn(DemoApp) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("demo-server: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match running.run_until_signal() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("demo-server: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    degu_examples::cli::serve_until_signal("demo-server", &args.address, args.config, DemoApp)
 }

@@ -7,10 +7,7 @@
 //! `--devices FILE` reads `name = address` lines (`#` comments). The TLS options are the
 //! `degu` CLI's and apply to the connections to the devices.
 
-use degu_std::{
-    Address, Client, ClientConfig, GatewayApp, Proxy, Server, ServerConfig, TlsClientConfig,
-};
-use std::io::Write as _;
+use degu_std::{Address, Client, ClientConfig, GatewayApp, Proxy, ServerConfig, TlsClientConfig};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -106,27 +103,5 @@ fn main() -> ExitCode {
         workers: args.workers,
         ..ServerConfig::default()
     };
-    let server = match Server::bind(&args.address, config) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("gateway: cannot bind {}: {e}", args.address);
-            return ExitCode::FAILURE;
-        }
-    };
-    println!("listening on {}", server.address());
-    let _ = std::io::stdout().flush();
-    let running = match server.spawn(app) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("gateway: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match running.run_until_signal() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("gateway: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    degu_examples::cli::serve_until_signal("gateway", &args.address, config, app)
 }
