@@ -356,8 +356,7 @@ impl<'c, T: Read + Write, B: AsMut<[u8]>> ChunkedRequest<'c, T, B> {
         ext: Option<ChunkExt<'_>>,
         data: &[u8],
     ) -> Result<(), Error> {
-        self.out.begin_chunk(data.len(), ext).await?;
-        self.out.data(data).await
+        self.out.chunk(ext, data).await
     }
 
     /// Begin a chunk of `size` bytes whose data follows through

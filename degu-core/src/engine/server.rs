@@ -239,8 +239,7 @@ impl<W: Write> ChunkedResponse<'_, W> {
         ext: Option<ChunkExt<'_>>,
         data: &[u8],
     ) -> Result<(), Error> {
-        self.out.begin_chunk(data.len(), ext).await?;
-        self.out.data(data).await
+        self.out.chunk(ext, data).await
     }
 
     /// Begin a chunk of `size` bytes whose data follows in pieces through

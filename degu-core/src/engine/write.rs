@@ -141,6 +141,16 @@ impl<'a, W: Write> Out<'a, W> {
         self.flush_pending().await
     }
 
+    /// One whole chunk: its line, its data, its CRLF; sent at once.
+    pub(crate) async fn chunk(
+        &mut self,
+        ext: Option<ChunkExt<'_>>,
+        data: &[u8],
+    ) -> Result<(), Error> {
+        self.begin_chunk(data.len(), ext).await?;
+        self.data(data).await
+    }
+
     /// Write the last chunk, then everything pending.
     pub(crate) async fn last_chunk(&mut self, ext: Option<ChunkExt<'_>>) -> Result<(), Error> {
         if let Some(e) = ext
