@@ -121,8 +121,7 @@ impl Client {
 
     /// A TLS client for `address` with default options.
     pub fn tls(address: Address, tls: crate::TlsClientConfig) -> Self {
-        let mut config = ClientConfig::for_address(&address);
-        config.tls = Some(tls);
+        let config = ClientConfig::for_tls(&address, tls);
         Client::with_config(address, config)
     }
 

@@ -40,6 +40,16 @@ impl ClientConfig {
             tls: None,
         }
     }
+
+    /// The defaults for a TLS connection to `address`: as [`ClientConfig::for_address`],
+    /// with `tls` and a `host` header that leaves out the port when it is 443.
+    pub fn for_tls(address: &Address, tls: TlsClientConfig) -> Self {
+        ClientConfig {
+            host: address.host_header(443),
+            tls: Some(tls),
+            ..ClientConfig::for_address(address)
+        }
+    }
 }
 
 /// A client for one server address. Cloning is cheap; it holds no socket.
@@ -66,11 +76,7 @@ impl Client {
 
     /// A TLS client for `address` with default options.
     pub fn tls(address: Address, tls: TlsClientConfig) -> Self {
-        let mut config = ClientConfig::for_address(&address);
-        if address.port() == Some(443) {
-            config.host = address.host_header(443);
-        }
-        config.tls = Some(tls);
+        let config = ClientConfig::for_tls(&address, tls);
         Client::with_config(address, config)
     }
 

@@ -116,15 +116,7 @@ impl Proxy {
         if fresh {
             match self.client.connect().await {
                 Ok(c) => slot.conn = Some(c),
-                Err(e) => {
-                    let timeout = e.kind() == std::io::ErrorKind::TimedOut;
-                    return gateway_error(
-                        responder,
-                        timeout,
-                        &format!("cannot connect upstream: {e}"),
-                    )
-                    .await;
-                }
+                Err(e) => return connect_failed(responder, &e).await,
             }
         }
         let ProxySlot { conn, buf } = slot;
@@ -159,13 +151,7 @@ impl Proxy {
                 Ok(fresh) => *conn = Some(fresh),
                 Err(e) => {
                     *conn = None;
-                    let timeout = e.kind() == std::io::ErrorKind::TimedOut;
-                    return gateway_error(
-                        responder,
-                        timeout,
-                        &format!("cannot connect upstream: {e}"),
-                    )
-                    .await;
+                    return connect_failed(responder, &e).await;
                 }
             }
             let Some(c) = conn.as_mut() else {
@@ -327,6 +313,15 @@ async fn send_downstream<W: Write>(
             }
         }
     }
+}
+
+/// Answer a failed upstream connect: 504 when it timed out, else 502.
+async fn connect_failed<W: Write>(
+    responder: Responder<'_, W>,
+    e: &std::io::Error,
+) -> Result<Sent, Error> {
+    let timeout = e.kind() == std::io::ErrorKind::TimedOut;
+    gateway_error(responder, timeout, &format!("cannot connect upstream: {e}")).await
 }
 
 /// Answer 502 or 504 with a short plain-text reason, keeping the client's connection.
