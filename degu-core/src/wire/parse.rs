@@ -114,33 +114,20 @@ pub fn parse_request<'b, const N: usize>(
         return Err(ParseError::DuplicateHeader);
     }
 
-    let mut framing = Framing::None;
+    let mut framing = FramingHeaders::default();
     let mut range = None;
-    let mut has_length = false;
-    let mut has_chunked = false;
     if lines.special {
         for s in spans.get(..lines.count).unwrap_or(&[]) {
-            let value = span(head, s.value);
-            match span(head, s.name) {
-                b"content-length" => {
-                    framing = Framing::Length(content_length(value)?);
-                    has_length = true;
-                }
-                b"transfer-encoding" => {
-                    transfer_encoding(value)?;
-                    framing = Framing::Chunked;
-                    has_chunked = true;
-                }
+            let (name, value) = (span(head, s.name), span(head, s.value));
+            match name {
                 b"range" => range = Some(Range::parse(ascii(Some(value))?)?),
                 b"content-range" => return Err(ParseError::ContentRangeInRequest),
-                _ => {}
+                _ => framing.header(name, value)?,
             }
         }
     }
-    if has_length && has_chunked {
-        return Err(ParseError::LengthAndChunked);
-    }
-    let body_header = has_length || has_chunked;
+    let body_header = framing.any();
+    let framing = framing.framing()?;
     if body_header && !line.method.allows_body() {
         return Err(ParseError::BodyNotAllowed);
     }
@@ -186,34 +173,21 @@ pub fn parse_response<'b, const N: usize>(
         return Err(ParseError::DuplicateHeader);
     }
 
-    let mut framing = Framing::None;
+    let mut framing = FramingHeaders::default();
     let mut content_range = None;
-    let mut has_length = false;
-    let mut has_chunked = false;
     if lines.special {
         for s in spans.get(..lines.count).unwrap_or(&[]) {
-            let value = span(head, s.value);
-            match span(head, s.name) {
-                b"content-length" => {
-                    framing = Framing::Length(content_length(value)?);
-                    has_length = true;
-                }
-                b"transfer-encoding" => {
-                    transfer_encoding(value)?;
-                    framing = Framing::Chunked;
-                    has_chunked = true;
-                }
+            let (name, value) = (span(head, s.name), span(head, s.value));
+            match name {
                 b"content-range" => {
                     content_range = Some(ContentRange::parse(ascii(Some(value))?)?);
                 }
                 b"range" => return Err(ParseError::RangeInResponse),
-                _ => {}
+                _ => framing.header(name, value)?,
             }
         }
     }
-    if has_length && has_chunked {
-        return Err(ParseError::LengthAndChunked);
-    }
+    let mut framing = framing.framing()?;
     if method == Method::Head || status < 200 || status == 204 || status == 304 {
         framing = Framing::None;
     }
@@ -225,6 +199,47 @@ pub fn parse_response<'b, const N: usize>(
         content_range,
         len,
     }))
+}
+
+/// The framing headers of one head, as its header loop meets them.
+#[derive(Default)]
+struct FramingHeaders {
+    framing: Framing,
+    length: bool,
+    chunked: bool,
+}
+
+impl FramingHeaders {
+    /// Take `content-length` or `transfer-encoding`; ignore any other header.
+    #[inline]
+    fn header(&mut self, name: &[u8], value: &[u8]) -> Result<(), ParseError> {
+        match name {
+            b"content-length" => {
+                self.framing = Framing::Length(content_length(value)?);
+                self.length = true;
+            }
+            b"transfer-encoding" => {
+                transfer_encoding(value)?;
+                self.framing = Framing::Chunked;
+                self.chunked = true;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Whether either framing header was present.
+    fn any(&self) -> bool {
+        self.length || self.chunked
+    }
+
+    /// The body's framing; both headers at once is an error.
+    fn framing(&self) -> Result<Framing, ParseError> {
+        if self.length && self.chunked {
+            return Err(ParseError::LengthAndChunked);
+        }
+        Ok(self.framing)
+    }
 }
 
 fn partial<T>(buf: &[u8], in_request_line: bool) -> Result<Status<T>, ParseError> {
