@@ -33,6 +33,9 @@ pub mod server;
 #[cfg(feature = "tls")]
 pub mod tls;
 
-pub use client::{ClientBuffers, ClientTimeouts, TimedSocket, connect};
+pub use client::{
+    ClientBuffers, ClientTimeouts, HalfDuplex, HalfDuplexReader, HalfDuplexWriter, TimedReader,
+    TimedSocket, TimedWriter, connect,
+};
 pub use pool::PoolState;
 pub use server::{ServeConfig, Timeouts, serve_socket};

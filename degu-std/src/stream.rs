@@ -106,14 +106,6 @@ impl Socket {
         }
     }
 
-    pub(crate) async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Socket::Plain(s) => s.write(buf).await,
-            Socket::TlsServer(s) => s.write(buf).await,
-            Socket::TlsClient(s) => s.write(buf).await,
-        }
-    }
-
     /// Close gracefully: shut down the sending side (TLS `close_notify`, then FIN) and
     /// read what the peer still sends, until it closes, `limit` passes or `max` bytes
     /// came, so unread input does not make the kernel reset the connection.
@@ -134,14 +126,6 @@ impl Socket {
             }
         })
         .await;
-    }
-
-    pub(crate) async fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Socket::Plain(_) => Ok(()),
-            Socket::TlsServer(s) => s.flush().await,
-            Socket::TlsClient(s) => s.flush().await,
-        }
     }
 }
 
@@ -374,42 +358,5 @@ impl embedded_io_async::Write for TimedWriter<'_> {
     async fn flush(&mut self) -> io::Result<()> {
         // A plain socket has nothing to flush; TLS may hold a record.
         bounded(self.timeout, self.inner.flush()).await
-    }
-}
-
-/// A client's socket: every read and write bounded by one timeout (`None`: no bound).
-pub struct ClientSocket {
-    pub(crate) socket: Socket,
-    pub(crate) timeout: Option<Duration>,
-}
-
-impl embedded_io::ErrorType for ClientSocket {
-    type Error = io::Error;
-}
-
-impl embedded_io_async::Read for ClientSocket {
-    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self.timeout {
-            Some(t) => timeout(t, self.socket.read(buf))
-                .await
-                .unwrap_or_else(|_| Err(timed_out())),
-            None => self.socket.read(buf).await,
-        }
-    }
-}
-
-impl embedded_io_async::Write for ClientSocket {
-    async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self.timeout {
-            Some(t) => bounded(t, self.socket.write(buf)).await,
-            None => self.socket.write(buf).await,
-        }
-    }
-
-    async fn flush(&mut self) -> io::Result<()> {
-        match self.timeout {
-            Some(t) => bounded(t, self.socket.flush()).await,
-            None => self.socket.flush().await,
-        }
     }
 }

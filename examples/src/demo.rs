@@ -9,8 +9,8 @@
 
 use core::fmt::Write as _;
 use degu_core::app::{App, Request, Session};
-use degu_core::engine::{Error, Read, Responder, Sent, Write};
-use degu_core::{ChunkExt, Framing, Method};
+use degu_core::engine::{Error, Read, Responder, Sent, Write, relay};
+use degu_core::{ChunkExt, Method};
 
 /// Bytes the echo route moves per read: small enough for a device's stack.
 pub const ECHO_PIECE: usize = 512;
@@ -75,33 +75,7 @@ async fn echo<R: Read, W: Write>(
     responder: Responder<'_, W>,
 ) -> Result<Sent, Error> {
     let mut piece = [0u8; ECHO_PIECE];
-    match request.body.framing() {
-        Framing::None => responder.send(200, "OK", &[], b"").await,
-        Framing::Length(n) => {
-            let mut out = responder.stream(200, "OK", &[], n).await?;
-            loop {
-                match request.body.read(&mut piece).await? {
-                    0 => break,
-                    k => out.write(piece.get(..k).unwrap_or(&[])).await?,
-                }
-            }
-            out.finish().await
-        }
-        Framing::Chunked => {
-            let mut out = responder.chunked(200, "OK", &[]).await?;
-            loop {
-                let Some(p) = request.body.read_chunk(&mut piece).await? else {
-                    return Err(Error::Body(degu_core::BodyError::UnexpectedEof));
-                };
-                if p.is_end() {
-                    let ext = p.ext;
-                    return out.finish(ext).await;
-                }
-                if p.first {
-                    out.begin_chunk(p.chunk_size as usize, p.ext).await?;
-                }
-                out.write(piece.get(..p.len).unwrap_or(&[])).await?;
-            }
-        }
-    }
+    let mut out = responder.body(200, "OK", &[], request.body.framing())?;
+    relay(&mut request.body, &mut out, &mut piece).await?;
+    out.finish(None).await
 }

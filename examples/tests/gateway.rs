@@ -13,7 +13,8 @@ use degu_core::app::{App, Request, Session};
 use degu_core::engine::{Error, Read, Responder, Sent, Write};
 use degu_core::{ChunkExt, Framing, Method};
 use degu_examples::demo::DemoApp;
-use degu_std::{Address, ProxyApp, TempServer, blocking};
+use degu_std::blocking::{BlockingConnection, Wait};
+use degu_std::{Address, BodyExt, Client, ProxyApp, TempServer};
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -47,9 +48,9 @@ impl Gateway {
         Gateway { child, address }
     }
 
-    fn client(&self) -> blocking::Connection {
-        blocking::Client::new(self.address.clone())
-            .connect()
+    fn client(&self) -> BlockingConnection {
+        Client::new(self.address.clone())
+            .connect_blocking()
             .unwrap()
     }
 
@@ -86,29 +87,23 @@ fn the_gateway_reaches_devices_on_every_address_kind() {
     let gw = Gateway::start(&table, &[]);
     let mut conn = gw.client();
     for name in names {
-        let mut r = conn.get(&format!("/device/{name}/hello"), &[]).unwrap();
+        let mut r = conn
+            .get(&format!("/device/{name}/hello"), &[])
+            .wait()
+            .unwrap();
         assert_eq!(
-            (r.status, r.read_to_vec().unwrap()),
+            (r.status, r.body.read_to_vec().wait().unwrap()),
             (200, b"hello, world".to_vec()),
             "{name}"
         );
-        let mut r = conn
-            .request_chunked(
-                Method::Post,
-                &format!("/device/{name}/echo"),
-                &[],
-                &[(Some(ChunkExt::new("a", "1")), b"xy"), (None, b"z")],
-                Some(ChunkExt::new("end", "2")),
-            )
-            .unwrap();
-        let mut buf = [0u8; 16];
-        let mut got = Vec::new();
-        while let Some(p) = r.read_chunk(&mut buf).unwrap() {
-            got.push((
-                p.ext.map(|e| format!("{}={}", e.key, e.value)),
-                buf[..p.len].to_vec(),
-            ));
-        }
+        let (status, got) = chunked_exchange(
+            &mut conn,
+            Method::Post,
+            &format!("/device/{name}/echo"),
+            &[(Some(ChunkExt::new("a", "1")), b"xy"), (None, b"z")],
+            Some(ChunkExt::new("end", "2")),
+        );
+        assert_eq!(status, 200);
         assert_eq!(
             got,
             vec![
@@ -118,46 +113,85 @@ fn the_gateway_reaches_devices_on_every_address_kind() {
             ],
             "{name}: chunks and extensions kept"
         );
-        let r = conn.head(&format!("/device/{name}/hello"), &[]).unwrap();
+        let r = conn
+            .head(&format!("/device/{name}/hello"), &[])
+            .wait()
+            .unwrap();
         assert_eq!(
             r.headers.get("content-length"),
             Some("12"),
             "{name}: HEAD keeps the length"
         );
     }
-    assert_eq!(conn.get("/device/nope/hello", &[]).unwrap().status, 404);
-    assert_eq!(conn.get("/elsewhere", &[]).unwrap().status, 404);
+    for uri in ["/device/nope/hello", "/elsewhere"] {
+        assert_eq!(conn.get(uri, &[]).wait().unwrap().status, 404, "{uri}");
+    }
+}
+
+/// A chunked request whose response is read while the chunks go out (full duplex):
+/// the status and the response's chunks as (`key=value`, data), the last one included
+/// (a length body is one piece).
+type Chunks = Vec<(Option<String>, Vec<u8>)>;
+
+fn chunked_exchange(
+    conn: &mut BlockingConnection,
+    method: Method,
+    uri: &str,
+    chunks: &[(Option<ChunkExt<'_>>, &[u8])],
+    last: Option<ChunkExt<'_>>,
+) -> (u16, Chunks) {
+    async {
+        let (mut body, response) = conn.send(method, uri, &[], Framing::Chunked).unwrap();
+        let sending = async {
+            for (ext, data) in chunks {
+                body.write_chunk(*ext, data).await.unwrap();
+            }
+            body.finish(last).await.unwrap();
+        };
+        let receiving = async {
+            let mut r = response.receive().await.unwrap();
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut got = Vec::new();
+            if !r.body.is_chunked() {
+                // A length body: one piece.
+                got.push((None, r.body.read_to_vec().await.unwrap()));
+                return (r.status, got);
+            }
+            while let Some(p) = r.body.read_chunk(&mut buf).await.unwrap() {
+                got.push((
+                    p.ext.map(|e| format!("{}={}", e.key, e.value)),
+                    buf[..p.len].to_vec(),
+                ));
+            }
+            (r.status, got)
+        };
+        embassy_futures::join::join(sending, receiving).await.1
+    }
+    .wait()
 }
 
 #[test]
 fn proxy_app_forwards_everything_in_process() {
     let device = TempServer::unix(DemoApp).unwrap();
     let proxy = TempServer::ipv4(ProxyApp::new(device.address().clone())).unwrap();
-    let mut conn = blocking::Client::new(proxy.address().clone())
-        .connect()
+    let mut conn = Client::new(proxy.address().clone())
+        .connect_blocking()
         .unwrap();
     for _ in 0..3 {
-        assert_eq!(
-            conn.get("/hello", &[]).unwrap().read_to_vec().unwrap(),
-            b"hello, world"
-        );
-        assert_eq!(
-            conn.put("/echo", &[], b"abc")
-                .unwrap()
-                .read_to_vec()
-                .unwrap(),
-            b"abc"
-        );
+        let mut r = conn.get("/hello", &[]).wait().unwrap();
+        assert_eq!(r.body.read_to_vec().wait().unwrap(), b"hello, world");
+        let mut r = conn.put("/echo", &[], b"abc").wait().unwrap();
+        assert_eq!(r.body.read_to_vec().wait().unwrap(), b"abc");
     }
-    let mut r = conn.get("/chunks?n=2", &[]).unwrap();
+    let mut r = conn.get("/chunks?n=2", &[]).wait().unwrap();
     let mut buf = [0u8; 32];
-    let p = r.read_chunk(&mut buf).unwrap().unwrap();
+    let p = r.body.read_chunk(&mut buf).wait().unwrap().unwrap();
     assert_eq!(
         (p.ext, &buf[..p.len]),
         (Some(ChunkExt::new("i", "0")), &b"chunk 0"[..])
     );
-    while r.read_chunk(&mut buf).unwrap().is_some() {}
-    assert_eq!(conn.get("/missing", &[]).unwrap().status, 404);
+    while r.body.read_chunk(&mut buf).wait().unwrap().is_some() {}
+    assert_eq!(conn.get("/missing", &[]).wait().unwrap().status, 404);
 }
 
 /// xorshift64*: fast deterministic sizes, and a byte stream that does not depend on
@@ -305,7 +339,7 @@ impl App for Store {
                         out.write(&buf[..k]).await?;
                         left -= k as u64;
                     }
-                    out.finish().await
+                    out.finish(None).await
                 }
             }
             _ => responder.send(404, "Not Found", &[], b"").await,
@@ -350,10 +384,8 @@ fn hundred_mib_bodies_stream_through_the_gateway_both_ways_in_bounded_memory() {
             .iter()
             .map(|(e, d)| (e.as_deref().map(|v| ChunkExt::new("c", v)), d.as_slice()))
             .collect();
-        conn.request_chunked(Method::Put, "/device/store/sink", &[], &refs, None)
-            .unwrap()
-            .read_to_vec()
-            .unwrap()
+        let (_, got) = chunked_exchange(&mut conn, Method::Put, "/device/store/sink", &refs, None);
+        got.into_iter().flat_map(|(_, d)| d).collect::<Vec<u8>>()
     };
     let want = format!("{TOTAL} {expected_data} {}", plan_digest(&chunks));
     assert_eq!(String::from_utf8(body).unwrap(), want, "chunked upload");
@@ -367,8 +399,11 @@ fn hundred_mib_bodies_stream_through_the_gateway_both_ways_in_bounded_memory() {
     }
     let body = conn
         .put("/device/store/sink", &[], &whole)
+        .wait()
         .unwrap()
+        .body
         .read_to_vec()
+        .wait()
         .unwrap();
     drop(whole);
     assert_eq!(
@@ -382,13 +417,13 @@ fn hundred_mib_bodies_stream_through_the_gateway_both_ways_in_bounded_memory() {
             "/device/store/source?{TOTAL}&{seed}{}",
             if chunked { "&chunked" } else { "" }
         );
-        let mut r = conn.get(&uri, &[]).unwrap();
+        let mut r = conn.get(&uri, &[]).wait().unwrap();
         let mut h = Sha256::new();
         let mut seen = Vec::new();
         let mut total = 0u64;
         if chunked {
             let mut current: Option<(Option<String>, usize)> = None;
-            while let Some(p) = r.read_chunk(&mut buf).unwrap() {
+            while let Some(p) = r.body.read_chunk(&mut buf).wait().unwrap() {
                 if p.is_end() {
                     break;
                 }
@@ -411,7 +446,7 @@ fn hundred_mib_bodies_stream_through_the_gateway_both_ways_in_bounded_memory() {
                 Some(TOTAL.to_string().as_str())
             );
             loop {
-                let n = r.read(&mut buf).unwrap();
+                let n = r.body.read(&mut buf).wait().unwrap();
                 if n == 0 {
                     break;
                 }
@@ -447,17 +482,17 @@ fn a_device_that_is_down_is_502_and_the_connection_survives() {
     let up = TempServer::ipv4(DemoApp).unwrap();
     let gw = Gateway::start(&[("down", &down), ("up", up.address())], &[]);
     let mut conn = gw.client();
-    let mut r = conn.get("/device/down/hello", &[]).unwrap();
+    let mut r = conn.get("/device/down/hello", &[]).wait().unwrap();
     assert_eq!(r.status, 502);
     assert_eq!(r.headers.get("content-type"), Some("text/plain"));
-    let text = String::from_utf8(r.read_to_vec().unwrap()).unwrap();
+    let text = String::from_utf8(r.body.read_to_vec().wait().unwrap()).unwrap();
     assert!(
         text.starts_with("502 Bad Gateway: cannot connect upstream"),
         "{text}"
     );
-    let mut r = conn.get("/device/up/hello", &[]).unwrap();
+    let mut r = conn.get("/device/up/hello", &[]).wait().unwrap();
     assert_eq!(
-        r.read_to_vec().unwrap(),
+        r.body.read_to_vec().wait().unwrap(),
         b"hello, world",
         "same connection, still usable"
     );
@@ -486,11 +521,11 @@ fn a_device_that_stalls_is_504_within_the_timeout() {
     );
     let mut conn = gw.client();
     let start = Instant::now();
-    let mut r = conn.get("/device/stuck/hello", &[]).unwrap();
+    let mut r = conn.get("/device/stuck/hello", &[]).wait().unwrap();
     let took = start.elapsed();
     assert_eq!(r.status, 504);
     assert!(
-        String::from_utf8(r.read_to_vec().unwrap())
+        String::from_utf8(r.body.read_to_vec().wait().unwrap())
             .unwrap()
             .starts_with("504 Gateway Timeout")
     );
@@ -498,7 +533,7 @@ fn a_device_that_stalls_is_504_within_the_timeout() {
         took >= Duration::from_millis(900) && took < Duration::from_secs(3),
         "{took:?}"
     );
-    let mut r = conn.get("/device/up/hello", &[]).unwrap();
-    assert_eq!(r.read_to_vec().unwrap(), b"hello, world");
+    let mut r = conn.get("/device/up/hello", &[]).wait().unwrap();
+    assert_eq!(r.body.read_to_vec().wait().unwrap(), b"hello, world");
     drop(holder);
 }
