@@ -141,6 +141,12 @@ impl<'a, R: Read, P: Pump> Body<'a, R, P> {
         }
     }
 
+    /// The work going on while this body is read (on a client's simple verbs, the
+    /// [`Upload`](super::Upload) of the request body: whether it was all sent).
+    pub fn pump(&self) -> &P {
+        &self.pump
+    }
+
     /// How the body is framed: none, a length, or chunked.
     pub fn framing(&self) -> Framing {
         self.st.framing
@@ -489,7 +495,9 @@ pub async fn relay<R: Read, P: Pump, W: Write>(
             }
             if p.first {
                 let size = p.chunk_size as usize;
-                to.begin_chunk(size, p.ext).await.map_err(RelayError::Sink)?;
+                to.begin_chunk(size, p.ext)
+                    .await
+                    .map_err(RelayError::Sink)?;
             }
             let data = buf.get(..p.len).unwrap_or(&[]);
             to.write(data).await.map_err(RelayError::Sink)?;
