@@ -118,7 +118,10 @@ impl<'s, 'd> TimedSocket<'s, 'd> {
                 reader,
                 io: self.io,
             },
-            TimedWriter { writer, io: self.io },
+            TimedWriter {
+                writer,
+                io: self.io,
+            },
         )
     }
 }
@@ -273,11 +276,7 @@ impl<const R: usize, const W: usize> ClientBuffers<R, W> {
 
     /// A degu-core client connection over a stream's read and write halves with these
     /// buffers.
-    pub fn connection<In, Out>(
-        &mut self,
-        reader: In,
-        writer: Out,
-    ) -> Connection<In, Out, &mut [u8]>
+    pub fn connection<In, Out>(&mut self, reader: In, writer: Out) -> Connection<In, Out, &mut [u8]>
     where
         In: embedded_io_async::Read,
         Out: embedded_io_async::Write,

@@ -162,8 +162,9 @@ fn block_on<F: Future>(fut: F) -> F::Output {
             .map(|d| d.saturating_duration_since(now));
         let timeout = match timeout {
             // Rounded up, so a deadline is never polled a millisecond early forever.
-            Some(t) => PollTimeout::try_from(t + Duration::from_micros(999))
-                .unwrap_or(PollTimeout::MAX),
+            Some(t) => {
+                PollTimeout::try_from(t + Duration::from_micros(999)).unwrap_or(PollTimeout::MAX)
+            }
             None => PollTimeout::NONE,
         };
         let mut fds: Vec<PollFd<'_>> = waiting

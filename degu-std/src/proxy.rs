@@ -18,8 +18,8 @@ use crate::address::Address;
 use crate::client::{Client, ClientConfig, ClientConnection, ClientReader};
 use degu_core::app::{App, Request, Session};
 use degu_core::engine::{
-    Error, PendingResponse, Read, RelayError, Responder, Sent, Write, is_hop_by_hop,
-    relay, status_closes,
+    Error, PendingResponse, Read, RelayError, Responder, Sent, Write, is_hop_by_hop, relay,
+    status_closes,
 };
 use degu_core::{Header, Headers, Method};
 use embassy_futures::select::{Either, select};

@@ -226,9 +226,13 @@ impl<R: Read, W: Write, B: AsMut<[u8]>, H: BaseHeaders> Connection<R, W, B, H> {
         self.begin()?;
         let target = Target::split(uri);
         let base = &self.base;
-        let out = Out::new(&mut self.writer, self.wbuf.as_mut(), framing, false, |buf| {
-            base.with(|base| render_merged(buf, method, target, base, headers, framing))
-        })?;
+        let out = Out::new(
+            &mut self.writer,
+            self.wbuf.as_mut(),
+            framing,
+            false,
+            |buf| base.with(|base| render_merged(buf, method, target, base, headers, framing)),
+        )?;
         self.outgoing = Outgoing::Sending;
         let body = RequestBody {
             body: BodyWriter::new(out),
@@ -332,7 +336,10 @@ impl<R: Read, W: Write, B: AsMut<[u8]>, H: BaseHeaders> Connection<R, W, B, H> {
             self.link = Link::Closed;
             return Err(Error::BodyNotConsumed);
         }
-        let (start, end) = (self.rx.base + self.rx.rs.start, self.rx.base + self.rx.rs.end);
+        let (start, end) = (
+            self.rx.base + self.rx.rs.start,
+            self.rx.base + self.rx.rs.end,
+        );
         self.rbuf.as_mut().copy_within(start..end, 0);
         self.rx.base = 0;
         self.rx.rs = ReadState::new(Framing::None, end - start);

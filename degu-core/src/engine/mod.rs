@@ -12,12 +12,10 @@ mod write;
 
 pub use body::{Body, ChunkPiece, Pump, RelayError, relay};
 pub use client::{
-    BaseHeaders, Connection, MAX_INTERIM_RESPONSES, PendingResponse, RequestBody, Response,
-    Upload,
+    BaseHeaders, Connection, MAX_INTERIM_RESPONSES, PendingResponse, RequestBody, Response, Upload,
 };
 pub use server::{Responder, ResponseBody, Sent, ServerConfig, ServerEnd, serve};
 pub use write::BodyWriter;
-
 
 pub use embedded_io_async::{Read, Write};
 

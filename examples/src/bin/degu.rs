@@ -12,8 +12,8 @@
 //! each line prefixed with `> `. `--chunk` sends a chunked body, one chunk per option;
 //! an empty DATA (`--chunk end=1:`) sets the extension of the last chunk.
 
-use degu_core::{ChunkExt, Framing, Header, Method};
 use degu_core::engine::{Pump, Response};
+use degu_core::{ChunkExt, Framing, Header, Method};
 use degu_std::blocking::{BlockingReader, Wait};
 use degu_std::{Address, BodyExt, Client, TlsClientConfig};
 use embassy_futures::join::join;
@@ -150,9 +150,13 @@ fn run(args: Args) -> Result<(), String> {
         let _ = writeln!(out, ">");
     }
     match &args.body {
-        Body::None => print(conn.request(args.method, &args.uri, &headers, None).wait(), out),
+        Body::None => print(
+            conn.request(args.method, &args.uri, &headers, None).wait(),
+            out,
+        ),
         Body::Bytes(b) => print(
-            conn.request(args.method, &args.uri, &headers, Some(b)).wait(),
+            conn.request(args.method, &args.uri, &headers, Some(b))
+                .wait(),
             out,
         ),
         Body::Chunks(list) => {
