@@ -229,7 +229,15 @@ async fn download<'r, W: Write>(
     let sent = async {
         let mut out = responder.body(status, reason, &headers, framing)?;
         if method != Method::Head {
-            relay(&mut response.body, &mut out, buf).await?;
+            match relay(&mut response.body, &mut out, buf).await {
+                Ok(_) => {}
+                Err(RelayError::Source(e)) => {
+                    // Not the client's fault: 502 if nothing reached it yet.
+                    tracing::debug!("upstream response cut off: {e}");
+                    return Err(Error::Upstream);
+                }
+                Err(RelayError::Sink(e)) => return Err(e),
+            }
         }
         out.finish(None).await
     };

@@ -880,3 +880,83 @@ fn tempfile_dir(tag: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// A fake device on TCP that reads one request head, then does `then` with the socket.
+fn vanishing_device(then: fn(&mut std::net::TcpStream)) -> (Address, std::thread::JoinHandle<()>) {
+    use std::io::Read as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address: Address = listener.local_addr().unwrap().into();
+    let handle = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if s.read(&mut byte).unwrap() == 0 {
+                return;
+            }
+            head.push(byte[0]);
+        }
+        then(&mut s);
+    });
+    (address, handle)
+}
+
+#[test]
+fn a_device_that_vanishes_before_answering_is_502() {
+    let (address, device) = vanishing_device(|s| {
+        s.shutdown(std::net::Shutdown::Both).unwrap();
+    });
+    let gw = Gateway::start(&[("gone", &address)], &[]);
+    let mut conn = gw.client();
+    let started = Instant::now();
+    let mut r = conn.get("/device/gone/hello", &[]).wait().unwrap();
+    assert_eq!(r.status, 502);
+    let text = String::from_utf8(r.body.read_to_vec().wait().unwrap()).unwrap();
+    assert!(text.starts_with("502 Bad Gateway: upstream failed"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    device.join().unwrap();
+}
+
+#[test]
+fn a_device_that_vanishes_after_its_head_is_502() {
+    // The gateway holds the head until body bytes follow, so none reached the client.
+    let (address, device) = vanishing_device(|s| {
+        use std::io::Write as _;
+        s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly this")
+            .unwrap();
+        s.shutdown(std::net::Shutdown::Both).unwrap();
+    });
+    let gw = Gateway::start(&[("gone", &address)], &[]);
+    let mut conn = gw.client();
+    let started = Instant::now();
+    let r = conn.get("/device/gone/big", &[]).wait().unwrap();
+    assert_eq!(r.status, 502);
+    assert_eq!(r.headers.get("connection"), Some("close"));
+    assert!(started.elapsed() < Duration::from_secs(2), "never a hang");
+    device.join().unwrap();
+}
+
+#[test]
+fn a_device_that_vanishes_mid_response_cuts_the_response_off() {
+    let (address, device) = vanishing_device(|s| {
+        use std::io::Write as _;
+        s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 1000000\r\n\r\n")
+            .unwrap();
+        // More than the gateway buffers: part of the body reaches the client.
+        s.write_all(&[b'x'; 200_000]).unwrap();
+        s.shutdown(std::net::Shutdown::Both).unwrap();
+    });
+    let gw = Gateway::start(&[("gone", &address)], &[]);
+    let mut conn = gw.client();
+    let started = Instant::now();
+    let mut r = conn.get("/device/gone/big", &[]).wait().unwrap();
+    assert_eq!(r.status, 200, "the device's head went through");
+    assert_eq!(r.headers.get("content-length"), Some("1000000"));
+    let cut = r.body.read_to_vec().wait();
+    assert!(
+        matches!(cut, Err(Error::Body(degu_core::BodyError::UnexpectedEof))),
+        "a cut-off body, not a complete one: {cut:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2), "never a hang");
+    device.join().unwrap();
+}

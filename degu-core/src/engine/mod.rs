@@ -45,6 +45,10 @@ pub enum Error {
     BodyTooLarge,
     /// The application's handler failed for its own reasons.
     App,
+    /// A relay's upstream server failed (vanished, broke its framing) while its
+    /// response was being passed on: `502 Bad Gateway` if no byte of that response
+    /// has reached the client yet, a cut-off response otherwise.
+    Upstream,
 }
 
 impl Error {
@@ -55,6 +59,7 @@ impl Error {
             Error::Parse(e) => e.status(),
             Error::Body(e) => e.status(),
             Error::BodyTooLarge => 413,
+            Error::Upstream => 502,
             _ => 500,
         }
     }
@@ -76,6 +81,7 @@ impl core::fmt::Display for Error {
             Error::NotChunked => f.write_str("body is not chunked"),
             Error::BodyTooLarge => f.write_str("body larger than the buffer"),
             Error::App => f.write_str("application error"),
+            Error::Upstream => f.write_str("upstream failed"),
         }
     }
 }

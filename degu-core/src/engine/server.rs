@@ -432,6 +432,7 @@ pub(crate) fn reason(status: u16) -> &'static str {
     match status {
         400 => "Bad Request",
         413 => "Content Too Large",
+        502 => "Bad Gateway",
         414 => "URI Too Long",
         431 => "Request Header Fields Too Large",
         501 => "Not Implemented",
