@@ -8,7 +8,7 @@
 //!
 //! ```
 //! use degu_examples::demo::DemoApp;
-//! use degu_std::{Client, TempServer};
+//! use degu_std::{BodyExt, Client, TempServer};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
