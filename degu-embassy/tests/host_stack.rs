@@ -15,11 +15,12 @@
 //! (CAP_SYS_ADMIN and CAP_NET_ADMIN) and `ip`; it is skipped, saying why, only where
 //! creating a namespace is refused.
 
+use degu_core::engine::{Pump, Read as EngineRead, Response};
 use degu_core::{ChunkExt, Framing};
 use degu_embassy::{PoolState, ServeConfig};
 use degu_examples::demo::DemoApp;
-use degu_std::blocking::{Client, Connection, Response};
-use degu_std::{Address, ClientConfig};
+use degu_std::blocking::{BlockingConnection, Wait};
+use degu_std::{Address, BodyExt, Client, ClientConfig};
 use embassy_executor::{Executor, Spawner};
 use embassy_net::{Ipv4Cidr, Runner, StackResources, StaticConfigV4};
 use embassy_net_tuntap::TunTapDevice;
@@ -149,17 +150,20 @@ fn exchanges() {
     config.timeout = Some(CLIENT_TIMEOUT);
     let client = Client::with_config(address, config);
 
-    let mut first = client.connect().expect("connect");
+    let mut first = client.connect_blocking().expect("connect");
 
     // GET and HEAD /hello: a length body, and its head alone.
-    let mut r = first.get("/hello", &[]).expect("GET /hello");
+    let mut r = first.get("/hello", &[]).wait().expect("GET /hello");
     assert_eq!(r.status, 200);
     assert_eq!(r.headers.get("content-length"), Some("12"));
-    assert_eq!(r.read_to_vec().expect("hello body"), b"hello, world");
-    let mut r = first.head("/hello", &[]).expect("HEAD /hello");
+    assert_eq!(
+        r.body.read_to_vec().wait().expect("hello body"),
+        b"hello, world"
+    );
+    let mut r = first.head("/hello", &[]).wait().expect("HEAD /hello");
     assert_eq!(r.status, 200);
     assert_eq!(r.headers.get("content-length"), Some("12"));
-    assert_eq!(r.read_to_vec().expect("HEAD body"), b"");
+    assert_eq!(r.body.read_to_vec().wait().expect("HEAD body"), b"");
 
     // Chunked echo: the same chunk boundaries and extensions come back, the final chunk's
     // extension included. The 3000-byte chunk is larger than the echo route's 512-byte
@@ -172,11 +176,21 @@ fn exchanges() {
         (Some(ChunkExt::new("seq", "4")), b"x"),
     ];
     let last = Some(ChunkExt::new("done", "yes"));
-    let r = first
-        .request_chunked(degu_core::Method::Post, "/echo", &[], &sent, last)
+    let (mut w, response) = first
+        .send(degu_core::Method::Post, "/echo", &[], Framing::Chunked)
         .expect("POST /echo chunked");
+    // Full duplex: the echo answers while the body still goes out.
+    let sending = async {
+        for (ext, data) in &sent {
+            w.write_chunk(*ext, data).await?;
+        }
+        w.finish(last).await
+    };
+    let (written, r) = embassy_futures::join::join(sending, response.receive()).wait();
+    written.expect("POST /echo chunked");
+    let r = r.expect("POST /echo chunked");
     assert_eq!(r.status, 200);
-    assert_eq!(r.framing(), Framing::Chunked);
+    assert_eq!(r.body.framing(), Framing::Chunked);
     let (chunks, end) = read_chunks(r);
     let expected: Chunks = sent
         .iter()
@@ -187,17 +201,17 @@ fn exchanges() {
 
     // A 64 KiB length body each way: 16 times the device's TCP windows.
     let body: Vec<u8> = (0..64 * 1024u32).map(|i| (i * 7 % 251) as u8).collect();
-    let mut r = first.put("/echo", &[], &body).expect("PUT /echo");
+    let mut r = first.put("/echo", &[], &body).wait().expect("PUT /echo");
     assert_eq!(r.status, 200);
-    assert_eq!(r.framing(), Framing::Length(body.len() as u64));
+    assert_eq!(r.body.framing(), Framing::Length(body.len() as u64));
     // Not assert_eq!: 64 KiB on each side of a failure message helps nobody.
     assert!(
-        r.read_to_vec().expect("echoed body") == body,
+        r.body.read_to_vec().wait().expect("echoed body") == body,
         "64 KiB echo differs"
     );
 
     // A chunked response the device makes up, and a 404, still on the first connection.
-    let r = first.get("/chunks?n=3", &[]).expect("GET /chunks");
+    let r = first.get("/chunks?n=3", &[]).wait().expect("GET /chunks");
     assert_eq!(r.status, 200);
     let (chunks, end) = read_chunks(r);
     let expected: Chunks = (0..3)
@@ -208,16 +222,16 @@ fn exchanges() {
         .collect();
     assert_eq!(chunks, expected);
     assert_eq!(end, None);
-    let mut r = first.get("/nowhere", &[]).expect("GET /nowhere");
+    let mut r = first.get("/nowhere", &[]).wait().expect("GET /nowhere");
     assert_eq!(r.status, 404);
-    assert_eq!(r.read_to_vec().expect("404 body"), b"");
+    assert_eq!(r.body.read_to_vec().wait().expect("404 body"), b"");
 
     // Two workers: a second connection is served while the first stays open...
-    let mut second = client.connect().expect("connect a second time");
+    let mut second = client.connect_blocking().expect("connect a second time");
     assert_hello(&mut second);
     // ... and a third is refused: with both sockets busy nothing listens on the port, and
     // smoltcp answers the SYN with a reset (there is no backlog).
-    match client.connect() {
+    match client.connect_blocking() {
         Err(e) => assert_eq!(
             e.kind(),
             ErrorKind::ConnectionRefused,
@@ -229,7 +243,7 @@ fn exchanges() {
     drop(first);
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut third = loop {
-        match client.connect() {
+        match client.connect_blocking() {
             Ok(c) => break c,
             Err(e) if e.kind() == ErrorKind::ConnectionRefused && Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(20));
@@ -241,10 +255,13 @@ fn exchanges() {
     assert_hello(&mut second);
 }
 
-fn assert_hello(conn: &mut Connection) {
-    let mut r = conn.get("/hello", &[]).expect("GET /hello");
+fn assert_hello(conn: &mut BlockingConnection) {
+    let mut r = conn.get("/hello", &[]).wait().expect("GET /hello");
     assert_eq!(r.status, 200);
-    assert_eq!(r.read_to_vec().expect("hello body"), b"hello, world");
+    assert_eq!(
+        r.body.read_to_vec().wait().expect("hello body"),
+        b"hello, world"
+    );
 }
 
 fn owned(ext: ChunkExt<'_>) -> (String, String) {
@@ -254,12 +271,16 @@ fn owned(ext: ChunkExt<'_>) -> (String, String) {
 type Chunks = Vec<(Option<(String, String)>, Vec<u8>)>;
 
 /// A chunked body as `(extension, data)` per chunk, and the final chunk's extension.
-fn read_chunks(mut r: Response<'_>) -> (Chunks, Option<(String, String)>) {
+fn read_chunks<R: EngineRead, P: Pump>(
+    mut r: Response<'_, R, P>,
+) -> (Chunks, Option<(String, String)>) {
     let mut chunks: Chunks = Vec::new();
     let mut buf = [0u8; 1024];
     loop {
         let piece = r
+            .body
             .read_chunk(&mut buf)
+            .wait()
             .expect("read a chunk")
             .expect("the body ended without its last chunk");
         if piece.is_end() {
