@@ -19,59 +19,12 @@ use degu_core::{ChunkExt, Framing, Method};
 use degu_examples::demo::DemoApp;
 use degu_std::blocking::{BlockingConnection, Wait};
 use degu_std::{Address, BodyExt, Client, ProxyApp, TempServer};
+
+mod common;
+use common::{Device, Gateway, Rng, expected_echo, hex, plan, plan_digest, stream_echo};
 use sha2::{Digest, Sha256};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// A gateway process, killed when dropped.
-struct Gateway {
-    child: Child,
-    address: Address,
-}
-
-impl Gateway {
-    fn start(devices: &[(&str, &Address)], extra: &[&str]) -> Gateway {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gateway"));
-        cmd.args(["--address", "127.0.0.1:0"]);
-        for (name, address) in devices {
-            cmd.args(["--device", &format!("{name}={address}")]);
-        }
-        cmd.args(extra).stdout(Stdio::piped()).stderr(Stdio::null());
-        let mut child = cmd.spawn().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let address = line
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .trim()
-            .parse()
-            .unwrap();
-        Gateway { child, address }
-    }
-
-    fn client(&self) -> BlockingConnection {
-        Client::new(self.address.clone())
-            .connect_blocking()
-            .unwrap()
-    }
-
-    /// Peak resident memory, from /proc.
-    fn peak_rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[test]
 fn the_gateway_reaches_devices_on_every_address_kind() {
@@ -196,78 +149,6 @@ fn proxy_app_forwards_everything_in_process() {
     );
     while r.body.read_chunk(&mut buf).wait().unwrap().is_some() {}
     assert_eq!(conn.get("/missing", &[]).wait().unwrap().status, 404);
-}
-
-/// xorshift64*: fast deterministic sizes, and a byte stream that does not depend on
-/// how it is cut into pieces.
-struct Rng {
-    state: u64,
-    spare: [u8; 8],
-    spare_len: usize,
-}
-
-#[allow(non_snake_case)]
-fn Rng(seed: u64) -> Rng {
-    Rng {
-        state: seed,
-        spare: [0; 8],
-        spare_len: 0,
-    }
-}
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.state ^= self.state >> 12;
-        self.state ^= self.state << 25;
-        self.state ^= self.state >> 27;
-        self.state.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn fill(&mut self, mut buf: &mut [u8]) {
-        let take = self.spare_len.min(buf.len());
-        buf[..take].copy_from_slice(&self.spare[8 - self.spare_len..8 - self.spare_len + take]);
-        self.spare_len -= take;
-        buf = &mut buf[take..];
-        let mut words = buf.chunks_exact_mut(8);
-        for c in &mut words {
-            c.copy_from_slice(&self.next().to_le_bytes());
-        }
-        let rest = words.into_remainder();
-        if !rest.is_empty() {
-            self.spare = self.next().to_le_bytes();
-            let n = rest.len();
-            rest.copy_from_slice(&self.spare[..n]);
-            self.spare_len = 8 - n;
-        }
-    }
-}
-
-/// The chunk plan of a stream: (extension value, size) per chunk, sizes 1..=200,000
-/// (many larger than the gateway's 64 KiB buffer), every third chunk with `c=<i>`.
-fn plan(total: u64, seed: u64) -> Vec<(Option<String>, usize)> {
-    let mut rng = Rng(seed);
-    let mut out = Vec::new();
-    let mut left = total;
-    let mut i = 0;
-    while left > 0 {
-        let size = ((rng.next() % 200_000) + 1).min(left) as usize;
-        out.push(((i % 3 == 0).then(|| i.to_string()), size));
-        left -= size as u64;
-        i += 1;
-    }
-    out
-}
-
-fn plan_digest(plan: &[(Option<String>, usize)]) -> String {
-    let mut h = Sha256::new();
-    for (e, s) in plan {
-        h.update(format!("{}:{s};", e.as_deref().unwrap_or("-")).as_bytes());
-    }
-    hex(h)
-}
-
-fn hex(h: Sha256) -> String {
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `PUT /sink` reports `<bytes> <sha256> <sha256 of the chunk plan>`; `GET
@@ -542,41 +423,6 @@ fn a_device_that_stalls_is_504_within_the_timeout() {
     drop(holder);
 }
 
-/// A `demo-server` process (the device), killed when dropped.
-struct Device {
-    child: Child,
-    address: Address,
-}
-
-impl Device {
-    fn start(address: &str) -> Device {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_demo-server"))
-            .args(["--address", address])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let address = line
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .trim()
-            .parse()
-            .unwrap();
-        Device { child, address }
-    }
-}
-
-impl Drop for Device {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The demo device on AF_UNIX and on TCP, each behind its own gateway process.
 fn devices_behind_gateways(tag: &str) -> Vec<(&'static str, Device, Gateway)> {
     let sock = std::env::temp_dir().join(format!("degu-dev-{tag}-{}.sock", std::process::id()));
@@ -591,113 +437,6 @@ fn devices_behind_gateways(tag: &str) -> Vec<(&'static str, Device, Gateway)> {
         (kind, device, gw)
     })
     .collect()
-}
-
-/// What came back from an echo: the data's SHA-256 and length, and the chunk plan.
-#[derive(Debug, PartialEq)]
-struct Echoed {
-    bytes: u64,
-    sha256: String,
-    chunks: Vec<(Option<String>, usize)>,
-}
-
-/// Stream `total` generated bytes to `uri` (chunked by `plan`, or length-framed)
-/// while the response streams back, as an echoing device answers before the request
-/// is all sent: the status and what came back. Neither side is ever held in memory.
-fn stream_echo(
-    conn: &mut BlockingConnection,
-    uri: &str,
-    total: u64,
-    seed: u64,
-    chunked: bool,
-) -> (u16, Echoed) {
-    let plan = plan(total, seed);
-    let framing = if chunked {
-        Framing::Chunked
-    } else {
-        Framing::Length(total)
-    };
-    async {
-        let (mut body, response) = conn.send(Method::Put, uri, &[], framing).unwrap();
-        let sending = async {
-            let mut rng = Rng(seed ^ 0xdead_beef);
-            let mut buf = vec![0u8; 200_000];
-            for (ext, size) in &plan {
-                rng.fill(&mut buf[..*size]);
-                let data = &buf[..*size];
-                if chunked {
-                    let ext = ext.as_deref().map(|v| ChunkExt::new("c", v));
-                    body.write_chunk(ext, data).await.unwrap();
-                } else {
-                    body.write(data).await.unwrap();
-                }
-            }
-            body.finish(chunked.then(|| ChunkExt::new("end", "1")))
-                .await
-                .unwrap();
-        };
-        let receiving = async {
-            let mut r = response.receive().await.unwrap();
-            let mut buf = vec![0u8; 64 * 1024];
-            let mut h = Sha256::new();
-            let (mut bytes, mut chunks) = (0u64, Vec::new());
-            let mut current: Option<(Option<String>, usize)> = None;
-            if r.body.is_chunked() {
-                while let Some(p) = r.body.read_chunk(&mut buf).await.unwrap() {
-                    if p.is_end() {
-                        let ext = p.ext.map(|e| format!("{}={}", e.key, e.value));
-                        assert_eq!(ext.as_deref(), Some("end=1"), "last chunk's extension");
-                        continue;
-                    }
-                    if p.first {
-                        chunks.extend(current.take());
-                        current = Some((p.ext.map(|e| e.value.to_string()), 0));
-                    }
-                    h.update(&buf[..p.len]);
-                    bytes += p.len as u64;
-                    current.as_mut().unwrap().1 += p.len;
-                }
-                chunks.extend(current.take());
-            } else {
-                assert_eq!(r.body.content_length(), Some(total));
-                loop {
-                    let n = r.body.read(&mut buf).await.unwrap();
-                    if n == 0 {
-                        break;
-                    }
-                    h.update(&buf[..n]);
-                    bytes += n as u64;
-                }
-            }
-            let sha256 = hex(h);
-            (
-                r.status,
-                Echoed {
-                    bytes,
-                    sha256,
-                    chunks,
-                },
-            )
-        };
-        embassy_futures::join::join(sending, receiving).await.1
-    }
-    .wait()
-}
-
-fn expected_echo(total: u64, seed: u64, chunked: bool) -> Echoed {
-    let plan = plan(total, seed);
-    let mut rng = Rng(seed ^ 0xdead_beef);
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 200_000];
-    for (_, size) in &plan {
-        rng.fill(&mut buf[..*size]);
-        h.update(&buf[..*size]);
-    }
-    Echoed {
-        bytes: total,
-        sha256: hex(h),
-        chunks: if chunked { plan } else { Vec::new() },
-    }
 }
 
 #[test]
