@@ -18,10 +18,10 @@
 //! io.close().await;
 //! ```
 
-use crate::server::{IoError, close};
+use crate::server::{IoError, TimedWriter, close, flatten};
 use degu_core::engine::Connection;
 use embassy_net::IpEndpoint;
-use embassy_net::tcp::{ConnectError, TcpReader, TcpSocket, TcpWriter};
+use embassy_net::tcp::{ConnectError, TcpReader, TcpSocket};
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::mutex::Mutex;
 use embassy_time::{Duration, with_timeout};
@@ -118,23 +118,14 @@ impl<'s, 'd> TimedSocket<'s, 'd> {
                 reader,
                 io: self.io,
             },
-            TimedWriter {
-                writer,
-                io: self.io,
-            },
+            TimedWriter::new(writer, self.io),
         )
     }
 }
 
-/// The read half of a [`TimedSocket`].
+/// The read half of a [`TimedSocket`]: each read bounded by the I/O timeout.
 pub struct TimedReader<'a> {
     reader: TcpReader<'a>,
-    io: Duration,
-}
-
-/// The write half of a [`TimedSocket`].
-pub struct TimedWriter<'a> {
-    writer: TcpWriter<'a>,
     io: Duration,
 }
 
@@ -142,32 +133,9 @@ impl embedded_io::ErrorType for TimedReader<'_> {
     type Error = IoError;
 }
 
-impl embedded_io::ErrorType for TimedWriter<'_> {
-    type Error = IoError;
-}
-
 impl embedded_io_async::Read for TimedReader<'_> {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, IoError> {
-        match with_timeout(self.io, self.reader.read(buf)).await {
-            Ok(Ok(n)) => Ok(n),
-            Ok(Err(e)) => Err(e.into()),
-            Err(_) => Err(IoError::TimedOut),
-        }
-    }
-}
-
-impl embedded_io_async::Write for TimedWriter<'_> {
-    async fn write(&mut self, buf: &[u8]) -> Result<usize, IoError> {
-        match with_timeout(self.io, self.writer.write(buf)).await {
-            Ok(Ok(n)) => Ok(n),
-            Ok(Err(e)) => Err(e.into()),
-            Err(_) => Err(IoError::TimedOut),
-        }
-    }
-
-    async fn flush(&mut self) -> Result<(), IoError> {
-        // As `TimedSocket::flush`: smoltcp sends on its own.
-        Ok(())
+        flatten(with_timeout(self.io, self.reader.read(buf)).await)
     }
 }
 
@@ -236,21 +204,13 @@ impl embedded_io::ErrorType for TimedSocket<'_, '_> {
 
 impl embedded_io_async::Read for TimedSocket<'_, '_> {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, IoError> {
-        match with_timeout(self.io, self.socket.read(buf)).await {
-            Ok(Ok(n)) => Ok(n),
-            Ok(Err(e)) => Err(e.into()),
-            Err(_) => Err(IoError::TimedOut),
-        }
+        flatten(with_timeout(self.io, self.socket.read(buf)).await)
     }
 }
 
 impl embedded_io_async::Write for TimedSocket<'_, '_> {
     async fn write(&mut self, buf: &[u8]) -> Result<usize, IoError> {
-        match with_timeout(self.io, self.socket.write(buf)).await {
-            Ok(Ok(n)) => Ok(n),
-            Ok(Err(e)) => Err(e.into()),
-            Err(_) => Err(IoError::TimedOut),
-        }
+        flatten(with_timeout(self.io, self.socket.write(buf)).await)
     }
 
     async fn flush(&mut self) -> Result<(), IoError> {

@@ -35,7 +35,7 @@ pub mod tls;
 
 pub use client::{
     ClientBuffers, ClientTimeouts, HalfDuplex, HalfDuplexReader, HalfDuplexWriter, TimedReader,
-    TimedSocket, TimedWriter, connect,
+    TimedSocket, connect,
 };
 pub use pool::PoolState;
 pub use server::{ServeConfig, Timeouts, serve_socket};
