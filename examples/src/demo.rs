@@ -10,6 +10,7 @@
 use core::fmt::Write as _;
 use degu_core::app::{App, Request, Session};
 use degu_core::engine::{Error, Read, Responder, Sent, Write, relay};
+use degu_core::wire::query::Query;
 use degu_core::{ChunkExt, Method};
 
 /// Bytes the echo route moves per read: small enough for a device's stack.
@@ -38,7 +39,7 @@ impl App for DemoApp {
                 responder.send(200, "OK", &[], b"hello, world").await
             }
             (Method::Put | Method::Post, Some("echo"), true) => echo(request, responder).await,
-            (Method::Get, Some("chunks"), true) => match chunk_count(request.query) {
+            (Method::Get, Some("chunks"), true) => match chunk_count(request.query_pairs()) {
                 Some(n) => chunks(n, responder).await,
                 None => {
                     responder
@@ -51,8 +52,8 @@ impl App for DemoApp {
     }
 }
 
-fn chunk_count(query: Option<&str>) -> Option<u32> {
-    let n = query?.split('&').find_map(|kv| kv.strip_prefix("n="))?;
+fn chunk_count(query: Query<'_>) -> Option<u32> {
+    let n = query.get("n")?;
     n.parse().ok().filter(|&n| n <= MAX_DEMO_CHUNKS)
 }
 

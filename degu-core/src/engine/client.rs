@@ -287,6 +287,28 @@ impl<R: Read, W: Write, B: AsMut<[u8]>, H: BaseHeaders> Connection<R, W, B, H> {
         self.request(Method::Get, uri, headers, None).await
     }
 
+    /// `GET uri` for bytes `start..stop` (`stop` exclusive, as the Python original's
+    /// `get_range`): a `range: bytes=<start>-<stop - 1>` header. A server that honours it
+    /// answers `206` with the typed [`Response::content_range`]; `start >= stop` is
+    /// [`RenderError::BadRange`].
+    pub async fn get_range(
+        &mut self,
+        uri: &str,
+        headers: &[Header<'_>],
+        start: u64,
+        stop: u64,
+    ) -> Result<Response<'_, R, Upload<'_, W>>, Error> {
+        let range = crate::wire::range::Range::new(start, stop)
+            .ok_or(Error::Render(RenderError::BadRange))?
+            .to_value();
+        let too_many = Error::Render(RenderError::TooManyHeaders);
+        let mut all: heapless::Vec<Header<'_>, MAX_OUTPUT_HEADERS> = heapless::Vec::new();
+        all.push(Header::new("range", &range))
+            .map_err(|_| too_many)?;
+        all.extend_from_slice(headers).map_err(|_| too_many)?;
+        self.request(Method::Get, uri, &all, None).await
+    }
+
     /// `HEAD uri` (the response never has a body).
     pub async fn head(
         &mut self,
