@@ -579,11 +579,21 @@ fn render_body_rules() {
         )
         .is_ok()
     );
-    assert_eq!(
+    // The open form `bytes=N-` is valid (a deliberate difference from the original).
+    assert!(
         render_req(
             Method::Get,
             root(),
             &[h("range", "bytes=0-")],
+            Framing::None
+        )
+        .is_ok()
+    );
+    assert_eq!(
+        render_req(
+            Method::Get,
+            root(),
+            &[h("range", "bytes=-5")],
             Framing::None
         ),
         Err(RenderError::BadRange)
