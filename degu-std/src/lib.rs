@@ -7,12 +7,14 @@
 //!   limits, idle/head/I/O timeouts, eviction of idle connections and graceful shutdown.
 //! * [`Client`] → [`Connection`]: async requests; [`blocking`]: the same engine over
 //!   blocking std sockets.
+//! * [`FilesApp`]: static files from a directory, with byte ranges.
 //! * [`TempServer`]: a throwaway server for tests and docs.
 #![forbid(unsafe_code)]
 
 pub mod address;
 pub mod blocking;
 pub mod client;
+pub mod files;
 pub mod pki;
 pub mod proxy;
 pub mod server;
@@ -23,6 +25,7 @@ pub mod tls;
 pub use address::{Address, AddressError};
 pub use client::{BodyExt, Client, ClientConfig, ClientConnection, ClientHeaders, ClientResponse};
 pub use degu_core;
+pub use files::FilesApp;
 pub use pki::TempPki;
 pub use proxy::{GatewayApp, Proxy, ProxyApp};
 pub use server::{RunningServer, Server, ServerConfig, ShutdownHandle};
