@@ -630,6 +630,34 @@ fn render_body_rules() {
         ),
         Err(RenderError::BadContentRange)
     );
+    // `bytes */<total>` only on a 416.
+    assert!(
+        render_resp(
+            416,
+            "Range Not Satisfiable",
+            &[h("content-range", "bytes */10")],
+            Framing::None
+        )
+        .is_ok()
+    );
+    assert_eq!(
+        render_resp(
+            206,
+            "Partial Content",
+            &[h("content-range", "bytes */10")],
+            Framing::None
+        ),
+        Err(RenderError::BadContentRange)
+    );
+    assert_eq!(
+        render_resp(
+            416,
+            "Range Not Satisfiable",
+            &[h("content-range", "bytes */x")],
+            Framing::None
+        ),
+        Err(RenderError::BadContentRange)
+    );
     assert_eq!(
         render_req(
             Method::Get,

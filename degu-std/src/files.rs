@@ -18,7 +18,7 @@
 
 use degu_core::app::{App, Request, Session};
 use degu_core::engine::{Error, Read, Responder, Sent, Write};
-use degu_core::{Header, Method};
+use degu_core::{ContentRange, Header, Method};
 use std::io::{self, ErrorKind, SeekFrom};
 use std::path::{Path, PathBuf};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -214,7 +214,7 @@ impl App for FilesApp {
                     Some(cr.to_value()),
                 ),
                 None => {
-                    let unsatisfied = format!("bytes */{total}");
+                    let unsatisfied = ContentRange::unsatisfied(total);
                     let headers = [Header::new("content-range", &unsatisfied)];
                     return responder
                         .send(416, "Range Not Satisfiable", &headers, b"")

@@ -208,6 +208,36 @@ impl ContentRange {
         ContentRange::new(start, end + 1, total).ok_or(ParseError::BadContentRange)
     }
 
+    /// Parse the `content-range` of a `416 Range Not Satisfiable`: `bytes */<total>`;
+    /// the total.
+    ///
+    /// ```
+    /// use degu_core::ContentRange;
+    ///
+    /// assert_eq!(ContentRange::parse_unsatisfied("bytes */1000"), Ok(1000));
+    /// assert!(ContentRange::parse_unsatisfied("bytes 0-1/1000").is_err());
+    /// assert_eq!(ContentRange::unsatisfied(1000).as_str(), "bytes */1000");
+    /// ```
+    pub fn parse_unsatisfied(value: &str) -> Result<u64, ParseError> {
+        let v = value.as_bytes();
+        if v.len() > MAX_CONTENT_RANGE_LEN {
+            return Err(ParseError::BadContentRange);
+        }
+        let digits = v
+            .strip_prefix(b"bytes */")
+            .ok_or(ParseError::BadContentRange)?;
+        parse_decimal(digits).map_err(|_| ParseError::BadContentRange)
+    }
+
+    /// The `content-range` value a `416` answers with for a `total`-byte resource:
+    /// `bytes */<total>` (`total` is clamped to [`MAX_LENGTH`]).
+    pub fn unsatisfied(total: u64) -> heapless::String<MAX_CONTENT_RANGE_LEN> {
+        let mut s = heapless::String::new();
+        // `bytes */` and at most 16 digits fit in 56 bytes.
+        let _ = fmt::write(&mut s, format_args!("bytes */{}", total.min(MAX_LENGTH)));
+        s
+    }
+
     /// The header value, e.g. `bytes 2-4/7` for `ContentRange::new(2, 5, 7)`.
     pub fn to_value(&self) -> heapless::String<MAX_CONTENT_RANGE_LEN> {
         let mut s = heapless::String::new();
@@ -311,6 +341,21 @@ mod tests {
         ] {
             assert_eq!(
                 ContentRange::parse(bad),
+                Err(ParseError::BadContentRange),
+                "{bad}"
+            );
+        }
+        assert_eq!(ContentRange::parse_unsatisfied("bytes */0"), Ok(0));
+        for bad in [
+            "bytes */",
+            "bytes */*",
+            "bytes */01",
+            "bytes */10000000000000000",
+            "bytes 0-1/2",
+            "bytes  */2",
+        ] {
+            assert_eq!(
+                ContentRange::parse_unsatisfied(bad),
                 Err(ParseError::BadContentRange),
                 "{bad}"
             );

@@ -783,6 +783,11 @@ macro_rules! response_vectors {
             => err(ParseError::BadContentRange, 400),
         r10_content_range_star_range: Method::Get, b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes */10\r\n\r\n"
             => err(ParseError::BadContentRange, 400),
+        r10_differs_content_range_unsatisfied: Method::Get, b"HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */10\r\nContent-Length: 0\r\n\r\n"
+            => ok(resp(416, "Range Not Satisfiable").h("content-range", "bytes */10").h("content-length", "0")
+                .framing(Framing::Length(0))),
+        r10_content_range_unsatisfied_bad_total: Method::Get, b"HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */01\r\n\r\n"
+            => err(ParseError::BadContentRange, 400),
         r10_content_range_end_at_total: Method::Get, b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-10/10\r\n\r\n"
             => err(ParseError::BadContentRange, 400),
         r11_range_in_response: Method::Get, b"HTTP/1.1 200 OK\r\nRange: bytes=0-4\r\n\r\n" => err(ParseError::RangeInResponse, 400),
