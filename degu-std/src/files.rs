@@ -229,7 +229,7 @@ impl App for FilesApp {
             return responder.send(status, reason(status), &[], b"").await;
         }
         let ctype_header = Header::new("content-type", ctype);
-        let out = match &range_value {
+        let mut out = match &range_value {
             Some(cr) => {
                 let headers = [ctype_header, Header::new("content-range", cr)];
                 responder.stream(status, why, &headers, length).await?
@@ -240,7 +240,6 @@ impl App for FilesApp {
                     .await?
             }
         };
-        let mut out = out;
         if !head_only {
             let mut piece = vec![0u8; FILE_PIECE];
             let mut left = length;
