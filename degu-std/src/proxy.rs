@@ -191,7 +191,7 @@ fn stale(e: &Error) -> bool {
     )
 }
 
-/// Whether a Degu upstream closes its connection after this status (DESIGN §3).
+/// Whether a Degu upstream closes its connection after this status (README's wire rules).
 fn closes_upstream(status: u16) -> bool {
     status >= 400 && !matches!(status, 404 | 409 | 412)
 }
