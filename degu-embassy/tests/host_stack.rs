@@ -64,7 +64,7 @@ static CONFIG: ServeConfig = ServeConfig::new();
 /// binary again inside its namespace, with only itself selected and [`DEVICE_ENV`] set
 /// to the tap's name, and the test's first act there is to become this device.
 fn device_on_tap(tap: &str) -> ! {
-    let device = TunTapDevice::new(&tap).unwrap_or_else(|e| panic!("open tap {tap}: {e}"));
+    let device = TunTapDevice::new(tap).unwrap_or_else(|e| panic!("open tap {tap}: {e}"));
     // End when the test is done with us (it closes our stdin, or dies), or at the latest
     // after DEVICE_LIFETIME.
     std::thread::spawn(|| {

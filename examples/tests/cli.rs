@@ -71,10 +71,15 @@ fn help_describes_every_option_with_an_example() {
             let Some(entry) = line.strip_prefix("  -") else {
                 continue;
             };
-            let option = long_options(&format!("-{entry}"))
-                .into_iter()
-                .next()
+            // "-name ..." (from "  --name") or "x, --name ..." (from "  -x, --name").
+            let long = entry
+                .strip_prefix('-')
+                .or_else(|| entry.get(1..).and_then(|e| e.strip_prefix(", --")))
                 .unwrap_or_else(|| panic!("{name}: option line without a --long name: {line}"));
+            let option: String = long
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '-')
+                .collect();
             let example = lines[i + 1..]
                 .iter()
                 .take_while(|l| l.starts_with("                           "))

@@ -106,7 +106,7 @@ fn test() -> Result {
     steps.run("firmware", || firmware::build_for_tests(&toolchain))?;
     let lib_tests = steps.run(
         "tests (lib, bins, integration; device tests included)",
-        || suite::workspace_tests(),
+        suite::workspace_tests,
     )?;
     let doc_tests = steps.run("doctests", suite::doctests)?;
     let total = lib_tests + doc_tests;
