@@ -7,7 +7,7 @@ use core::fmt;
 
 /// An HTTP status a server sends for a malformed request before it closes.
 ///
-/// DESIGN §3: 400, 413, 414, 431, 501 or 505.
+/// One of 400, 413, 414, 431, 501 or 505 (README.md, "Wire rules").
 pub type ErrorStatus = u16;
 
 macro_rules! error_enum {

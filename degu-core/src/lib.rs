@@ -19,7 +19,7 @@
 //!   open form `bytes=N-` and a 416's `bytes */<total>`.
 //!
 //! Every limit is in [`limits`]. The rules and the status for each failure follow
-//! DESIGN §3; where they differ from the Python original the item's docs say why.
+//! the wire rules (README.md, "Wire rules"); where they differ from the Python original the item's docs say why.
 //!
 //! ```
 //! use degu_core::{parse_request, Framing, Method, Status};

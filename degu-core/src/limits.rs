@@ -2,7 +2,7 @@
 //!
 //! Capacities that cost RAM (header slots, buffer sizes) are const generics chosen by the
 //! caller; the constants here bound lengths and values. Where a value differs from the
-//! Python original (`reference/degu-python.md` §6.10) the doc says so.
+//! Python original the doc says so.
 
 /// Largest value of `content-length`, of a `Range`/`Content-Range` bound, and of a
 /// length-framed body: sixteen nines, as in the Python original (`MAX_LENGTH`).

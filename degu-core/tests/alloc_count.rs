@@ -1,4 +1,4 @@
-//! DESIGN §6: zero heap allocations in `degu-core`, proved with a counting global
+//! Zero heap allocations in `degu-core` (it has no `alloc` at all), proved with a counting global
 //! allocator.
 //!
 //! `densa_alloc::CountingAllocator` wraps `std::alloc::System` and counts every heap

@@ -203,7 +203,7 @@ proptest! {
     ) {
         let framing = if method.allows_body() { body_framing } else { Framing::None };
         let mut list = list;
-        // A range only without a body (DESIGN §3).
+        // A range only without a body (README.md, "Wire rules").
         let range = range.filter(|_| framing == Framing::None);
         if let Some(r) = range {
             list.push(("range".into(), r.to_value().as_str().to_owned()));

@@ -1,10 +1,10 @@
-//! Every wire vector of the Python original (`reference/degu-python.md` §12.2: request
+//! Every wire vector of the Python original's specification (request
 //! vectors 1–67, response vectors R1–R13, chunked vectors 49–62, range vectors 63–66) and
-//! its rendering vectors (§12.4), each case a test asserting the exact outcome: the parsed
+//! its rendering vectors, each case a test asserting the exact outcome: the parsed
 //! values of an accepted head, or the exact error and the status it maps to.
 //!
 //! Cases named `differs_` are where Degu for Rust deliberately answers differently from the
-//! Python original, following DESIGN §3 (HTTP/1.0 is 505, unknown methods 501, RFC 9110
+//! Python original, following README.md's "Wire rules" (HTTP/1.0 is 505, unknown methods 501, RFC 9110
 //! header names and values with OWS trimmed, every duplicate rejected, a header-slot
 //! limit, RFC reason phrases, 413/414/431 for the limits).
 #![allow(
@@ -181,7 +181,7 @@ fn v67_empty_stream() {
     check_response::<32>("r67", Method::Get, b"", &partial());
 }
 
-/// The statuses DESIGN §3 names, one per error.
+/// The statuses the wire rules name, one per error.
 #[test]
 fn every_error_maps_to_its_status() {
     use BodyError as B;

@@ -12,8 +12,9 @@
 //! [`CLIENT_TIMEOUT`], the device must be listening within [`STARTUP`] and ends by
 //! itself when the test closes its stdin (or after [`DEVICE_LIFETIME`]), and guards
 //! kill the device and delete the namespace also when an assertion fails. It needs root
-//! (CAP_SYS_ADMIN and CAP_NET_ADMIN) and `ip`; it is skipped, saying why, only where
-//! creating a namespace is refused.
+//! (CAP_SYS_ADMIN and CAP_NET_ADMIN) and `ip`, so a plain `cargo test` leaves it out
+//! (`#[ignore]`); `cargo xtask test` runs it, and where creating a namespace is refused
+//! it fails.
 
 use degu_core::engine::{Pump, Read as EngineRead, Response};
 use degu_core::{ChunkExt, Framing};
@@ -61,16 +62,10 @@ static CONFIG: ServeConfig = ServeConfig::new();
 // --- the device: embassy-net on the tap, run inside the namespace ----------------------
 
 /// The device half of [`embassy_server_on_tap_reached_by_degu_std`]: that test runs this
-/// binary inside its namespace with only this test selected and [`DEVICE_ENV`] set.
-/// Without it (a plain `--ignored` run), there is nothing to do.
-#[test]
-#[ignore = "the device of embassy_server_on_tap_reached_by_degu_std, run by it in a namespace"]
-fn device_on_tap() {
-    let Ok(tap) = std::env::var(DEVICE_ENV) else {
-        eprintln!("{DEVICE_ENV} is not set: nothing to do");
-        return;
-    };
-    let device = TunTapDevice::new(&tap).unwrap_or_else(|e| panic!("open tap {tap}: {e}"));
+/// binary again inside its namespace, with only itself selected and [`DEVICE_ENV`] set
+/// to the tap's name, and the test's first act there is to become this device.
+fn device_on_tap(tap: &str) -> ! {
+    let device = TunTapDevice::new(tap).unwrap_or_else(|e| panic!("open tap {tap}: {e}"));
     // End when the test is done with us (it closes our stdin, or dies), or at the latest
     // after DEVICE_LIFETIME.
     std::thread::spawn(|| {
@@ -118,17 +113,18 @@ async fn net_task(mut runner: Runner<'static, TunTapDevice>) -> ! {
 // --- the test: namespace, tap, device process, client -----------------------------------
 
 #[test]
+#[ignore = "needs root for network namespaces: cargo xtask test"]
 fn embassy_server_on_tap_reached_by_degu_std() {
+    if let Ok(tap) = std::env::var(DEVICE_ENV) {
+        device_on_tap(&tap);
+    }
     let started = Instant::now();
     remove_stale_namespaces();
     let ns = format!("{PREFIX}-{}", std::process::id());
     // Dropped last: the device (declared after it) is stopped before its namespace goes.
     let _namespace = match Namespace::add(&ns) {
         Ok(guard) => guard,
-        Err(reason) => {
-            eprintln!("skipped: cannot create a network namespace: {reason}");
-            return;
-        }
+        Err(reason) => panic!("cannot create a network namespace (this test needs root): {reason}"),
     };
     ip_ok(&["-n", &ns, "link", "set", "lo", "up"]);
     ip_ok(&["-n", &ns, "tuntap", "add", "dev", TAP, "mode", "tap"]);
@@ -402,7 +398,12 @@ impl Device {
         let mut child = Command::new("ip")
             .args(["netns", "exec", ns])
             .arg(exe)
-            .args(["device_on_tap", "--exact", "--ignored", "--nocapture"])
+            .args([
+                "embassy_server_on_tap_reached_by_degu_std",
+                "--exact",
+                "--include-ignored",
+                "--nocapture",
+            ])
             .env(DEVICE_ENV, TAP)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

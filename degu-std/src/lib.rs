@@ -8,17 +8,24 @@
 //! * [`Client`] → [`Connection`]: async requests; [`blocking`]: the same engine over
 //!   blocking std sockets.
 //! * [`FilesApp`]: static files from a directory, with byte ranges.
-//! * [`TempServer`]: a throwaway server for tests and docs.
+//! * `TempServer` (a throwaway server) and `TempPki` (a throwaway CA with a server and a
+//!   client certificate), for tests, docs and demos: feature `test-util`, off by
+//!   default because they bring `tempfile`, `rcgen` and `time` along.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod address;
 pub mod blocking;
 pub mod client;
 pub mod files;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod pki;
 pub mod proxy;
 pub mod server;
 pub mod stream;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod temp;
 pub mod tls;
 
@@ -26,13 +33,16 @@ pub use address::{Address, AddressError};
 pub use client::{BodyExt, Client, ClientConfig, ClientConnection, ClientHeaders, ClientResponse};
 pub use degu_core;
 pub use files::FilesApp;
+#[cfg(feature = "test-util")]
 pub use pki::TempPki;
 pub use proxy::{GatewayApp, Proxy, ProxyApp};
 pub use server::{RunningServer, Server, ServerConfig, ShutdownHandle};
+#[cfg(feature = "test-util")]
 pub use temp::TempServer;
 pub use tls::{TlsClientConfig, TlsError, TlsPeer, TlsServerConfig};
 
-/// The README's Rust examples, compiled and run as doctests.
+/// The README's Rust examples, compiled and run as doctests (with `test-util`, which
+/// this crate's dev-dependency on itself turns on).
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;

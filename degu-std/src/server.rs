@@ -2,7 +2,7 @@
 //!
 //! Connections run on worker threads, each with its own current-thread runtime; a
 //! connection stays on the thread that accepted it (`spawn_local`), so app futures need
-//! not be `Send` and the core trait stays free of `Send` bounds (DESIGN §2). The app
+//! not be `Send` and the core trait stays free of `Send` bounds. The app
 //! value itself is shared by all workers (`Send + Sync`).
 //!
 //! Limits: `max_connections` across all workers; when every slot is taken, an idle

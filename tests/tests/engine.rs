@@ -1,6 +1,6 @@
 //! The server and client engines against each other over an in-memory duplex stream, in
 //! one executor: the body-kind matrix, keep-alive, pipelining, limits, every error path
-//! of DESIGN §3, 10 MiB streamed through 1 KiB buffers, and unread bodies.
+//! of the wire rules (README.md), 10 MiB streamed through 1 KiB buffers, and unread bodies.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -463,7 +463,7 @@ fn an_app_can_keep_the_connection_after_an_error_status() {
     assert_eq!(end.unwrap(), ServerEnd::PeerClosed);
 }
 
-/// Every DESIGN §3 error: the status, `connection: close`, then EOF; a pipelined
+/// Every error of the wire rules: the status, `connection: close`, then EOF; a pipelined
 /// request after it is never answered.
 #[test]
 fn bad_requests_get_their_status_then_a_close() {

@@ -1,4 +1,4 @@
-//! DESIGN §6: the engine allocates nothing. A counting global allocator (per thread)
+//! The engine allocates nothing. A counting global allocator (per thread)
 //! watches 1,000 full request/response cycles between the client and server engines
 //! (length and chunked bodies, extensions, HEAD, keep-alive) after the pipe and buffers
 //! are set up, and must see zero heap operations.

@@ -5,8 +5,8 @@
 //! Then a 1 MiB chunked upload to the device's `/echo` from degu's client must come back
 //! byte for byte (SHA-256).
 //!
-//! The firmware is built beforehand (`.ci/run`'s `firmware` stage); how QEMU runs and
-//! when the test skips: `qemu/mod.rs`. The device is forwarded from
+//! The firmware is built beforehand (`cargo xtask test` builds it, then runs these
+//! `#[ignore]`d tests); how QEMU runs: `qemu/mod.rs`. The device is forwarded from
 //! `127.0.0.1:PORT` (`hostfwd=tcp:127.0.0.1:PORT-10.0.2.15:80`); traffic stays on
 //! 127.0.0.1 and inside QEMU's user-mode network.
 
@@ -24,19 +24,19 @@ use std::time::{Duration, Instant};
 const IO_TIMEOUT: Duration = Duration::from_secs(15);
 
 #[test]
+#[ignore = "needs QEMU firmware: cargo xtask test"]
 fn device_answers_like_std_server_on_an386_thumbv7em() {
     run_board(&AN386);
 }
 
 #[test]
+#[ignore = "needs QEMU firmware: cargo xtask test"]
 fn device_answers_like_std_server_on_an385_thumbv6m() {
     run_board(&AN385);
 }
 
 fn run_board(board: &Board) {
-    let Some(elf) = qemu::firmware(board, "qemu-device") else {
-        return;
-    };
+    let elf = qemu::firmware(board, "qemu-device");
     let std_server = TempServer::ipv4(DemoApp).expect("start the std demo server");
     let Address::Ip(std_addr) = *std_server.address() else {
         panic!("TempServer::ipv4 gave {:?}", std_server.address())
@@ -441,10 +441,9 @@ fn two_connections(addr: SocketAddr) -> std::io::Result<Vec<u8>> {
 /// Issue 7's last check: the gateway in front of the device. `/device/qemu/...` through
 /// degu-std's `GatewayApp` reaches the firmware, chunk extensions included.
 #[test]
+#[ignore = "needs QEMU firmware: cargo xtask test"]
 fn the_gateway_reaches_the_device() {
-    let Some(elf) = qemu::firmware(&AN386, "qemu-device") else {
-        return;
-    };
+    let elf = qemu::firmware(&AN386, "qemu-device");
     let device = Qemu::serve(&AN386, &elf);
     let device_addr = device.addr.expect("forwarded");
     let mut gateway = degu_std::GatewayApp::new();

@@ -13,8 +13,8 @@
 //! The device reaches the gateway as 10.0.2.2:PORT (QEMU's user-mode network maps it to
 //! 127.0.0.1:PORT). The certificates are made here, at run time, and reach the firmware
 //! in a configuration blob that QEMU's loader puts into guest RAM
-//! (`firmware/qemu-device/src/config.rs`). How QEMU runs and when these tests skip:
-//! `qemu/mod.rs`.
+//! (`firmware/qemu-device/src/config.rs`). How QEMU runs, and why these tests are
+//! `#[ignore]`d in a plain `cargo test` (`cargo xtask test` runs them): `qemu/mod.rs`.
 
 mod qemu;
 
@@ -37,41 +37,46 @@ const SERVER_NAME: &str = "localhost";
 const UPLOAD_LEN: usize = 16 * 1024;
 
 #[test]
+#[ignore = "needs QEMU firmware: cargo xtask test"]
 fn plain_request_accepted_an386_thumbv7em() {
     plain(&AN386);
 }
 
 #[test]
+#[ignore = "needs QEMU firmware: cargo xtask test"]
 fn plain_request_accepted_an385_thumbv6m() {
     plain(&AN385);
 }
 
 #[test]
+#[ignore = "needs QEMU firmware: cargo xtask test"]
 fn mutual_tls_accepted_an386_thumbv7em() {
     mutual_tls(&AN386);
 }
 
 #[test]
+#[ignore = "needs QEMU firmware: cargo xtask test"]
 fn mutual_tls_accepted_an385_thumbv6m() {
     mutual_tls(&AN385);
 }
 
 #[test]
+#[ignore = "needs QEMU firmware: cargo xtask test"]
 fn foreign_ca_refused_an386_thumbv7em() {
     foreign_ca(&AN386);
 }
 
 #[test]
+#[ignore = "needs QEMU firmware: cargo xtask test"]
 fn foreign_ca_refused_an385_thumbv6m() {
     foreign_ca(&AN385);
 }
 
 #[test]
+#[ignore = "needs QEMU firmware: cargo xtask test"]
 fn wrong_server_name_refused_by_device_an386_thumbv7em() {
     let board = &AN386;
-    let Some(elf) = qemu::firmware(board, "qemu-device-tls") else {
-        return;
-    };
+    let elf = qemu::firmware(board, "qemu-device-tls");
     let pki = TempPki::new().expect("TempPki");
     let device = pki
         .issue_client(DEVICE_CN, default_validity())
@@ -110,9 +115,7 @@ fn wrong_server_name_refused_by_device_an386_thumbv7em() {
 }
 
 fn plain(board: &Board) {
-    let Some(elf) = qemu::firmware(board, "qemu-device") else {
-        return;
-    };
+    let elf = qemu::firmware(board, "qemu-device");
     let app = ReportApp::default();
     let gateway = TempServer::ipv4(app.clone()).expect("start the gateway");
     let blob = Blob {
@@ -153,9 +156,7 @@ fn plain(board: &Board) {
 }
 
 fn mutual_tls(board: &Board) {
-    let Some(elf) = qemu::firmware(board, "qemu-device-tls") else {
-        return;
-    };
+    let elf = qemu::firmware(board, "qemu-device-tls");
     let pki = TempPki::new().expect("TempPki");
     let device = pki
         .issue_client(DEVICE_CN, default_validity())
@@ -208,9 +209,7 @@ fn mutual_tls(board: &Board) {
 }
 
 fn foreign_ca(board: &Board) {
-    let Some(elf) = qemu::firmware(board, "qemu-device-tls") else {
-        return;
-    };
+    let elf = qemu::firmware(board, "qemu-device-tls");
     let pki = TempPki::new().expect("TempPki");
     let foreign = TempPki::new().expect("foreign TempPki");
     let device = foreign

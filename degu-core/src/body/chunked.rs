@@ -1,5 +1,5 @@
 //! Chunked transfer coding with Degu's per-chunk extension (RFC 9112 §7.1, narrowed to
-//! the Python original's grammar, `reference/degu-python.md` §4.6):
+//! the Python original's grammar):
 //!
 //! ```text
 //! chunk      = size [ ";" key "=" value ] CRLF data CRLF

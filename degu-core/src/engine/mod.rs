@@ -252,8 +252,8 @@ impl Default for Monitor {
     }
 }
 
-/// Whether a Degu server closes the connection after answering with `status` (DESIGN
-/// §3): any status from 400 on but 404, 409 and 412. The server applies it (unless the
+/// Whether a Degu server closes the connection after answering with `status` (the
+/// README's wire rules): any status from 400 on but 404, 409 and 412. The server applies it (unless the
 /// app asked to keep the connection); a gateway uses it to know that a Degu upstream
 /// is about to close.
 pub const fn status_closes(status: u16) -> bool {

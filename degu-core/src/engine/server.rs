@@ -250,7 +250,7 @@ impl<W> DerefMut for ResponseBody<'_, W> {
 }
 
 /// Serve one connection until it closes: read requests, hand them to `app`, keep the
-/// connection alive per DESIGN §3.
+/// connection alive as the wire rules say (README.md, "Wire rules").
 ///
 /// `session` is created by the adapter (peer address, TLS identity, monitor) and keeps
 /// the app's per-connection state. Bad requests are answered with their status and

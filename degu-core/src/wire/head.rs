@@ -5,7 +5,7 @@ use crate::body::Framing;
 use crate::wire::range::{ContentRange, Range};
 use crate::wire::uri::Target;
 
-/// The five methods Degu speaks (DESIGN §3). Anything else is 501 on the wire.
+/// The five methods Degu speaks. Anything else is 501 on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Method {

@@ -77,7 +77,7 @@ pub fn overflow_error(buf: &[u8]) -> ParseError {
 /// Parse a request head from the start of `buf`.
 ///
 /// Header names are lower-cased in place. `N` is the number of header slots (more is
-/// 431). See DESIGN §3 for every rule and the status each failure maps to.
+/// 431). See README.md, "Wire rules", for every rule and the status each failure maps to.
 pub fn parse_request<'b, const N: usize>(
     buf: &'b mut [u8],
 ) -> Result<Status<RequestHead<'b, N>>, ParseError> {

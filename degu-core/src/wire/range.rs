@@ -1,5 +1,5 @@
 //! `Range` (requests) and `Content-Range` (responses), one byte range each, with the
-//! Python original's rules (`reference/degu-python.md` §3): Python slice semantics
+//! Python original's rules: Python slice semantics
 //! (`stop` exclusive) in the API, inclusive ends on the wire; canonical decimals of
 //! 1..=16 digits; no suffix or multiple ranges. Beyond the original, the open form
 //! `bytes=N-` (everything from `N` on, how `curl -C -` resumes a download) is accepted.

@@ -1,5 +1,5 @@
 //! Origin-form request-targets: `/path[?query]`, split and checked with the Python
-//! original's rules (`reference/degu-python.md` §6.4).
+//! original's rules.
 //!
 //! * The path starts with `/`; `/` alone has no components, `/foo/` has `["foo", ""]`.
 //! * No empty component (`//`) except one trailing; no `..` component; components use

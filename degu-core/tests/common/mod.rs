@@ -1,12 +1,12 @@
-//! Shared by the integration tests: the Python original's wire vectors
-//! (`reference/degu-python.md` §12.2) as tables with Degu's expected outcome for each case,
+//! Shared by the integration tests: the Python original's wire vectors (from its
+//! specification's test vectors) as tables with Degu's expected outcome for each case,
 //! owned views of what the parsers and the body decoder return, and a body feeder that
 //! replays a stream in any split.
 //!
 //! The tables are macros that hand every row to a callback macro, so `tests/vectors.rs`
 //! turns each case into its own `#[test]` and `tests/split_reads.rs` replays the same cases
 //! at every byte split. A case whose outcome deliberately differs from the Python original
-//! (DESIGN §3 wins where they disagree) has `differs_` in its name.
+//! (README.md's "Wire rules" win where they disagree) has `differs_` in its name.
 #![allow(dead_code, unused_macros, unused_imports)]
 
 pub use degu_core::body::parse_chunk_line;
@@ -661,7 +661,7 @@ macro_rules! request_vectors {
         v39_colon_in_value: b"GET / HTTP/1.1\r\nX-A: a:b\r\n\r\n" => ok(get_root().h("x-a", "a:b")),
         v39_differs_colon_space_value_trimmed: b"GET / HTTP/1.1\r\nX-A: : \r\n\r\n" => ok(get_root().h("x-a", ":")),
 
-        // ---- URI length (DESIGN §3 limit) ----
+        // ---- URI length (limits::MAX_URI_LEN) ----
         vx_uri_of_4096_bytes: uri_of_len(MAX_URI_LEN) => ok({
             let uri = format!("/{}", "a".repeat(MAX_URI_LEN - 1));
             let comp = "a".repeat(MAX_URI_LEN - 1);
@@ -745,7 +745,7 @@ macro_rules! request_vectors {
 }
 
 /// Response vectors R1–R13 (method GET unless stated), every case, plus the framing rules
-/// of DESIGN §3 for HEAD, 1xx, 204 and 304.
+/// of the wire rules (README.md) for HEAD, 1xx, 204 and 304.
 macro_rules! response_vectors {
     ($m:ident) => { $m! {
         r01_ok_without_body: Method::Get, b"HTTP/1.1 200 OK\r\n\r\n" => ok(resp(200, "OK")),

@@ -24,6 +24,54 @@ const USAGE: &str = "usage: degu ADDRESS METHOD URI [-H 'name: value']... \
 [--data TEXT | --data-file F | --chunk [KEY=VALUE:]DATA ...] [-v] \
 [--tls] [--ca FILE] [--cert FILE --key FILE] [--server-name NAME]";
 
+const HELP: &str = concat!(
+    "degu ",
+    env!("CARGO_PKG_VERSION"),
+    ": make one HTTP/1.1 request with Degu's client and print the response:
+the status line, the headers, an empty line and the body; a chunked body chunk by
+chunk as `[<size>; <key>=<value>] <data>`, the last chunk as `[0]`.
+
+usage: degu ADDRESS METHOD URI [-H 'name: value']... [--data TEXT | --data-file F |
+            --chunk [KEY=VALUE:]DATA ...] [-v] [--tls] [--ca FILE]
+            [--cert FILE --key FILE] [--server-name NAME]
+
+arguments:
+  ADDRESS                  127.0.0.1:8080, [::1]:8080, [fe80::1%eth0]:8080,
+                           /run/degu.sock or @abstract-name
+  METHOD                   GET, HEAD, PUT, POST or DELETE
+  URI                      the request target, /path?query
+
+options:
+  -H, --header 'NAME: VALUE'
+                           send this header, repeatable
+                           e.g. degu 127.0.0.1:8080 GET /hello -H 'accept: text/plain'
+  -d, --data TEXT          send TEXT as the body (content-length)
+                           e.g. degu 127.0.0.1:8080 PUT /echo --data 'hello'
+  --data-file FILE         send FILE's bytes as the body (content-length)
+                           e.g. degu 127.0.0.1:8080 POST /echo --data-file photo.jpg
+  --chunk [KEY=VALUE:]DATA send a chunked body, one chunk per option, with an optional
+                           chunk extension; an empty DATA sets the last chunk's extension
+                           e.g. degu 127.0.0.1:8080 POST /echo --chunk seq=1:one --chunk two --chunk end=1:
+  -v, --verbose            first print the request head sent, each line prefixed `> `
+                           e.g. degu -v 127.0.0.1:8080 GET /hello
+  --tls                    TLS, verified against the system roots
+                           e.g. degu --tls example.org:443 GET /
+  --ca FILE                TLS, verified against this CA (PEM)
+                           e.g. degu --ca ca.pem 127.0.0.1:8443 GET /hello
+  --cert FILE              present this client certificate (PEM); needs --key
+                           e.g. degu --ca ca.pem --cert client.pem --key client.key 127.0.0.1:8443 GET /hello
+  --key FILE               the private key of --cert (PEM)
+                           e.g. degu --ca ca.pem --cert client.pem --key client.key 127.0.0.1:8443 GET /hello
+  --server-name NAME       the name the server's certificate must carry (needed for
+                           AF_UNIX addresses)
+                           e.g. degu --ca ca.pem --server-name localhost /tmp/tls.sock GET /hello
+  -h, --help               print this help
+                           e.g. degu --help
+  -V, --version            print the version
+                           e.g. degu --version
+"
+);
+
 /// One chunk to send: optional `(key, value)` extension and data.
 type Chunk = (Option<(String, String)>, Vec<u8>);
 
@@ -91,7 +139,11 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             }
             Short('v') | Long("verbose") => verbose = true,
             Short('h') | Long("help") => {
-                println!("{USAGE}");
+                print!("{HELP}");
+                std::process::exit(0);
+            }
+            Short('V') | Long("version") => {
+                println!("degu {}", env!("CARGO_PKG_VERSION"));
                 std::process::exit(0);
             }
             Value(v) => positional.push(v.string()?),

@@ -16,11 +16,47 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: demo-server [--address ADDR] [--workers N] [--max-connections N]
+                   [--files DIR] [--cert FILE --key FILE (--ca FILE | --allow-anonymous)]";
+
+const HELP: &str = concat!(
+    "demo-server ",
+    env!("CARGO_PKG_VERSION"),
+    ": serve Degu's demo app (GET/HEAD /hello, PUT/POST /echo, GET /chunks?n=N)
+until SIGINT or SIGTERM, then shut down gracefully; with --files, also a directory's
+files at /files/. The first line on stdout is `listening on <bound address>`.
+
+usage: demo-server [--address ADDR] [--workers N] [--max-connections N]
                    [--files DIR] [--cert FILE --key FILE (--ca FILE | --allow-anonymous)]
-  ADDR: 127.0.0.1:8080 (default), [::1]:0, [fe80::1%eth0]:8080, /path/to.sock, @abstract
-  --files: serve the files under DIR at /files/ (GET, HEAD, byte ranges; no listings)
-  TLS: --cert/--key are PEM files; clients must present a certificate signed by --ca
-       unless --allow-anonymous";
+
+options:
+  -a, --address ADDR       where to listen (default 127.0.0.1:8080): IPv4, [IPv6] with an
+                           optional %scope, an AF_UNIX path or @abstract name; port 0
+                           picks a free port
+                           e.g. demo-server --address '[::1]:8080'
+  --workers N              worker threads, each with its own Tokio runtime (default 1)
+                           e.g. demo-server --workers 2
+  --max-connections N      connections at once (default 50); when all are taken an idle
+                           one is closed, or the new one waits up to 2 s
+                           e.g. demo-server --max-connections 64
+  --files DIR              also serve the files under DIR at /files/: GET and HEAD, byte
+                           ranges (curl -r, curl -C -), no directory listings
+                           e.g. demo-server --files ./firmware-images
+  --cert FILE              serve TLS with this certificate chain (PEM); needs --key
+                           e.g. demo-server --cert server.pem --key server.key --ca ca.pem
+  --key FILE               the private key of --cert (PEM)
+                           e.g. demo-server --cert server.pem --key server.key --allow-anonymous
+  --ca FILE                require client certificates signed by this CA (PEM)
+                           e.g. demo-server --cert server.pem --key server.key --ca ca.pem
+  --allow-anonymous        TLS without client certificates (instead of --ca)
+                           e.g. demo-server --cert server.pem --key server.key --allow-anonymous
+  -h, --help               print this help
+                           e.g. demo-server --help
+  -V, --version            print the version
+                           e.g. demo-server --version
+
+Log lines go to stderr; RUST_LOG=debug shows them all.
+"
+);
 
 struct Args {
     address: Address,
@@ -76,7 +112,11 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             Long("workers") => config.workers = parser.value()?.parse()?,
             Long("max-connections") => config.max_connections = parser.value()?.parse()?,
             Long("help") | Short('h') => {
-                println!("{USAGE}");
+                print!("{HELP}");
+                std::process::exit(0);
+            }
+            Long("version") | Short('V') => {
+                println!("demo-server {}", env!("CARGO_PKG_VERSION"));
                 std::process::exit(0);
             }
             _ => return Err(arg.unexpected()),

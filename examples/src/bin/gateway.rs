@@ -15,6 +15,50 @@ use std::time::Duration;
 const USAGE: &str = "usage: gateway --address ADDR --device NAME=ADDRESS ... [--devices FILE] \
 [--timeout SECS] [--workers N] [--tls] [--ca FILE] [--cert FILE --key FILE] [--server-name NAME]";
 
+const HELP: &str = concat!(
+    "gateway ",
+    env!("CARGO_PKG_VERSION"),
+    ": put devices behind one address. /device/NAME/<path> is forwarded as
+/<path> to the device registered as NAME; bodies stream both ways with chunk boundaries
+and extensions kept; an unreachable device is 502, a silent one 504. The first line on
+stdout is `listening on <bound address>`; SIGINT or SIGTERM stop it gracefully.
+
+usage: gateway --address ADDR --device NAME=ADDRESS ... [--devices FILE] [--timeout SECS]
+               [--workers N] [--tls] [--ca FILE] [--cert FILE --key FILE]
+               [--server-name NAME]
+
+options:
+  -a, --address ADDR       where to listen (default 127.0.0.1:8080): IPv4, [IPv6] with an
+                           optional %scope, an AF_UNIX path or @abstract name
+                           e.g. gateway --address 127.0.0.1:8000 --device dev=/tmp/device.sock
+  -d, --device NAME=ADDRESS
+                           a device and its address, repeatable
+                           e.g. gateway --device a=10.0.0.5:80 --device b=@dev-b
+  --devices FILE           more devices from FILE: `name = address` lines, `#` comments
+                           e.g. gateway --devices /etc/degu/devices.conf
+  --timeout SECS           how long a device may take to answer before 504 (default 30,
+                           fractions allowed)
+                           e.g. gateway --device dev=/tmp/device.sock --timeout 2.5
+  --workers N              worker threads (default 1)
+                           e.g. gateway --device dev=/tmp/device.sock --workers 2
+  --tls                    TLS to the devices, verified against the system roots
+                           e.g. gateway --device dev=device.example:443 --tls
+  --ca FILE                TLS to the devices, verified against this CA (PEM)
+                           e.g. gateway --device dev=10.0.0.5:443 --ca ca.pem
+  --cert FILE              present this client certificate (PEM) to the devices; needs --key
+                           e.g. gateway --device dev=10.0.0.5:443 --ca ca.pem --cert gw.pem --key gw.key
+  --key FILE               the private key of --cert (PEM)
+                           e.g. gateway --device dev=10.0.0.5:443 --ca ca.pem --cert gw.pem --key gw.key
+  --server-name NAME       the name the devices' certificates must carry (needed for
+                           AF_UNIX and IP addresses without it in the certificate)
+                           e.g. gateway --device dev=/tmp/device.sock --ca ca.pem --server-name device.local
+  -h, --help               print this help
+                           e.g. gateway --help
+  -V, --version            print the version
+                           e.g. gateway --version
+"
+);
+
 struct Args {
     address: Address,
     devices: Vec<(String, Address)>,
@@ -58,7 +102,11 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             Long("timeout") => timeout = Duration::from_secs_f64(parser.value()?.parse()?),
             Long("workers") => workers = parser.value()?.parse()?,
             Long("help") | Short('h') => {
-                println!("{USAGE}");
+                print!("{HELP}");
+                std::process::exit(0);
+            }
+            Long("version") | Short('V') => {
+                println!("gateway {}", env!("CARGO_PKG_VERSION"));
                 std::process::exit(0);
             }
             _ => return Err(arg.unexpected()),

@@ -18,7 +18,7 @@
 //! | 0 | 8 | magic `DEGUCFG1` |
 //! | 8 | 4 | total length of the blob, this header included |
 //! | 12 | 1 | mode: 0 serve, 1 gateway client, 2 print the footprint and exit |
-//! | 13 | 1 | flags: bit 0 = TLS (client mode) |
+//! | 13 | 1 | flags: bit 0 = TLS (client mode), bit 1 = no idle exit (serve mode: run until QEMU is stopped, for `cargo xtask qemu`) |
 //! | 14 | 2 | gateway port (the client connects to 10.0.2.2, i.e. host 127.0.0.1) |
 //! | 16 | 32 | seed for the TLS random generator |
 //! | 48 | … | fields, each a 2-byte length and its bytes, in this order: request path, TLS server name, CA certificate (DER), client certificate (DER), client key (P-256, SEC1 DER); missing trailing fields are empty |
@@ -50,6 +50,9 @@ pub struct Config {
     pub mode: Mode,
     /// Whether the client uses TLS.
     pub tls: bool,
+    /// Whether serving stops after `IDLE_EXIT` without a connection (flag bit 1 clear:
+    /// the default, which tests rely on).
+    pub idle_exit: bool,
     /// The gateway's port.
     pub port: u16,
     /// Random seed for TLS.
@@ -71,6 +74,7 @@ impl Config {
     pub const SERVE: Config = Config {
         mode: Mode::Serve,
         tls: false,
+        idle_exit: true,
         port: 0,
         seed: [0; 32],
         path: "",
@@ -120,6 +124,7 @@ pub fn parse(region: &'static [u8]) -> Result<Config, &'static str> {
     Ok(Config {
         mode,
         tls: flags & 1 != 0,
+        idle_exit: flags & 2 == 0,
         port,
         seed,
         path: if path.is_empty() { "/" } else { path },

@@ -8,7 +8,8 @@
 //!   connections at a time; `net up`, `listening on 10.0.2.15:80` and one line per
 //!   connection go to QEMU's stdout through semihosting. It stops by itself after
 //!   [`IDLE_EXIT`] without any connection (exit code 0), so a QEMU that its test forgot
-//!   never runs for long.
+//!   never runs for long; unless the blob's "no idle exit" flag is set (`cargo xtask
+//!   qemu`), then it serves until QEMU is stopped.
 //! * **client**: degu-embassy's client to the gateway at 10.0.2.2:PORT, plain or (the
 //!   `tls` build, binary `qemu-device-tls`) mutual TLS 1.3 with the certificates from
 //!   the blob: `GET <path>`, then a chunked `POST /upload` of [`UPLOAD_LEN`] bytes; each
@@ -164,11 +165,11 @@ pub async fn run(spawner: Spawner) -> ! {
                 }
             }
         }
-        Mode::Serve => serve(spawner, stack).await,
+        Mode::Serve => serve(spawner, stack, config.idle_exit).await,
     }
 }
 
-async fn serve(spawner: Spawner, stack: Stack<'static>) -> ! {
+async fn serve(spawner: Spawner, stack: Stack<'static>, idle_exit: bool) -> ! {
     stack.wait_config_up().await;
     hprintln!("net up");
     for (id, cell) in WORKER_RESOURCES.iter().enumerate() {
@@ -180,7 +181,7 @@ async fn serve(spawner: Spawner, stack: Stack<'static>) -> ! {
     loop {
         Timer::after_secs(1).await;
         let (active, last) = critical_section::with(|cs| ACTIVITY.borrow(cs).get());
-        if active == 0 && Instant::now().as_ticks() - last >= IDLE_EXIT.as_ticks() {
+        if idle_exit && active == 0 && Instant::now().as_ticks() - last >= IDLE_EXIT.as_ticks() {
             hprintln!("no connection for {} s: exiting", IDLE_EXIT.as_secs());
             debug::exit(debug::EXIT_SUCCESS);
         }

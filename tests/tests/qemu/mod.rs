@@ -1,10 +1,11 @@
 //! Running the firmware of `firmware/qemu-device` in QEMU, for `qemu_device.rs` and
 //! `qemu_gateway.rs`.
 //!
-//! The firmware is built beforehand (`.ci/run`'s `firmware` stage; by hand, see
-//! `firmware/README.md`): these tests only run it, as building it needs Debian's rustc.
-//! Without the ELF or without `qemu-system-arm` a test fails when `CI=true` and is
-//! skipped (with the reason printed) otherwise.
+//! The firmware is built beforehand: `cargo xtask test` builds it (with rustup's thumb
+//! targets, or Debian's rustc where rustup has none; by hand: `firmware/README.md`) and
+//! then runs these tests, which are `#[ignore]`d in a plain `cargo test` because they
+//! need that firmware and `qemu-system-arm`. Run anyhow, without either a test fails: it
+//! never passes without having run.
 //!
 //! QEMU runs under `timeout` and is stopped when its [`Qemu`] is dropped (also on a
 //! failed assertion). Its network is QEMU's user-mode one (`-nic user,model=lan9118`):
@@ -46,49 +47,31 @@ pub const AN385: Board = Board {
 /// Where QEMU's loader puts the configuration blob (firmware/qemu-device/src/config.rs).
 pub const CONFIG_ADDR: u32 = 0x203f_0000;
 
-/// Why the test cannot run; fails under CI, skips otherwise.
-fn unavailable(why: String) -> Option<PathBuf> {
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{why} (CI=true: the firmware stage must run before the tests)");
-    }
-    eprintln!("skipped: {why}");
-    None
-}
-
-/// The ELF `bin` (`qemu-device`, `qemu-device-tls`) for `board`, or why it is missing.
-pub fn firmware(board: &Board, bin: &str) -> Option<PathBuf> {
+/// The ELF `bin` (`qemu-device`, `qemu-device-tls`) for `board`; the test fails when it
+/// is missing or when `qemu-system-arm` is.
+pub fn firmware(board: &Board, bin: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let elf = root
         .join("firmware/target")
         .join(board.target)
         .join("release")
         .join(bin);
-    if !elf.is_file() {
-        let features = if bin.ends_with("-tls") {
-            " --features tls"
-        } else {
-            ""
-        };
-        return unavailable(format!(
-            "no firmware at {}: build it in firmware/ with \
-             `RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 cargo build --release --target {}{features} --bin {bin}` \
-             (rust-lld on PATH; see firmware/README.md)",
-            elf.display(),
-            board.target
-        ));
-    }
-    if Command::new("qemu-system-arm")
+    assert!(
+        elf.is_file(),
+        "no firmware at {}: `cargo xtask test` builds it and runs these tests (by hand: \
+         firmware/README.md)",
+        elf.display()
+    );
+    let qemu = Command::new("qemu-system-arm")
         .arg("--version")
         .stdout(Stdio::null())
-        .status()
-        .map(|s| !s.success())
-        .unwrap_or(true)
-    {
-        return unavailable(
-            "qemu-system-arm is not installed (apt-get install qemu-system-arm)".into(),
-        );
-    }
-    Some(elf)
+        .status();
+    assert!(
+        qemu.as_ref().is_ok_and(|s| s.success()),
+        "qemu-system-arm does not run ({qemu:?}): `cargo xtask test` installs it \
+         (apt-get install qemu-system-arm)"
+    );
+    elf
 }
 
 /// A running QEMU; stopped on drop.

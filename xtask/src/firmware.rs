@@ -1,0 +1,221 @@
+//! The QEMU firmware (`firmware/qemu-device`): building its ELFs and booting the demo.
+
+use crate::setup::{Toolchain, describe, run};
+use crate::{Result, root};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Instant;
+
+/// One QEMU board: machine, CPU, and the target its firmware is built for (as in
+/// `tests/tests/qemu/mod.rs`).
+pub struct Board {
+    machine: &'static str,
+    cpu: &'static str,
+    /// The thumb target.
+    pub target: &'static str,
+}
+
+/// mps2-an386: a Cortex-M4 with FPU.
+pub const AN386: Board = Board {
+    machine: "mps2-an386",
+    cpu: "cortex-m4",
+    target: "thumbv7em-none-eabihf",
+};
+
+/// mps2-an385: a Cortex-M3, running thumbv6m code.
+pub const AN385: Board = Board {
+    machine: "mps2-an385",
+    cpu: "cortex-m3",
+    target: "thumbv6m-none-eabi",
+};
+
+/// The host port `cargo xtask qemu` forwards to the device's port 80.
+pub const QEMU_PORT: u16 = 8081;
+
+/// Where QEMU's loader puts the configuration blob
+/// (`firmware/qemu-device/src/config.rs`).
+const CONFIG_ADDR: u32 = 0x203f_0000;
+
+/// What the firmware prints once it serves.
+const LISTENING: &str = "listening on 10.0.2.15:80";
+
+/// The two ELFs of `qemu-device`.
+#[derive(Clone, Copy)]
+pub enum Build {
+    /// `qemu-device`.
+    Plain,
+    /// `qemu-device-tls` (feature `tls`).
+    Tls,
+}
+
+/// Build one ELF for `target` (release, as the tests run it); its path.
+pub fn build(toolchain: &Toolchain, target: &str, which: Build) -> Result<PathBuf> {
+    let firmware = root().join("firmware");
+    let mut cargo = toolchain.cross_cargo(target);
+    cargo.current_dir(&firmware).args([
+        "build",
+        "--release",
+        "--target",
+        target,
+        "-p",
+        "qemu-device",
+    ]);
+    let bin = match which {
+        Build::Plain => "qemu-device",
+        Build::Tls => {
+            // Only this binary: with the feature on, the plain one would be rebuilt
+            // with TLS too.
+            cargo.args(["--features", "tls", "--bin", "qemu-device-tls"]);
+            "qemu-device-tls"
+        }
+    };
+    let started = Instant::now();
+    run(&mut cargo)?;
+    let elf = firmware
+        .join("target")
+        .join(target)
+        .join("release")
+        .join(bin);
+    if !elf.is_file() {
+        return Err(format!(
+            "no firmware at {} after building it",
+            elf.display()
+        ));
+    }
+    println!(
+        "{} in {:.1}s",
+        elf.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(elf)
+}
+
+/// Every ELF the device tests boot: plain and TLS, for both boards.
+pub fn build_for_tests(toolchain: &Toolchain) -> Result {
+    for board in [&AN386, &AN385] {
+        for which in [Build::Plain, Build::Tls] {
+            build(toolchain, board.target, which)?;
+        }
+    }
+    Ok(())
+}
+
+/// The configuration blob for serving without the idle exit: the 48-byte header of
+/// `firmware/qemu-device/src/config.rs`, mode 0 (serve), flag bit 1 (no idle exit), no
+/// fields.
+fn serve_forever_blob() -> Vec<u8> {
+    let mut blob = b"DEGUCFG1".to_vec();
+    blob.extend_from_slice(&48u32.to_le_bytes());
+    blob.push(0); // mode: serve
+    blob.push(0b10); // flags: no idle exit
+    blob.extend_from_slice(&0u16.to_le_bytes()); // gateway port: unused
+    blob.extend_from_slice(&[0; 32]); // TLS seed: unused
+    blob
+}
+
+/// Boot `elf` on `board` with 127.0.0.1:`port` forwarded to the device's port 80 and
+/// no idle exit; print what it prints until QEMU ends (Ctrl-C).
+pub fn boot_demo(board: &Board, elf: &Path, port: u16) -> Result {
+    let blob = root().join("target/xtask/serve-forever.bin");
+    std::fs::create_dir_all(blob.parent().expect("a parent"))
+        .and_then(|()| std::fs::write(&blob, serve_forever_blob()))
+        .map_err(|e| format!("write {}: {e}", blob.display()))?;
+    let mut qemu = Command::new("qemu-system-arm");
+    qemu.args(["-machine", board.machine, "-cpu", board.cpu])
+        .args(["-nographic", "-monitor", "none"])
+        .args(["-semihosting-config", "enable=on,target=native"])
+        .arg("-nic")
+        .arg(format!(
+            "user,model=lan9118,hostfwd=tcp:127.0.0.1:{port}-10.0.2.15:80"
+        ))
+        .arg("-device")
+        .arg(format!(
+            "loader,file={},addr={CONFIG_ADDR:#x},force-raw=on",
+            blob.display()
+        ))
+        .arg("-kernel")
+        .arg(elf)
+        // Not the terminal: QEMU would put it in raw mode and swallow Ctrl-C.
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    die_with_parent(&mut qemu);
+    println!("\n{}", describe(&qemu));
+    println!("booting {} ({}); Ctrl-C stops it", board.machine, board.cpu);
+    let mut child = qemu
+        .spawn()
+        .map_err(|e| format!("cannot start qemu-system-arm: {e}"))?;
+    let (send, lines) = mpsc::channel();
+    let pipes: [Option<Box<dyn Read + Send>>; 2] = [
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    ];
+    for pipe in pipes.into_iter().flatten() {
+        let send = send.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe)
+                .lines()
+                .map_while(std::result::Result::ok)
+            {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(send);
+    let mut forward_failed = false;
+    for line in lines {
+        println!("{line}");
+        if line.contains(LISTENING) {
+            println!(
+                "\nThe device serves the demo app on 127.0.0.1:{port}. Try:\n\n    \
+                 curl http://127.0.0.1:{port}/hello\n\nCtrl-C stops QEMU.\n"
+            );
+        }
+        forward_failed |= line.contains("Could not set up host forwarding");
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("wait for qemu-system-arm: {e}"))?;
+    if forward_failed {
+        return Err(format!(
+            "QEMU could not listen on 127.0.0.1:{port}: is it taken? (--port PORT picks another)"
+        ));
+    }
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("QEMU exited ({status})"))
+    }
+}
+
+/// The child gets SIGTERM when this process ends, so a QEMU never outlives its xtask
+/// (Ctrl-C in a terminal reaches both anyway).
+fn die_with_parent(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    const PR_SET_PDEATHSIG: i32 = 1;
+    const SIGTERM: std::ffi::c_ulong = 15;
+    unsafe extern "C" {
+        fn prctl(option: i32, arg2: std::ffi::c_ulong, ...) -> i32;
+    }
+    // SAFETY: prctl(PR_SET_PDEATHSIG) is async-signal-safe and touches no memory of the
+    // parent; nothing else runs between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            if prctl(PR_SET_PDEATHSIG, SIGTERM) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+}

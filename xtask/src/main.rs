@@ -1,0 +1,183 @@
+//! `cargo xtask`: the project's own commands, in Rust and without dependencies (the
+//! cargo xtask pattern: this crate and the alias in `.cargo/config.toml`).
+//!
+//! * `cargo xtask test`: everything a fresh machine needs (Debian packages, the Cortex-M
+//!   toolchain), the QEMU firmware, then the whole workspace's tests with the device
+//!   tests **required**: they are `#[ignore]`d in a plain `cargo test` and run here with
+//!   `--ignored` (after the others), where a missing prerequisite fails them.
+//! * `cargo xtask qemu`: the demo firmware on an emulated Cortex-M4, its port 80 on
+//!   `127.0.0.1:8081`, until Ctrl-C.
+//! * `cargo xtask setup`, `firmware`, `cross-env`: the steps on their own, for `.ci/run`.
+//!
+//! Every step prints how long it took; a summary follows at the end, also on failure.
+
+mod firmware;
+mod setup;
+mod steps;
+mod suite;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use setup::{Needs, Toolchain};
+use steps::Steps;
+
+/// What a step returns: its value, or why it failed (printed once, at the end).
+pub type Result<T = ()> = std::result::Result<T, String>;
+
+const HELP: &str = "\
+usage: cargo xtask COMMAND
+
+commands:
+  test                  set up this machine, build the QEMU firmware, run every test of the
+                        workspace with the device tests required
+                        e.g. cargo xtask test
+  qemu [--port PORT]    boot the demo firmware in QEMU (mps2-an386, Cortex-M4) with
+                        127.0.0.1:PORT (default 8081) forwarded to the device's port 80;
+                        runs until Ctrl-C
+                        e.g. cargo xtask qemu --port 8081
+  setup [--ci]          install what this machine lacks (Debian packages as root, else it
+                        prints the apt-get command) and check the Cortex-M toolchain;
+                        --ci also what only .ci/run needs (Debian's rustc for the
+                        build-std proofs, binutils, cargo-fuzz)
+                        e.g. cargo xtask setup --ci
+  firmware              build the QEMU firmware the tests run (both boards, plain and TLS)
+                        e.g. cargo xtask firmware
+  cross-env TARGET      print, one per line, the VAR=VALUE settings under which cargo
+                        builds for TARGET (a thumb target), for `env`
+                        e.g. env $(cargo xtask cross-env thumbv6m-none-eabi) cargo build
+  cross-env --build-std the same for Debian's rustc with -Z build-std=core
+                        e.g. cargo xtask cross-env --build-std
+  help                  this text
+
+The Cortex-M toolchain: a thumb target installed with rustup (`rustup target add
+thumbv7em-none-eabihf thumbv6m-none-eabi`) when there is one; otherwise Debian's rustc-web
+(RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1, core built from rust-web-src).";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => no_more(&args[1..]).and_then(|()| test()),
+        Some("qemu") => qemu_port(&args[1..]).and_then(qemu),
+        Some("setup") => match &args[1..] {
+            [] => setup_only(false),
+            [ci] if ci == "--ci" => setup_only(true),
+            _ => Err(format!("setup takes only --ci, not {:?}", &args[1..])),
+        },
+        Some("firmware") => no_more(&args[1..]).and_then(|()| firmware_only()),
+        Some("cross-env") => cross_env(&args[1..]),
+        Some("help" | "--help" | "-h") => {
+            println!("{HELP}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command {other:?}\n\n{HELP}")),
+        None => Err(format!("no command\n\n{HELP}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(why) => {
+            eprintln!("\nxtask: error: {why}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn no_more(args: &[String]) -> Result {
+    match args {
+        [] => Ok(()),
+        _ => Err(format!(
+            "unexpected arguments {args:?} (see cargo xtask help)"
+        )),
+    }
+}
+
+/// The workspace's root: the folder above this crate.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask/ has a parent")
+        .to_path_buf()
+}
+
+/// `cargo xtask test`.
+fn test() -> Result {
+    let mut steps = Steps::new("cargo xtask test");
+    let toolchain = steps.run("setup", || setup::setup(&Needs::tests()))?;
+    steps.run("firmware", || firmware::build_for_tests(&toolchain))?;
+    let plain = steps.run("tests (as cargo test runs them)", suite::workspace_tests)?;
+    let ignored = steps.run("the #[ignore]d tests: QEMU device, namespaces", || {
+        suite::ignored_tests(plain.ignored)
+    })?;
+    let doc = steps.run("doctests", suite::doctests)?;
+    steps.finish();
+    // The plain closing line: what ran, over every test binary and the doctests; what
+    // is still ignored is the doc examples marked `ignore`.
+    println!(
+        "xtask: {} passed, {} failed, {} ignored",
+        plain.passed + ignored.passed + doc.passed,
+        plain.failed + ignored.failed + doc.failed,
+        doc.ignored
+    );
+    Ok(())
+}
+
+fn qemu_port(args: &[String]) -> Result<u16> {
+    match args {
+        [] => Ok(firmware::QEMU_PORT),
+        [flag, port] if flag == "--port" => {
+            port.parse().map_err(|e| format!("--port {port:?}: {e}"))
+        }
+        _ => Err(format!("qemu takes only --port PORT, not {args:?}")),
+    }
+}
+
+/// `cargo xtask qemu`.
+fn qemu(port: u16) -> Result {
+    let mut steps = Steps::new("cargo xtask qemu");
+    let board = &firmware::AN386;
+    let toolchain = steps.run("setup", || setup::setup(&Needs::qemu(board.target)))?;
+    let elf = steps.run("firmware", || {
+        firmware::build(&toolchain, board.target, firmware::Build::Plain)
+    })?;
+    steps.finish();
+    firmware::boot_demo(board, &elf, port)
+}
+
+/// `cargo xtask setup [--ci]`.
+fn setup_only(ci: bool) -> Result {
+    let mut steps = Steps::new("cargo xtask setup");
+    let needs = if ci { Needs::ci() } else { Needs::tests() };
+    steps.run("setup", || setup::setup(&needs).map(drop))?;
+    if ci {
+        steps.run("cargo-fuzz", setup::cargo_fuzz)?;
+    }
+    steps.finish();
+    Ok(())
+}
+
+/// `cargo xtask firmware`.
+fn firmware_only() -> Result {
+    let mut steps = Steps::new("cargo xtask firmware");
+    let toolchain = steps.run("setup", || setup::setup(&Needs::firmware()))?;
+    steps.run("firmware", || firmware::build_for_tests(&toolchain))?;
+    steps.finish();
+    Ok(())
+}
+
+/// `cargo xtask cross-env (TARGET | --build-std)`: prints, installs nothing.
+fn cross_env(args: &[String]) -> Result {
+    let toolchain = Toolchain::probe()?;
+    let vars = match args {
+        [flag] if flag == "--build-std" => toolchain.debian_env(),
+        [target] if !target.starts_with('-') => toolchain.cross_env(target),
+        _ => {
+            return Err(format!(
+                "cross-env takes TARGET or --build-std, not {args:?}"
+            ));
+        }
+    };
+    for (name, value) in vars {
+        println!("{name}={}", value.to_string_lossy());
+    }
+    Ok(())
+}
