@@ -15,7 +15,8 @@
 //!   [`RenderError`] before any byte is written.
 //! * [`BodyDecoder`] / [`BodyEncoder`]: body framing (none, `content-length`, `chunked`
 //!   with one `key=value` extension per chunk), never touching the data itself.
-//! * [`Range`] / [`ContentRange`]: single byte ranges, Python-original rules.
+//! * [`Range`] / [`ContentRange`]: single byte ranges, Python-original rules plus the
+//!   open form `bytes=N-` and a 416's `bytes */<total>`.
 //!
 //! Every limit is in [`limits`]. The rules and the status for each failure follow
 //! the wire rules (README.md, "Wire rules"); where they differ from the Python original the item's docs say why.

@@ -91,9 +91,12 @@ fn framing() -> impl Strategy<Value = Framing> {
 }
 
 fn range() -> impl Strategy<Value = Range> {
-    (0u64..MAX_LENGTH, 1u64..=MAX_LENGTH)
-        .prop_map(|(start, len)| Range::new(start, start.saturating_add(len).min(MAX_LENGTH)))
-        .prop_filter_map("empty", |r| r)
+    prop_oneof![
+        (0u64..MAX_LENGTH, 1u64..=MAX_LENGTH)
+            .prop_map(|(start, len)| Range::new(start, start.saturating_add(len).min(MAX_LENGTH)))
+            .prop_filter_map("empty", |r| r),
+        (0u64..MAX_LENGTH).prop_filter_map("past max", Range::open),
+    ]
 }
 
 fn content_range() -> impl Strategy<Value = ContentRange> {

@@ -579,11 +579,21 @@ fn render_body_rules() {
         )
         .is_ok()
     );
-    assert_eq!(
+    // The open form `bytes=N-` is valid (a deliberate difference from the original).
+    assert!(
         render_req(
             Method::Get,
             root(),
             &[h("range", "bytes=0-")],
+            Framing::None
+        )
+        .is_ok()
+    );
+    assert_eq!(
+        render_req(
+            Method::Get,
+            root(),
+            &[h("range", "bytes=-5")],
             Framing::None
         ),
         Err(RenderError::BadRange)
@@ -616,6 +626,34 @@ fn render_body_rules() {
             206,
             "Partial Content",
             &[h("content-range", "bytes 0-10/10")],
+            Framing::None
+        ),
+        Err(RenderError::BadContentRange)
+    );
+    // `bytes */<total>` only on a 416.
+    assert!(
+        render_resp(
+            416,
+            "Range Not Satisfiable",
+            &[h("content-range", "bytes */10")],
+            Framing::None
+        )
+        .is_ok()
+    );
+    assert_eq!(
+        render_resp(
+            206,
+            "Partial Content",
+            &[h("content-range", "bytes */10")],
+            Framing::None
+        ),
+        Err(RenderError::BadContentRange)
+    );
+    assert_eq!(
+        render_resp(
+            416,
+            "Range Not Satisfiable",
+            &[h("content-range", "bytes */x")],
             Framing::None
         ),
         Err(RenderError::BadContentRange)

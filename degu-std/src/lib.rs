@@ -7,6 +7,7 @@
 //!   limits, idle/head/I/O timeouts, eviction of idle connections and graceful shutdown.
 //! * [`Client`] → [`Connection`]: async requests; [`blocking`]: the same engine over
 //!   blocking std sockets.
+//! * [`FilesApp`]: static files from a directory, with byte ranges.
 //! * `TempServer` (a throwaway server) and `TempPki` (a throwaway CA with a server and a
 //!   client certificate), for tests, docs and demos: feature `test-util`, off by
 //!   default because they bring `tempfile`, `rcgen` and `time` along.
@@ -16,6 +17,7 @@
 pub mod address;
 pub mod blocking;
 pub mod client;
+pub mod files;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod pki;
@@ -30,6 +32,7 @@ pub mod tls;
 pub use address::{Address, AddressError};
 pub use client::{BodyExt, Client, ClientConfig, ClientConnection, ClientHeaders, ClientResponse};
 pub use degu_core;
+pub use files::FilesApp;
 #[cfg(feature = "test-util")]
 pub use pki::TempPki;
 pub use proxy::{GatewayApp, Proxy, ProxyApp};

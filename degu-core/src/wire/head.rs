@@ -253,7 +253,9 @@ pub struct ResponseHead<'b, const N: usize = { crate::limits::DEFAULT_MAX_HEADER
     /// The framing the headers declare, even where no body follows: for a response to
     /// HEAD, the framing its GET would have (what a proxy must pass on).
     pub declared: Framing,
-    /// The typed `content-range` header, if present.
+    /// The typed `content-range` header, if present (a 416's `bytes */<total>` is not
+    /// a range and stays untyped: read it with
+    /// [`ContentRange::parse_unsatisfied`](crate::ContentRange::parse_unsatisfied)).
     pub content_range: Option<ContentRange>,
     /// Bytes the head took in the buffer, final CRLF included: the body starts here.
     pub len: usize,

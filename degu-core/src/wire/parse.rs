@@ -180,7 +180,11 @@ pub fn parse_response<'b, const N: usize>(
             let (name, value) = (span(head, s.name), span(head, s.value));
             match name {
                 b"content-range" => {
-                    content_range = Some(ContentRange::parse(ascii(Some(value))?)?);
+                    let value = ascii(Some(value))?;
+                    // A 416's `bytes */<total>` is valid but not a range: left untyped.
+                    if !(status == 416 && ContentRange::parse_unsatisfied(value).is_ok()) {
+                        content_range = Some(ContentRange::parse(value)?);
+                    }
                 }
                 b"range" => return Err(ParseError::RangeInResponse),
                 _ => framing.header(name, value)?,

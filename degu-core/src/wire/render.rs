@@ -92,11 +92,19 @@ fn check_value(value: &str) -> Result<(), RenderError> {
 
 /// Check a header list for a request (`is_request`) or a response; returns the bytes it
 /// takes on the wire.
+/// What a head being rendered is: a request, or a response with its status.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Request,
+    Response(u16),
+}
+
 fn check_headers(
     headers: &[Header<'_>],
     framing: Framing,
-    is_request: bool,
+    kind: Kind,
 ) -> Result<usize, RenderError> {
+    let is_request = kind == Kind::Request;
     let framing_count = usize::from(framing != Framing::None);
     if headers.len() + framing_count > MAX_OUTPUT_HEADERS {
         return Err(RenderError::TooManyHeaders);
@@ -111,7 +119,12 @@ fn check_headers(
                 return Err(RenderError::BadRange);
             }
             "range" if framing != Framing::None => return Err(RenderError::BadRange),
-            "content-range" if is_request || ContentRange::parse(h.value).is_err() => {
+            "content-range" if is_request => return Err(RenderError::BadContentRange),
+            // A 416 says how long the resource is: `bytes */<total>`.
+            "content-range"
+                if kind == Kind::Response(416)
+                    && ContentRange::parse_unsatisfied(h.value).is_ok() => {}
+            "content-range" if ContentRange::parse(h.value).is_err() => {
                 return Err(RenderError::BadContentRange);
             }
             _ => {}
@@ -183,7 +196,7 @@ pub fn render_request(
         + 1
         + target.wire_len()
         + " HTTP/1.1".len()
-        + check_headers(headers, framing, true)?
+        + check_headers(headers, framing, Kind::Request)?
         + 4;
     if len > out.len() {
         return Err(RenderError::BufferTooSmall);
@@ -204,7 +217,8 @@ pub fn render_request(
 /// Render a response head into `out`; returns the bytes written.
 ///
 /// The reason must be non-empty visible ASCII and spaces; `content-range` is checked as
-/// a [`ContentRange`]; `range` is refused.
+/// a [`ContentRange`] (or, on a 416, as `bytes */<total>`: see
+/// [`ContentRange::parse_unsatisfied`]); `range` is refused.
 pub fn render_response(
     out: &mut [u8],
     status: u16,
@@ -218,7 +232,10 @@ pub fn render_response(
     if reason.is_empty() || !reason.bytes().all(|b| class::is_field(b) && b != b'\t') {
         return Err(RenderError::BadReason);
     }
-    let len = "HTTP/1.1 200 ".len() + reason.len() + check_headers(headers, framing, false)? + 4;
+    let len = "HTTP/1.1 200 ".len()
+        + reason.len()
+        + check_headers(headers, framing, Kind::Response(status))?
+        + 4;
     if len > out.len() {
         return Err(RenderError::BufferTooSmall);
     }

@@ -71,6 +71,11 @@ impl Req {
         self.range = Some(Range::new(start, stop).unwrap());
         self
     }
+    /// Expect the open range `bytes=<start>-`.
+    pub fn open_range(mut self, start: u64) -> Self {
+        self.range = Some(Range::open(start).unwrap());
+        self
+    }
     pub fn rest(mut self, rest: &[u8]) -> Self {
         self.rest = rest.to_vec();
         self
@@ -710,7 +715,12 @@ macro_rules! request_vectors {
             => ok(get_root().h("range", "bytes=0-0").range(0, 1)),
         v63_range_last_possible: b"GET / HTTP/1.1\r\nRange: bytes=9999999999999998-9999999999999998\r\n\r\n"
             => ok(get_root().h("range", "bytes=9999999999999998-9999999999999998").range(9_999_999_999_999_998, MAX_LENGTH)),
-        v64_range_open_end: b"GET / HTTP/1.1\r\nRange: bytes=0-\r\n\r\n" => err(ParseError::BadRange, 400),
+        v64_differs_range_open_end: b"GET / HTTP/1.1\r\nRange: bytes=0-\r\n\r\n"
+            => ok(get_root().h("range", "bytes=0-").open_range(0)),
+        v64_differs_range_open_end_last: b"GET / HTTP/1.1\r\nRange: bytes=9999999999999998-\r\n\r\n"
+            => ok(get_root().h("range", "bytes=9999999999999998-").open_range(9_999_999_999_999_998)),
+        v64_range_open_end_past_max: b"GET / HTTP/1.1\r\nRange: bytes=9999999999999999-\r\n\r\n" => err(ParseError::BadRange, 400),
+        v64_range_bare_dash: b"GET / HTTP/1.1\r\nRange: bytes=-\r\n\r\n" => err(ParseError::BadRange, 400),
         v64_range_suffix: b"GET / HTTP/1.1\r\nRange: bytes=-500\r\n\r\n" => err(ParseError::BadRange, 400),
         v64_range_multiple: b"GET / HTTP/1.1\r\nRange: bytes=0-1,5-6\r\n\r\n" => err(ParseError::BadRange, 400),
         v64_range_reversed: b"GET / HTTP/1.1\r\nRange: bytes=5-4\r\n\r\n" => err(ParseError::BadRange, 400),
@@ -772,6 +782,11 @@ macro_rules! response_vectors {
         r10_content_range_star_total: Method::Get, b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-4/*\r\n\r\n"
             => err(ParseError::BadContentRange, 400),
         r10_content_range_star_range: Method::Get, b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes */10\r\n\r\n"
+            => err(ParseError::BadContentRange, 400),
+        r10_differs_content_range_unsatisfied: Method::Get, b"HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */10\r\nContent-Length: 0\r\n\r\n"
+            => ok(resp(416, "Range Not Satisfiable").h("content-range", "bytes */10").h("content-length", "0")
+                .framing(Framing::Length(0))),
+        r10_content_range_unsatisfied_bad_total: Method::Get, b"HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */01\r\n\r\n"
             => err(ParseError::BadContentRange, 400),
         r10_content_range_end_at_total: Method::Get, b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-10/10\r\n\r\n"
             => err(ParseError::BadContentRange, 400),
