@@ -17,6 +17,9 @@
 //!   with one `key=value` extension per chunk), never touching the data itself.
 //! * [`Range`] / [`ContentRange`]: single byte ranges, Python-original rules.
 //!
+//! [`pressure`] is the one eviction policy every adapter applies when its connections
+//! are all taken.
+//!
 //! Every limit is in [`limits`]. The rules and the status for each failure follow
 //! DESIGN §3; where they differ from the Python original the item's docs say why.
 //!
@@ -48,6 +51,7 @@ pub mod body;
 pub mod engine;
 pub mod error;
 pub mod limits;
+pub mod pressure;
 pub mod router;
 pub mod wire;
 

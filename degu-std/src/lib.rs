@@ -4,7 +4,8 @@
 //!
 //! * [`Address`]: IPv4, IPv6 with scope id, host names, AF_UNIX paths and abstract names.
 //! * [`Server`]: serve any `degu-core` [`App`](degu_core::app::App) with connection
-//!   limits, idle/head/I/O timeouts, eviction of idle connections and graceful shutdown.
+//!   limits, idle/head/I/O timeouts, request buffers pooled so idle connections hold
+//!   none, the shared connection-pressure policy and graceful shutdown.
 //! * [`Client`] → [`Connection`]: async requests; [`blocking`]: the same engine over
 //!   blocking std sockets.
 //! * [`TempServer`]: a throwaway server for tests and docs.
@@ -12,6 +13,7 @@
 
 pub mod address;
 pub mod blocking;
+mod buffers;
 pub mod client;
 pub mod pki;
 pub mod proxy;
