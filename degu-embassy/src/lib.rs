@@ -36,5 +36,5 @@ pub mod server;
 pub mod tls;
 
 pub use client::{ClientBuffers, ClientTimeouts, TimedSocket, connect};
-pub use pool::{PoolEvents, PoolState};
+pub use pool::{Footprint, PoolEvents, PoolState};
 pub use server::{ConnState, ServeConfig, Timeouts, serve_conn, serve_socket};

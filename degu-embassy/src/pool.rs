@@ -14,9 +14,13 @@
 //!   ([`BufferSource`]); idle keep-alive and silent connections hold just their socket.
 //! * When a socket accepts and no other socket is left listening, the pool closes the
 //!   connection that matters least ([`degu_core::pressure`]: the oldest silent or idle
-//!   one, then the slowest head) with a reset, and that socket listens again. A
-//!   connection handling a request is never closed for room; when every one is, the pool
-//!   looks again every [`PRESSURE_RECHECK`].
+//!   one, then the slowest head, and a fresh one only when nothing else can go), and that
+//!   socket listens again at once (the connection is dropped without waiting to send a
+//!   reset: [`crate::server::drop_connection`]). When only one socket is left listening,
+//!   it closes one that has overstayed (idle or silent for [`pressure::FRESH`], or inside
+//!   a head) if `SPARE` is 2 or more, so a second newcomer still finds a socket. A connection handling a request
+//!   is never closed for room; when every one is and none listens, the pool looks again
+//!   every [`PRESSURE_RECHECK`].
 //! * When a request's first byte arrives and every buffer set is taken, the slowest head
 //!   holding one is closed the same way, so trickling heads cannot starve a real client
 //!   of buffers either. Slow heads also end at the head timeout.
@@ -121,6 +125,47 @@ impl<
         RX + TX
     }
 
+    /// What running `app` on this pool costs besides the `PoolState` itself, measured
+    /// on futures that are built but never polled (for footprint reports).
+    pub fn footprint<A: App>(
+        &mut self,
+        stack: Stack<'_>,
+        app: &A,
+        config: &ServeConfig,
+    ) -> Footprint {
+        let task = core::mem::size_of_val(&self.run(stack, 80, app, config));
+        let PoolState { spare, buffers, .. } = self;
+        let slots = [const { Slot::new() }; 1];
+        let sets = buffers.each_mut().map(|b| Set {
+            buffers: Cell::new(Some(b)),
+            holder: Cell::new(None),
+        });
+        let shared = Shared {
+            slots: &slots,
+            spare_slots: &[],
+            sets: &sets,
+            set_freed: WakerCell::new(),
+            starved: Cell::new(false),
+            supervisor: WakerCell::new(),
+        };
+        let ctx = Ctx {
+            stack,
+            port: 80,
+            app,
+            config,
+            events: &(),
+            shared: &shared,
+        };
+        let connection = spare
+            .first_mut()
+            .map_or(0, |s| core::mem::size_of_val(&connection_loop(&ctx, 0, s)));
+        Footprint {
+            task,
+            connection,
+            socket_state: core::mem::size_of::<Slot>(),
+        }
+    }
+
     /// Serve `app` on `port` with all sockets, forever.
     pub async fn run<A: App>(
         &mut self,
@@ -200,6 +245,18 @@ impl<
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// RAM a pool needs beyond its [`PoolState`], in bytes ([`PoolState::footprint`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Footprint {
+    /// The future of [`PoolState::run`]: the task that runs the pool.
+    pub task: usize,
+    /// Of which one socket's connection future (accepting, then running the engine and
+    /// the app's handler).
+    pub connection: usize,
+    /// And one socket's state beside it (phase, since, close request).
+    pub socket_state: usize,
 }
 
 /// What a pool reports as it serves, for logging and activity tracking; every method
@@ -306,10 +363,12 @@ impl<'p, 'b, const RB: usize, const WB: usize> Shared<'p, 'b, RB, WB> {
         self.slots().find_map(|(i, s)| (i == index).then_some(s))
     }
 
-    /// Close the connection the pressure policy picks among `candidates`.
+    /// Close the connection the pressure policy picks among `candidates`, if its rank is
+    /// `worst` or better; whether one was closed.
     fn evict<'s>(
         &self,
         candidates: impl Iterator<Item = (usize, &'s Slot)>,
+        worst: Rank,
         events: &impl PoolEvents,
     ) -> bool {
         let now = Instant::now();
@@ -328,27 +387,44 @@ impl<'p, 'b, const RB: usize, const WB: usize> Shared<'p, 'b, RB, WB> {
         let Some((i, slot, phase, since)) = pressure::victim(entries, fresh_since) else {
             return false;
         };
-        if let Some(rank) = pressure::rank(phase, &since, &fresh_since) {
-            debug!("closing the connection on socket {} ({:?})", i, rank);
-            events.evicting(i, rank);
+        let Some(rank) = pressure::rank(phase, &since, &fresh_since) else {
+            return false;
+        };
+        if rank > worst {
+            return false;
         }
+        debug!("closing the connection on socket {} ({:?})", i, rank);
+        events.evicting(i, rank);
         slot.conn.close();
         true
     }
 
-    /// After socket `accepted` took a connection: if no socket is left listening, close
-    /// a connection to make one listen again (not the new one: it has just arrived).
+    /// After socket `accepted` took a connection (never closed here: it has just
+    /// arrived), keep sockets listening:
+    ///
+    /// * none listens: close the connection that matters least, whatever its rank, or
+    ///   every new client is refused until one ends;
+    /// * one listens, and the pool has two spare sockets or more: close one that has
+    ///   overstayed ([`Rank::Head`] or better: not a connection that is fresh), so that
+    ///   a second client arriving before the first's socket listens again still finds
+    ///   one. Under a flood of trickling heads this is what keeps a real client from
+    ///   meeting a moment with no socket listening. (With one spare socket, that socket
+    ///   is the only room for idle keep-alive connections beyond the workers', so they
+    ///   are left alone.)
     fn keep_listening(&self, accepted: Option<usize>, events: &impl PoolEvents) {
-        if self
+        let listening = self
             .slots()
-            .any(|(_, s)| s.socket.get() == SocketPhase::Listening)
-        {
-            return;
-        }
+            .filter(|(_, s)| s.socket.get() == SocketPhase::Listening)
+            .count();
+        let worst = match listening {
+            0 => Rank::Fresh,
+            1 if self.spare_slots.len() >= 2 => Rank::Head,
+            _ => return,
+        };
         let open = self
             .slots()
             .filter(|(i, s)| Some(*i) != accepted && s.socket.get() != SocketPhase::Listening);
-        if !self.evict(open, events) {
+        if !self.evict(open, worst, events) && listening == 0 {
             self.starved.set(true);
             self.supervisor.wake();
         }
@@ -480,7 +556,7 @@ impl<'p, 'b, E: PoolEvents, const RB: usize, const WB: usize> BufferSource
                 .filter_map(|set| shared.slot(set.holder.get()?))
                 .any(|s| s.conn.close_requested());
             if !freeing {
-                shared.evict(holders, self.events);
+                shared.evict(holders, Rank::Head, self.events);
             }
             shared.set_freed.register(cx.waker());
             Poll::Pending

@@ -149,8 +149,9 @@ impl ConnState {
         self.since.set(at);
     }
 
-    /// Ask the connection to close now (it is reset) if it is idle, silent, inside a
-    /// head or lingering in its close; a request being handled finishes first.
+    /// Ask the connection to close now if it is idle, silent, inside a head or lingering
+    /// in its close (it is dropped, see [`drop_connection`]); a request being handled
+    /// finishes first.
     pub fn close(&self) {
         self.close.set(true);
         if let Some(w) = self.waker.take() {
@@ -219,8 +220,9 @@ pub async fn serve_socket<A: App, B: BufferSource>(
 }
 
 /// [`serve_socket`] with the connection's state kept by the caller (a pool), which may
-/// ask it to close ([`ConnState::close`]): it is then reset at once instead of closed
-/// gracefully. `conn` must have been [`opened`](ConnState::open).
+/// ask it to close ([`ConnState::close`]): it is then dropped at once instead of closed
+/// gracefully (see [`drop_connection`]). `conn` must have been
+/// [`opened`](ConnState::open).
 pub async fn serve_conn<A: App, B: BufferSource>(
     socket: &mut TcpSocket<'_>,
     buffers: &mut B,
@@ -238,18 +240,26 @@ pub async fn serve_conn<A: App, B: BufferSource>(
     };
     conn.mark(Instant::now());
     if conn.close_requested() {
-        reset(socket, config.timeouts.linger).await;
+        drop_connection(socket);
     } else if let Either::Second(()) =
         select(close(socket, config.timeouts.linger), conn.closed()).await
     {
         // Its lingering close is what mattered least.
-        reset(socket, config.timeouts.linger).await;
+        drop_connection(socket);
     }
     result
 }
 
-/// Reset the connection and wait (at most `limit`) until the RST is out, so the socket
-/// can `accept` again.
+/// Forget the connection at once, so the socket can `accept` again before anything else
+/// happens: it is the one a pool closes to listen again, and every moment no socket
+/// listens, a new client is refused. No reset is sent (smoltcp would have to send it
+/// before the socket could listen); the peer gets one with its next segment, which no
+/// socket accepts, and a peer that never sends again costs the device nothing.
+pub fn drop_connection(socket: &mut TcpSocket<'_>) {
+    socket.abort();
+}
+
+/// Reset the connection and wait (at most `limit`) until the RST is out.
 async fn reset(socket: &mut TcpSocket<'_>, limit: Duration) {
     socket.abort();
     let _ = with_timeout(limit, socket.flush()).await;

@@ -248,9 +248,9 @@ fn exchanges() {
     let took = started.elapsed();
     assert!(took < SERVED_WITHIN, "the third client waited {took:?}");
     assert_closed_by_device(&mut first);
-    // A fourth is served too: the device now closes the second, idle longest. The
-    // first's socket listens again a moment after its reset left (smoltcp sends it
-    // before the socket can listen), and this client connects right after seeing it.
+    // A fourth is served too: the device now closes the second, idle longest. (The
+    // first's socket listens again at once; should this client still come too early,
+    // it may try again within the bound.)
     let started = Instant::now();
     let mut fourth = connect_within(&client, SERVED_WITHIN);
     assert_hello(&mut fourth);
@@ -279,9 +279,8 @@ fn connect_within(client: &Client, limit: Duration) -> Connection {
     }
 }
 
-/// The device has closed `conn` (reset): a request on it fails without an answer (if the
-/// reset is still on its way, the request meets a socket that no longer has the
-/// connection, and is reset itself).
+/// The device has closed `conn`: a request on it fails without an answer (the device
+/// dropped the connection, so the request meets no socket that has it and is reset).
 fn assert_closed_by_device(conn: &mut Connection) {
     if let Ok(r) = conn.get("/hello", &[]) {
         panic!("a connection the device closed answered {}", r.status);
