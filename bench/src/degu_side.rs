@@ -6,8 +6,9 @@ use crate::workload::{PING, PONG};
 use degu_core::Method;
 use degu_core::app::{App, Request, Session};
 use degu_core::engine::{Error, Read, Responder, Sent, Write};
+use degu_std::blocking::{BlockingConnection, Wait};
 use degu_std::{Address, Client, ClientConfig, RunningServer, Server, ServerConfig};
-use degu_std::{TlsClientConfig, TlsServerConfig, blocking};
+use degu_std::{ClientConnection, TlsClientConfig, TlsServerConfig};
 use std::io;
 
 /// Answers `POST` with a 108-byte body by `200 OK` and the pong body; anything else
@@ -70,7 +71,7 @@ fn check(status: u16, len: usize) -> Result<(), BoxError> {
 }
 
 /// `n` round trips on an async connection.
-pub async fn async_requests(conn: &mut degu_std::Connection, n: usize) -> Result<(), BoxError> {
+pub async fn async_requests(conn: &mut ClientConnection, n: usize) -> Result<(), BoxError> {
     let mut body = [0u8; 256];
     for _ in 0..n {
         let mut response = conn.post("/", &[], PING).await?;
@@ -84,17 +85,17 @@ pub async fn async_requests(conn: &mut degu_std::Connection, n: usize) -> Result
 pub async fn async_connect(
     address: &Address,
     tls: Option<TlsClientConfig>,
-) -> Result<degu_std::Connection, BoxError> {
+) -> Result<ClientConnection, BoxError> {
     let client = Client::with_config(address.clone(), client_config(address, tls));
     Ok(client.connect().await?)
 }
 
 /// `n` round trips on a blocking connection.
-pub fn blocking_requests(conn: &mut blocking::Connection, n: usize) -> Result<(), BoxError> {
+pub fn blocking_requests(conn: &mut BlockingConnection, n: usize) -> Result<(), BoxError> {
     let mut body = [0u8; 256];
     for _ in 0..n {
-        let mut response = conn.post("/", &[], PING)?;
-        let len = response.read_to_end(&mut body)?;
+        let mut response = conn.post("/", &[], PING).wait()?;
+        let len = response.body.read_to_end(&mut body).wait()?;
         check(response.status, len)?;
     }
     Ok(())
@@ -104,7 +105,7 @@ pub fn blocking_requests(conn: &mut blocking::Connection, n: usize) -> Result<()
 pub fn blocking_connect(
     address: &Address,
     tls: Option<TlsClientConfig>,
-) -> Result<blocking::Connection, BoxError> {
-    let client = blocking::Client::with_config(address.clone(), client_config(address, tls));
-    Ok(client.connect()?)
+) -> Result<BlockingConnection, BoxError> {
+    let client = Client::with_config(address.clone(), client_config(address, tls));
+    Ok(client.connect_blocking()?)
 }

@@ -243,4 +243,10 @@ impl<'r, R: Read> Request<'r, R> {
     pub fn header(&self, name: &str) -> Option<&'r str> {
         self.headers.get(name)
     }
+
+    /// The query's `key=value` pairs, raw (decode a value with
+    /// [`crate::wire::query::decode`]); none without a query.
+    pub fn query_pairs(&self) -> crate::wire::query::Query<'r> {
+        crate::wire::query::Query::new(self.query.unwrap_or(""))
+    }
 }

@@ -1,24 +1,29 @@
 //! A Degu client over an `embassy-net` TCP socket.
 //!
 //! [`connect`] opens the socket to an [`IpEndpoint`] within [`ClientTimeouts::connect`]
-//! and gives a [`TimedSocket`]: the socket as one `embedded-io-async` stream whose reads
-//! and writes each end after [`ClientTimeouts::io`]. degu-core's client
-//! [`Connection`] runs over it (or over a TLS stream on top
-//! of it, see the `tls` module), with buffers the caller owns:
+//! and gives a [`TimedSocket`]: the socket whose reads and writes each end after
+//! [`ClientTimeouts::io`]. degu-core's one client, [`Connection`], runs over its halves
+//! ([`TimedSocket::split`]: full duplex, a request body goes out while the response
+//! comes in), or over a TLS stream on top of it through [`HalfDuplex`] (see the `tls`
+//! module), with buffers the caller owns:
 //!
 //! ```ignore
 //! let mut socket = TcpSocket::new(stack, &mut rx, &mut tx);
-//! let io = connect(&mut socket, (Ipv4Address::new(10, 0, 2, 2), 8080), &TIMEOUTS).await?;
-//! let mut conn = buffers.connection(io);
+//! let mut io = connect(&mut socket, (Ipv4Address::new(10, 0, 2, 2), 8080), &TIMEOUTS).await?;
+//! let (reader, writer) = io.split();
+//! let mut conn = buffers.connection(reader, writer);
 //! let mut response = conn.get("/status", &[]).await?;
 //! let n = response.body.read_to_end(&mut body).await?;
-//! conn.into_inner().close().await;
+//! drop(conn);
+//! io.close().await;
 //! ```
 
-use crate::server::{IoError, close};
+use crate::server::{IoError, TimedWriter, close, flatten};
 use degu_core::engine::Connection;
 use embassy_net::IpEndpoint;
-use embassy_net::tcp::{ConnectError, TcpSocket};
+use embassy_net::tcp::{ConnectError, TcpReader, TcpSocket};
+use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+use embassy_sync::mutex::Mutex;
 use embassy_time::{Duration, with_timeout};
 
 /// How long a client waits at each stage; `const fn` defaults for `static`s.
@@ -103,6 +108,94 @@ impl<'s, 'd> TimedSocket<'s, 'd> {
     pub async fn close(self) {
         close(self.socket, self.linger).await;
     }
+
+    /// The read and write halves, each with the I/O timeout, for a full-duplex
+    /// [`Connection`].
+    pub fn split(&mut self) -> (TimedReader<'_>, TimedWriter<'_>) {
+        let (reader, writer) = self.socket.split();
+        (
+            TimedReader {
+                reader,
+                io: self.io,
+            },
+            TimedWriter::new(writer, self.io),
+        )
+    }
+}
+
+/// The read half of a [`TimedSocket`]: each read bounded by the I/O timeout.
+pub struct TimedReader<'a> {
+    reader: TcpReader<'a>,
+    io: Duration,
+}
+
+impl embedded_io::ErrorType for TimedReader<'_> {
+    type Error = IoError;
+}
+
+impl embedded_io_async::Read for TimedReader<'_> {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, IoError> {
+        flatten(with_timeout(self.io, self.reader.read(buf)).await)
+    }
+}
+
+/// A stream that cannot be split (an `embedded-tls` connection, whose halves need a
+/// cloneable socket) shared by a read half and a write half that take turns: each read
+/// or write holds the stream for its duration. A [`Connection`] runs over it half
+/// duplex: a request body and its response still interleave, but a write that waits
+/// for the peer to read holds up the reads until the I/O timeout.
+pub struct HalfDuplex<T>(Mutex<NoopRawMutex, T>);
+
+impl<T> HalfDuplex<T> {
+    /// Share `io`.
+    pub const fn new(io: T) -> Self {
+        HalfDuplex(Mutex::new(io))
+    }
+
+    /// The two halves.
+    pub fn split(&self) -> (HalfDuplexReader<'_, T>, HalfDuplexWriter<'_, T>) {
+        (HalfDuplexReader(&self.0), HalfDuplexWriter(&self.0))
+    }
+
+    /// The stream.
+    pub fn into_inner(self) -> T {
+        self.0.into_inner()
+    }
+
+    /// The stream, while no half uses it.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.0.get_mut()
+    }
+}
+
+/// The read half of a [`HalfDuplex`] stream.
+pub struct HalfDuplexReader<'a, T>(&'a Mutex<NoopRawMutex, T>);
+
+/// The write half of a [`HalfDuplex`] stream.
+pub struct HalfDuplexWriter<'a, T>(&'a Mutex<NoopRawMutex, T>);
+
+impl<T: embedded_io::ErrorType> embedded_io::ErrorType for HalfDuplexReader<'_, T> {
+    type Error = T::Error;
+}
+
+impl<T: embedded_io::ErrorType> embedded_io::ErrorType for HalfDuplexWriter<'_, T> {
+    type Error = T::Error;
+}
+
+impl<T: embedded_io_async::Read> embedded_io_async::Read for HalfDuplexReader<'_, T> {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, T::Error> {
+        self.0.lock().await.read(buf).await
+    }
+}
+
+impl<T: embedded_io_async::Write> embedded_io_async::Write for HalfDuplexWriter<'_, T> {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, T::Error> {
+        self.0.lock().await.write(buf).await
+    }
+
+    async fn flush(&mut self) -> Result<(), T::Error> {
+        self.0.lock().await.flush().await
+    }
 }
 
 impl embedded_io::ErrorType for TimedSocket<'_, '_> {
@@ -111,21 +204,13 @@ impl embedded_io::ErrorType for TimedSocket<'_, '_> {
 
 impl embedded_io_async::Read for TimedSocket<'_, '_> {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, IoError> {
-        match with_timeout(self.io, self.socket.read(buf)).await {
-            Ok(Ok(n)) => Ok(n),
-            Ok(Err(e)) => Err(e.into()),
-            Err(_) => Err(IoError::TimedOut),
-        }
+        flatten(with_timeout(self.io, self.socket.read(buf)).await)
     }
 }
 
 impl embedded_io_async::Write for TimedSocket<'_, '_> {
     async fn write(&mut self, buf: &[u8]) -> Result<usize, IoError> {
-        match with_timeout(self.io, self.socket.write(buf)).await {
-            Ok(Ok(n)) => Ok(n),
-            Ok(Err(e)) => Err(e.into()),
-            Err(_) => Err(IoError::TimedOut),
-        }
+        flatten(with_timeout(self.io, self.socket.write(buf)).await)
     }
 
     async fn flush(&mut self) -> Result<(), IoError> {
@@ -149,12 +234,14 @@ impl<const R: usize, const W: usize> ClientBuffers<R, W> {
         }
     }
 
-    /// A degu-core client connection over `io` with these buffers.
-    pub fn connection<T>(&mut self, io: T) -> Connection<T, &mut [u8]>
+    /// A degu-core client connection over a stream's read and write halves with these
+    /// buffers.
+    pub fn connection<In, Out>(&mut self, reader: In, writer: Out) -> Connection<In, Out, &mut [u8]>
     where
-        T: embedded_io_async::Read + embedded_io_async::Write,
+        In: embedded_io_async::Read,
+        Out: embedded_io_async::Write,
     {
-        Connection::new(io, &mut self.read[..], &mut self.write[..])
+        Connection::new(reader, writer, &mut self.read[..], &mut self.write[..])
     }
 }
 

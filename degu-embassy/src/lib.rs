@@ -35,6 +35,9 @@ pub mod server;
 #[cfg(feature = "tls")]
 pub mod tls;
 
-pub use client::{ClientBuffers, ClientTimeouts, TimedSocket, connect};
+pub use client::{
+    ClientBuffers, ClientTimeouts, HalfDuplex, HalfDuplexReader, HalfDuplexWriter, TimedReader,
+    TimedSocket, connect,
+};
 pub use pool::{Footprint, PoolEvents, PoolState};
 pub use server::{ConnState, ServeConfig, Timeouts, serve_conn, serve_socket};

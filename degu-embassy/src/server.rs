@@ -460,7 +460,10 @@ impl embedded_io_async::Read for ServerReader<'_> {
     }
 }
 
-fn flatten<T>(r: Result<Result<T, tcp::Error>, embassy_time::TimeoutError>) -> Result<T, IoError> {
+/// A socket operation's result under a timeout, as an [`IoError`].
+pub(crate) fn flatten<T>(
+    r: Result<Result<T, tcp::Error>, embassy_time::TimeoutError>,
+) -> Result<T, IoError> {
     match r {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(e.into()),
@@ -468,10 +471,17 @@ fn flatten<T>(r: Result<Result<T, tcp::Error>, embassy_time::TimeoutError>) -> R
     }
 }
 
-/// The write half of a server connection: each write is bounded by the I/O timeout.
+/// The write half of a connection (server or client): each write is bounded by the
+/// I/O timeout.
 pub struct TimedWriter<'a> {
     inner: TcpWriter<'a>,
     timeout: Duration,
+}
+
+impl<'a> TimedWriter<'a> {
+    pub(crate) fn new(inner: TcpWriter<'a>, timeout: Duration) -> Self {
+        TimedWriter { inner, timeout }
+    }
 }
 
 impl embedded_io::ErrorType for TimedWriter<'_> {

@@ -15,11 +15,12 @@
 //! (CAP_SYS_ADMIN and CAP_NET_ADMIN) and `ip`; it is skipped, saying why, only where
 //! creating a namespace is refused.
 
+use degu_core::engine::{Pump, Read as EngineRead, Response};
 use degu_core::{ChunkExt, Framing};
 use degu_embassy::{PoolEvents, PoolState, ServeConfig};
 use degu_examples::demo::DemoApp;
-use degu_std::blocking::{Client, Connection, Response};
-use degu_std::{Address, ClientConfig};
+use degu_std::blocking::{BlockingConnection, Wait};
+use degu_std::{Address, BodyExt, Client, ClientConfig};
 use embassy_executor::{Executor, Spawner};
 use embassy_net::{Ipv4Cidr, Runner, StackResources, StaticConfigV4};
 use embassy_net_tuntap::TunTapDevice;
@@ -173,17 +174,20 @@ fn exchanges() {
     config.timeout = Some(CLIENT_TIMEOUT);
     let client = Client::with_config(address, config);
 
-    let mut first = client.connect().expect("connect");
+    let mut first = client.connect_blocking().expect("connect");
 
     // GET and HEAD /hello: a length body, and its head alone.
-    let mut r = first.get("/hello", &[]).expect("GET /hello");
+    let mut r = first.get("/hello", &[]).wait().expect("GET /hello");
     assert_eq!(r.status, 200);
     assert_eq!(r.headers.get("content-length"), Some("12"));
-    assert_eq!(r.read_to_vec().expect("hello body"), b"hello, world");
-    let mut r = first.head("/hello", &[]).expect("HEAD /hello");
+    assert_eq!(
+        r.body.read_to_vec().wait().expect("hello body"),
+        b"hello, world"
+    );
+    let mut r = first.head("/hello", &[]).wait().expect("HEAD /hello");
     assert_eq!(r.status, 200);
     assert_eq!(r.headers.get("content-length"), Some("12"));
-    assert_eq!(r.read_to_vec().expect("HEAD body"), b"");
+    assert_eq!(r.body.read_to_vec().wait().expect("HEAD body"), b"");
 
     // Chunked echo: the same chunk boundaries and extensions come back, the final chunk's
     // extension included. The 3000-byte chunk is larger than the echo route's 512-byte
@@ -196,11 +200,21 @@ fn exchanges() {
         (Some(ChunkExt::new("seq", "4")), b"x"),
     ];
     let last = Some(ChunkExt::new("done", "yes"));
-    let r = first
-        .request_chunked(degu_core::Method::Post, "/echo", &[], &sent, last)
+    let (mut w, response) = first
+        .send(degu_core::Method::Post, "/echo", &[], Framing::Chunked)
         .expect("POST /echo chunked");
+    // Full duplex: the echo answers while the body still goes out.
+    let sending = async {
+        for (ext, data) in &sent {
+            w.write_chunk(*ext, data).await?;
+        }
+        w.finish(last).await
+    };
+    let (written, r) = embassy_futures::join::join(sending, response.receive()).wait();
+    written.expect("POST /echo chunked");
+    let r = r.expect("POST /echo chunked");
     assert_eq!(r.status, 200);
-    assert_eq!(r.framing(), Framing::Chunked);
+    assert_eq!(r.body.framing(), Framing::Chunked);
     let (chunks, end) = read_chunks(r);
     let expected: Chunks = sent
         .iter()
@@ -211,17 +225,17 @@ fn exchanges() {
 
     // A 64 KiB length body each way: 16 times the device's TCP windows.
     let body: Vec<u8> = (0..64 * 1024u32).map(|i| (i * 7 % 251) as u8).collect();
-    let mut r = first.put("/echo", &[], &body).expect("PUT /echo");
+    let mut r = first.put("/echo", &[], &body).wait().expect("PUT /echo");
     assert_eq!(r.status, 200);
-    assert_eq!(r.framing(), Framing::Length(body.len() as u64));
+    assert_eq!(r.body.framing(), Framing::Length(body.len() as u64));
     // Not assert_eq!: 64 KiB on each side of a failure message helps nobody.
     assert!(
-        r.read_to_vec().expect("echoed body") == body,
+        r.body.read_to_vec().wait().expect("echoed body") == body,
         "64 KiB echo differs"
     );
 
     // A chunked response the device makes up, and a 404, still on the first connection.
-    let r = first.get("/chunks?n=3", &[]).expect("GET /chunks");
+    let r = first.get("/chunks?n=3", &[]).wait().expect("GET /chunks");
     assert_eq!(r.status, 200);
     let (chunks, end) = read_chunks(r);
     let expected: Chunks = (0..3)
@@ -232,18 +246,18 @@ fn exchanges() {
         .collect();
     assert_eq!(chunks, expected);
     assert_eq!(end, None);
-    let mut r = first.get("/nowhere", &[]).expect("GET /nowhere");
+    let mut r = first.get("/nowhere", &[]).wait().expect("GET /nowhere");
     assert_eq!(r.status, 404);
-    assert_eq!(r.read_to_vec().expect("404 body"), b"");
+    assert_eq!(r.body.read_to_vec().wait().expect("404 body"), b"");
 
     // A second connection is served while the first stays open (idle)...
-    let mut second = client.connect().expect("connect a second time");
+    let mut second = client.connect_blocking().expect("connect a second time");
     assert_hello(&mut second);
     // ... and a third takes the spare socket. Then no socket listens, so the device
     // closes the connection that matters least to listen again: the one idle longest,
     // the first.
     let started = Instant::now();
-    let mut third = client.connect().expect("connect a third time");
+    let mut third = client.connect_blocking().expect("connect a third time");
     assert_hello(&mut third);
     let took = started.elapsed();
     assert!(took < SERVED_WITHIN, "the third client waited {took:?}");
@@ -266,10 +280,10 @@ const SERVED_WITHIN: Duration = Duration::from_secs(1);
 
 /// Connect, trying again while the device refuses (no socket listening for a moment),
 /// for at most `limit`.
-fn connect_within(client: &Client, limit: Duration) -> Connection {
+fn connect_within(client: &Client, limit: Duration) -> BlockingConnection {
     let deadline = Instant::now() + limit;
     loop {
-        match client.connect() {
+        match client.connect_blocking() {
             Ok(c) => return c,
             Err(e) if e.kind() == ErrorKind::ConnectionRefused && Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(5));
@@ -281,16 +295,19 @@ fn connect_within(client: &Client, limit: Duration) -> Connection {
 
 /// The device has closed `conn`: a request on it fails without an answer (the device
 /// dropped the connection, so the request meets no socket that has it and is reset).
-fn assert_closed_by_device(conn: &mut Connection) {
-    if let Ok(r) = conn.get("/hello", &[]) {
+fn assert_closed_by_device(conn: &mut BlockingConnection) {
+    if let Ok(r) = conn.get("/hello", &[]).wait() {
         panic!("a connection the device closed answered {}", r.status);
     }
 }
 
-fn assert_hello(conn: &mut Connection) {
-    let mut r = conn.get("/hello", &[]).expect("GET /hello");
+fn assert_hello(conn: &mut BlockingConnection) {
+    let mut r = conn.get("/hello", &[]).wait().expect("GET /hello");
     assert_eq!(r.status, 200);
-    assert_eq!(r.read_to_vec().expect("hello body"), b"hello, world");
+    assert_eq!(
+        r.body.read_to_vec().wait().expect("hello body"),
+        b"hello, world"
+    );
 }
 
 fn owned(ext: ChunkExt<'_>) -> (String, String) {
@@ -300,12 +317,16 @@ fn owned(ext: ChunkExt<'_>) -> (String, String) {
 type Chunks = Vec<(Option<(String, String)>, Vec<u8>)>;
 
 /// A chunked body as `(extension, data)` per chunk, and the final chunk's extension.
-fn read_chunks(mut r: Response<'_>) -> (Chunks, Option<(String, String)>) {
+fn read_chunks<R: EngineRead, P: Pump>(
+    mut r: Response<'_, R, P>,
+) -> (Chunks, Option<(String, String)>) {
     let mut chunks: Chunks = Vec::new();
     let mut buf = [0u8; 1024];
     loop {
         let piece = r
+            .body
             .read_chunk(&mut buf)
+            .wait()
             .expect("read a chunk")
             .expect("the body ended without its last chunk");
         if piece.is_end() {

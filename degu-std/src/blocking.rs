@@ -1,27 +1,55 @@
-//! A blocking client over std sockets that drives the same `degu-core` engine as the
-//! async one: for CLIs, scripts and tests, like the Python original's client.
+//! Blocking connections: degu-core's one client over std sockets, driven by a small
+//! blocking executor ([`Wait::wait`]), for CLIs, scripts, tests and IPC, like the
+//! Python original's client.
 //!
 //! ```no_run
-//! use degu_std::blocking::Client;
+//! use degu_std::Client;
+//! use degu_std::blocking::Wait;
 //!
 //! let client = Client::new("127.0.0.1:8080".parse()?);
-//! let mut conn = client.connect()?;
-//! let mut response = conn.get("/hello", &[])?;
+//! let mut conn = client.connect_blocking()?;
+//! let mut response = conn.get("/hello", &[]).wait()?;
 //! let mut body = [0u8; 64];
-//! let n = response.read_to_end(&mut body)?;
+//! let n = response.body.read_to_end(&mut body).wait()?;
 //! assert_eq!(&body[..n], b"hello, world");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # How it blocks
+//!
+//! The sockets stay in blocking mode, so a plain request costs what it costs on a raw
+//! socket: one `send` and one blocking `recv`. Only when an exchange is full duplex does
+//! it poll: a write that would block (`MSG_DONTWAIT`) registers the socket for
+//! writing and makes the reads of the same connection non-blocking too, and
+//! [`Wait::wait`] sleeps in `poll(2)` until either side can go on. Timeouts are the
+//! client's: `SO_RCVTIMEO`/`SO_SNDTIMEO` on blocking calls, a deadline on polled ones.
+//!
+//! The executor drives only futures that wait on this module's sockets; a future that
+//! waits on anything else (a Tokio timer, a channel) is polled again every
+//! [`FOREIGN_POLL_INTERVAL`].
 
 use crate::address::Address;
-use crate::client::{ClientConfig, with_host};
-use degu_core::engine::{self, ChunkPiece, Error};
-use degu_core::{ChunkExt, ContentRange, Framing, Header, Headers, Method};
-use futures_executor::block_on;
+use crate::client::{Client, ClientHeaders};
+use crate::stream::timed_out as timed_out_error;
+use degu_core::engine;
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::socket::{MsgFlags, recv, send};
+use std::cell::RefCell;
+use std::future::{Future, IntoFuture};
 use std::io::{self, Read as _, Write as _};
 use std::net::TcpStream;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::UnixStream;
-use std::sync::Arc;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+/// How often [`Wait::wait`] polls a future that waits on something other than this
+/// module's sockets.
+pub const FOREIGN_POLL_INTERVAL: Duration = Duration::from_millis(1);
 
 /// A blocking socket before TLS.
 #[derive(Debug)]
@@ -32,20 +60,33 @@ pub enum StdPlain {
     Unix(UnixStream),
 }
 
-impl io::Read for StdPlain {
+impl StdPlain {
+    fn fd(&self) -> BorrowedFd<'_> {
+        match self {
+            StdPlain::Tcp(s) => s.as_fd(),
+            StdPlain::Unix(s) => s.as_fd(),
+        }
+    }
+
+    fn raw(&self) -> RawFd {
+        self.fd().as_raw_fd()
+    }
+}
+
+impl io::Read for &StdPlain {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            StdPlain::Tcp(s) => s.read(buf),
-            StdPlain::Unix(s) => s.read(buf),
+            StdPlain::Tcp(s) => (&*s).read(buf),
+            StdPlain::Unix(s) => (&*s).read(buf),
         }
     }
 }
 
-impl io::Write for StdPlain {
+impl io::Write for &StdPlain {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
-            StdPlain::Tcp(s) => s.write(buf),
-            StdPlain::Unix(s) => s.write(buf),
+            StdPlain::Tcp(s) => (&*s).write(buf),
+            StdPlain::Unix(s) => (&*s).write(buf),
         }
     }
 
@@ -54,281 +95,395 @@ impl io::Write for StdPlain {
     }
 }
 
-/// A blocking socket as an `embedded-io-async` stream: every call completes on its first
-/// poll, so the engine runs to completion under `block_on` without a reactor.
-#[derive(Debug)]
-pub enum BlockingSocket {
-    /// TCP.
-    Tcp(TcpStream),
-    /// AF_UNIX.
-    Unix(UnixStream),
-    /// TLS over either.
-    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, StdPlain>>),
+/// What the two halves of one blocking connection share.
+struct Shared {
+    socket: StdPlain,
+    /// A write is waiting for buffer space: reads must not block the thread, or the
+    /// exchange could deadlock (each side waiting for the other to read).
+    writer_waiting: AtomicBool,
+    /// The TLS session, when there is one; both halves go through it.
+    tls: Option<Mutex<rustls::ClientConnection>>,
 }
 
-impl embedded_io::ErrorType for BlockingSocket {
+impl Shared {
+    fn tls(&self) -> Option<MutexGuard<'_, rustls::ClientConnection>> {
+        // A poisoned lock means a panic mid-record: the session is unusable either way,
+        // and rustls reports that as an error on the next call.
+        self.tls
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// One socket a pending operation waits on.
+struct Registration {
+    shared: Arc<Shared>,
+    events: PollFlags,
+    deadline: Option<Instant>,
+}
+
+thread_local! {
+    /// What the futures polled by [`Wait::wait`] on this thread are waiting for.
+    static WAITING: RefCell<Vec<Registration>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Driving a future to completion on the calling thread: the blocking client's
+/// executor.
+pub trait Wait: IntoFuture {
+    /// Poll the future until it completes, sleeping in `poll(2)` while it waits on a
+    /// blocking connection's socket.
+    fn wait(self) -> Self::Output;
+}
+
+impl<F: IntoFuture> Wait for F {
+    fn wait(self) -> Self::Output {
+        block_on(self.into_future())
+    }
+}
+
+fn block_on<F: Future>(fut: F) -> F::Output {
+    let mut fut = pin!(fut);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            WAITING.with(|w| w.borrow_mut().clear());
+            return v;
+        }
+        let waiting = WAITING.with(|w| std::mem::take(&mut *w.borrow_mut()));
+        if waiting.is_empty() {
+            std::thread::sleep(FOREIGN_POLL_INTERVAL);
+            continue;
+        }
+        let now = Instant::now();
+        let timeout = waiting
+            .iter()
+            .filter_map(|r| r.deadline)
+            .min()
+            .map(|d| d.saturating_duration_since(now));
+        let timeout = match timeout {
+            // Rounded up, so a deadline is never polled a millisecond early forever.
+            Some(t) => {
+                PollTimeout::try_from(t + Duration::from_micros(999)).unwrap_or(PollTimeout::MAX)
+            }
+            None => PollTimeout::NONE,
+        };
+        let mut fds: Vec<PollFd<'_>> = waiting
+            .iter()
+            .map(|r| PollFd::new(r.shared.socket.fd(), r.events))
+            .collect();
+        // EINTR or a timeout: the next poll of the future sorts it out.
+        let _ = poll(&mut fds, timeout);
+    }
+}
+
+/// The per-operation deadline of one half.
+struct Clock {
+    timeout: Option<Duration>,
+    deadline: Option<Instant>,
+}
+
+impl Clock {
+    /// Register `shared` for `events`; `Err` once the operation has waited its timeout.
+    fn wait(&mut self, shared: &Arc<Shared>, events: PollFlags) -> io::Result<()> {
+        if let Some(t) = self.timeout {
+            let now = Instant::now();
+            let deadline = *self.deadline.get_or_insert(now + t);
+            if now >= deadline {
+                self.deadline = None;
+                return Err(timed_out_error());
+            }
+        }
+        let deadline = self.deadline;
+        WAITING.with(|w| {
+            w.borrow_mut().push(Registration {
+                shared: shared.clone(),
+                events,
+                deadline,
+            })
+        });
+        Ok(())
+    }
+
+    fn done<T>(&mut self, r: io::Result<T>) -> Poll<io::Result<T>> {
+        self.deadline = None;
+        Poll::Ready(r)
+    }
+}
+
+/// `recv` that blocks unless `dontwait`; a blocking one that times out
+/// (`SO_RCVTIMEO`) is [`io::ErrorKind::TimedOut`].
+fn recv_from(socket: &StdPlain, buf: &mut [u8], dontwait: bool) -> io::Result<usize> {
+    if dontwait {
+        return recv(socket.raw(), buf, MsgFlags::MSG_DONTWAIT).map_err(io::Error::from);
+    }
+    let mut s = socket;
+    match s.read(buf) {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(timed_out_error()),
+        r => r,
+    }
+}
+
+/// `send` that never blocks (and never raises SIGPIPE).
+fn send_to(socket: &StdPlain, buf: &[u8]) -> io::Result<usize> {
+    send(
+        socket.raw(),
+        buf,
+        MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL,
+    )
+    .map_err(io::Error::from)
+}
+
+fn would_block(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(Errno::EAGAIN as i32)
+}
+
+/// A socket as `io::Read` for rustls, blocking or not.
+struct TlsIn<'a> {
+    socket: &'a StdPlain,
+    dontwait: bool,
+}
+
+impl io::Read for TlsIn<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        recv_from(self.socket, buf, self.dontwait)
+    }
+}
+
+/// A socket as `io::Write` for rustls, never blocking.
+struct TlsOut<'a> {
+    socket: &'a StdPlain,
+}
+
+impl io::Write for TlsOut<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        send_to(self.socket, buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The read half of a blocking connection.
+pub struct BlockingReader {
+    shared: Arc<Shared>,
+    clock: Clock,
+}
+
+/// The write half of a blocking connection.
+pub struct BlockingWriter {
+    shared: Arc<Shared>,
+    clock: Clock,
+}
+
+impl BlockingReader {
+    fn poll_read(&mut self, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let shared = &*self.shared;
+        let dontwait = shared.writer_waiting.load(Ordering::Acquire);
+        let r = match shared.tls() {
+            None => recv_from(&shared.socket, buf, dontwait),
+            Some(mut tls) => tls_read(&mut tls, &shared.socket, buf, dontwait),
+        };
+        match r {
+            Err(e) if would_block(&e) => match self.clock.wait(&self.shared, PollFlags::POLLIN) {
+                Ok(()) => Poll::Pending,
+                Err(e) => self.clock.done(Err(e)),
+            },
+            r => self.clock.done(r),
+        }
+    }
+}
+
+/// Plaintext from a TLS session: what it holds, else one read of records from the
+/// socket.
+fn tls_read(
+    tls: &mut rustls::ClientConnection,
+    socket: &StdPlain,
+    buf: &mut [u8],
+    dontwait: bool,
+) -> io::Result<usize> {
+    loop {
+        match tls.reader().read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            r => return r,
+        }
+        // Alerts or key updates the session owes the peer go first, if they can.
+        while tls.wants_write() {
+            match tls.write_tls(&mut TlsOut { socket }) {
+                Err(e) if would_block(&e) => break,
+                r => r.map(drop)?,
+            }
+        }
+        let n = tls.read_tls(&mut TlsIn { socket, dontwait })?;
+        tls.process_new_packets()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        if n == 0 {
+            // The peer closed: the next `reader().read` says how (EOF or an error).
+            return match tls.reader().read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
+                r => r,
+            };
+        }
+    }
+}
+
+impl BlockingWriter {
+    fn poll_write(&mut self, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let shared = &*self.shared;
+        let r = match shared.tls() {
+            None => send_to(&shared.socket, buf),
+            Some(mut tls) => match tls_push(&mut tls, &shared.socket) {
+                Ok(()) => tls.writer().write(buf),
+                Err(e) => Err(e),
+            },
+        };
+        self.settle(r)
+    }
+
+    fn poll_flush(&mut self) -> Poll<io::Result<()>> {
+        let shared = &*self.shared;
+        let r = match shared.tls() {
+            None => Ok(()),
+            Some(mut tls) => tls_push(&mut tls, &shared.socket),
+        };
+        self.settle(r)
+    }
+
+    fn settle<T>(&mut self, r: io::Result<T>) -> Poll<io::Result<T>> {
+        let waiting = matches!(&r, Err(e) if would_block(e));
+        self.shared.writer_waiting.store(waiting, Ordering::Release);
+        if !waiting {
+            return self.clock.done(r);
+        }
+        match self.clock.wait(&self.shared, PollFlags::POLLOUT) {
+            Ok(()) => Poll::Pending,
+            Err(e) => {
+                self.shared.writer_waiting.store(false, Ordering::Release);
+                self.clock.done(Err(e))
+            }
+        }
+    }
+}
+
+/// Write out every record the session holds; `WouldBlock` when the socket is full.
+fn tls_push(tls: &mut rustls::ClientConnection, socket: &StdPlain) -> io::Result<()> {
+    while tls.wants_write() {
+        tls.write_tls(&mut TlsOut { socket })?;
+    }
+    Ok(())
+}
+
+impl embedded_io::ErrorType for BlockingReader {
     type Error = io::Error;
 }
 
-impl embedded_io_async::Read for BlockingSocket {
+impl embedded_io::ErrorType for BlockingWriter {
+    type Error = io::Error;
+}
+
+impl embedded_io_async::Read for BlockingReader {
     async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            BlockingSocket::Tcp(s) => s.read(buf),
-            BlockingSocket::Unix(s) => s.read(buf),
-            BlockingSocket::Tls(s) => s.read(buf),
-        }
+        std::future::poll_fn(|_| self.poll_read(buf)).await
     }
 }
 
-impl embedded_io_async::Write for BlockingSocket {
+impl embedded_io_async::Write for BlockingWriter {
     async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            BlockingSocket::Tcp(s) => s.write(buf),
-            BlockingSocket::Unix(s) => s.write(buf),
-            BlockingSocket::Tls(s) => s.write(buf),
-        }
+        std::future::poll_fn(|_| self.poll_write(buf)).await
     }
 
     async fn flush(&mut self) -> io::Result<()> {
-        match self {
-            BlockingSocket::Tls(s) => s.flush(),
-            _ => Ok(()),
-        }
+        std::future::poll_fn(|_| self.poll_flush()).await
     }
 }
 
-/// A blocking client for one server address; cheap to clone, holds no socket.
-#[derive(Clone, Debug)]
-pub struct Client {
-    address: Address,
-    config: Arc<ClientConfig>,
-}
+/// A blocking connection: degu-core's [`Connection`](engine::Connection) over a std
+/// socket's halves, with the client's base headers. Drive its futures with
+/// [`Wait::wait`].
+pub type BlockingConnection =
+    engine::Connection<BlockingReader, BlockingWriter, Box<[u8]>, ClientHeaders>;
+
+/// The response a simple verb of a [`BlockingConnection`] returns.
+pub type BlockingResponse<'c> =
+    engine::Response<'c, BlockingReader, engine::Upload<'c, BlockingWriter>>;
 
 impl Client {
-    /// A client for `address` with default options.
-    pub fn new(address: Address) -> Self {
-        let config = ClientConfig::for_address(&address);
-        Client::with_config(address, config)
-    }
-
-    /// A client for `address` with `config`.
-    pub fn with_config(address: Address, config: ClientConfig) -> Self {
-        Client {
-            address,
-            config: Arc::new(config),
-        }
-    }
-
-    /// A TLS client for `address` with default options.
-    pub fn tls(address: Address, tls: crate::TlsClientConfig) -> Self {
-        let config = ClientConfig::for_tls(&address, tls);
-        Client::with_config(address, config)
-    }
-
-    /// Open a connection.
-    pub fn connect(&self) -> io::Result<Connection> {
-        let plain = self.connect_plain()?;
-        let socket = match (&self.config.tls, plain) {
-            (None, s) => s,
-            (Some(tls), s) => {
-                let plain = match s {
-                    BlockingSocket::Tcp(s) => StdPlain::Tcp(s),
-                    BlockingSocket::Unix(s) => StdPlain::Unix(s),
-                    BlockingSocket::Tls(_) => return Err(io::Error::other("TLS over TLS")),
-                };
-                let name = tls.name_for(&self.address)?;
-                let conn = rustls::ClientConnection::new(tls.rustls_config()?, name)
+    /// Open a blocking connection (no runtime needed; see [`crate::blocking`]).
+    pub fn connect_blocking(&self) -> io::Result<BlockingConnection> {
+        let config = self.config();
+        let socket = connect_plain(self.address(), config.timeout)?;
+        let tls = match &config.tls {
+            None => None,
+            Some(tls) => {
+                let name = tls.name_for(self.address())?;
+                let mut conn = rustls::ClientConnection::new(tls.rustls_config()?, name)
                     .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-                let mut stream = rustls::StreamOwned::new(conn, plain);
-                // Handshake now, so a refused certificate is an error of `connect`.
-                while stream.conn.is_handshaking() {
-                    stream.conn.complete_io(&mut stream.sock)?;
+                // Handshake now (blocking), so a refused certificate is an error of
+                // `connect_blocking`.
+                let mut io = &socket;
+                while conn.is_handshaking() {
+                    conn.complete_io(&mut io)?;
                 }
-                BlockingSocket::Tls(Box::new(stream))
+                Some(Mutex::new(conn))
             }
         };
-        Ok(Connection {
-            inner: engine::Connection::new(
-                socket,
-                vec![0u8; self.config.read_buffer].into_boxed_slice(),
-                vec![0u8; self.config.write_buffer].into_boxed_slice(),
-            ),
-            host: self.config.host.clone(),
-        })
-    }
-
-    fn connect_plain(&self) -> io::Result<BlockingSocket> {
-        let t = self.config.timeout;
-        Ok(match &self.address {
-            Address::Ip(a) => {
-                let s = match t {
-                    Some(t) => TcpStream::connect_timeout(a, t)?,
-                    None => TcpStream::connect(a)?,
-                };
-                s.set_nodelay(true)?;
-                s.set_read_timeout(t)?;
-                s.set_write_timeout(t)?;
-                BlockingSocket::Tcp(s)
-            }
-            Address::Host(h, p) => {
-                let s = TcpStream::connect((h.as_str(), *p))?;
-                s.set_nodelay(true)?;
-                s.set_read_timeout(t)?;
-                s.set_write_timeout(t)?;
-                BlockingSocket::Tcp(s)
-            }
-            Address::Unix(path) => {
-                let s = UnixStream::connect(path)?;
-                s.set_read_timeout(t)?;
-                s.set_write_timeout(t)?;
-                BlockingSocket::Unix(s)
-            }
-            Address::Abstract(name) => {
-                use std::os::linux::net::SocketAddrExt;
-                let sa = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
-                let s = UnixStream::connect_addr(&sa)?;
-                s.set_read_timeout(t)?;
-                s.set_write_timeout(t)?;
-                BlockingSocket::Unix(s)
-            }
-        })
+        let shared = Arc::new(Shared {
+            socket,
+            writer_waiting: AtomicBool::new(false),
+            tls,
+        });
+        let clock = || Clock {
+            timeout: config.timeout,
+            deadline: None,
+        };
+        let conn = engine::Connection::new(
+            BlockingReader {
+                shared: shared.clone(),
+                clock: clock(),
+            },
+            BlockingWriter {
+                shared,
+                clock: clock(),
+            },
+            vec![0u8; config.read_buffer].into_boxed_slice(),
+            vec![0u8; config.write_buffer].into_boxed_slice(),
+        );
+        Ok(conn.with_base_headers(self.base_headers()))
     }
 }
 
-/// A blocking connection: requests one after another.
-pub struct Connection {
-    inner: engine::Connection<BlockingSocket, Box<[u8]>>,
-    host: Option<String>,
-}
-
-/// A response read through a blocking connection.
-pub struct Response<'c> {
-    /// Status code.
-    pub status: u16,
-    /// Reason phrase.
-    pub reason: &'c str,
-    /// Headers, names lower-cased.
-    pub headers: Headers<'c>,
-    /// The typed `content-range` header.
-    pub content_range: Option<ContentRange>,
-    body: engine::Body<'c, BlockingSocket>,
-}
-
-impl<'c> Response<'c> {
-    fn from(r: engine::Response<'c, BlockingSocket>) -> Self {
-        Response {
-            status: r.status,
-            reason: r.reason,
-            headers: r.headers,
-            content_range: r.content_range,
-            body: r.body,
+fn connect_plain(address: &Address, t: Option<Duration>) -> io::Result<StdPlain> {
+    Ok(match address {
+        Address::Ip(a) => {
+            let s = match t {
+                Some(t) => TcpStream::connect_timeout(a, t)?,
+                None => TcpStream::connect(a)?,
+            };
+            s.set_nodelay(true)?;
+            s.set_read_timeout(t)?;
+            s.set_write_timeout(t)?;
+            StdPlain::Tcp(s)
         }
-    }
-
-    /// How the body is framed.
-    pub fn framing(&self) -> Framing {
-        self.body.framing()
-    }
-
-    /// Read body data; 0 at the end.
-    pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
-        block_on(self.body.read(buf))
-    }
-
-    /// Read the whole body into `buf`; its length.
-    pub fn read_to_end(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
-        block_on(self.body.read_to_end(buf))
-    }
-
-    /// Read the whole body into a vector.
-    pub fn read_to_vec(&mut self) -> Result<Vec<u8>, Error> {
-        let mut out = Vec::new();
-        let mut buf = [0u8; 8192];
-        loop {
-            match self.read(&mut buf)? {
-                0 => return Ok(out),
-                n => out.extend_from_slice(buf.get(..n).unwrap_or(&[])),
-            }
+        Address::Host(h, p) => {
+            let s = TcpStream::connect((h.as_str(), *p))?;
+            s.set_nodelay(true)?;
+            s.set_read_timeout(t)?;
+            s.set_write_timeout(t)?;
+            StdPlain::Tcp(s)
         }
-    }
-
-    /// Read the next piece of a chunked body (see `degu_core::engine::Body::read_chunk`).
-    pub fn read_chunk(&mut self, buf: &mut [u8]) -> Result<Option<ChunkPiece<'_>>, Error> {
-        block_on(self.body.read_chunk(buf))
-    }
-}
-
-impl Connection {
-    /// Send a request with an optional body and read the response head.
-    pub fn request(
-        &mut self,
-        method: Method,
-        uri: &str,
-        headers: &[Header<'_>],
-        body: Option<&[u8]>,
-    ) -> Result<Response<'_>, Error> {
-        let all = with_host(self.host.as_deref(), headers)?;
-        block_on(self.inner.request(method, uri, &all, body)).map(Response::from)
-    }
-
-    /// `GET uri`.
-    pub fn get(&mut self, uri: &str, headers: &[Header<'_>]) -> Result<Response<'_>, Error> {
-        self.request(Method::Get, uri, headers, None)
-    }
-
-    /// `HEAD uri`.
-    pub fn head(&mut self, uri: &str, headers: &[Header<'_>]) -> Result<Response<'_>, Error> {
-        self.request(Method::Head, uri, headers, None)
-    }
-
-    /// `DELETE uri`.
-    pub fn delete(&mut self, uri: &str, headers: &[Header<'_>]) -> Result<Response<'_>, Error> {
-        self.request(Method::Delete, uri, headers, None)
-    }
-
-    /// `PUT uri` with `body`.
-    pub fn put(
-        &mut self,
-        uri: &str,
-        headers: &[Header<'_>],
-        body: &[u8],
-    ) -> Result<Response<'_>, Error> {
-        self.request(Method::Put, uri, headers, Some(body))
-    }
-
-    /// `POST uri` with `body`.
-    pub fn post(
-        &mut self,
-        uri: &str,
-        headers: &[Header<'_>],
-        body: &[u8],
-    ) -> Result<Response<'_>, Error> {
-        self.request(Method::Post, uri, headers, Some(body))
-    }
-
-    /// Send a chunked request from `(extension, data)` pairs (data non-empty), ending
-    /// with `last` as the final chunk's extension, and read the response head.
-    pub fn request_chunked(
-        &mut self,
-        method: Method,
-        uri: &str,
-        headers: &[Header<'_>],
-        chunks: &[(Option<ChunkExt<'_>>, &[u8])],
-        last: Option<ChunkExt<'_>>,
-    ) -> Result<Response<'_>, Error> {
-        let all = with_host(self.host.as_deref(), headers)?;
-        block_on(async {
-            let mut w = self.inner.chunked(method, uri, &all)?;
-            for (ext, data) in chunks {
-                w.write_chunk(*ext, data).await?;
-            }
-            w.finish(last).await
-        })
-        .map(Response::from)
-    }
-
-    /// Whether an error has closed the connection.
-    pub fn is_closed(&self) -> bool {
-        self.inner.is_closed()
-    }
+        Address::Unix(path) => {
+            let s = UnixStream::connect(path)?;
+            s.set_read_timeout(t)?;
+            s.set_write_timeout(t)?;
+            StdPlain::Unix(s)
+        }
+        Address::Abstract(name) => {
+            use std::os::linux::net::SocketAddrExt;
+            let sa = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
+            let s = UnixStream::connect_addr(&sa)?;
+            s.set_read_timeout(t)?;
+            s.set_write_timeout(t)?;
+            StdPlain::Unix(s)
+        }
+    })
 }

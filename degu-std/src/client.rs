@@ -1,15 +1,44 @@
-//! The Tokio client: a [`Client`] (an address and options, cheap to clone, holds no
-//! socket) makes [`Connection`]s (one socket, requests one after another).
+//! The client: a [`Client`] (an address and options, cheap to clone, holds no socket)
+//! opens connections, async on Tokio ([`Client::connect`]) or blocking
+//! ([`Client::connect_blocking`], see [`crate::blocking`]).
+//!
+//! Both are degu-core's one client, [`degu_core::engine::Connection`], over this
+//! crate's socket halves: the verbs (`get`, `put`, `send`, ...) and the [`Response`]
+//! type are degu-core's, and every exchange is full duplex.
+//!
+//! ```
+//! use degu_examples::demo::DemoApp;
+//! use degu_std::{BodyExt, Client, TempServer};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = TempServer::start(&"127.0.0.1:0".parse()?, DemoApp)?;
+//! let client = Client::new(server.address().clone());
+//! let mut conn = client.connect().await?;
+//! let mut response = conn.post("/echo", &[], b"ping").await?;
+//! assert_eq!(response.status, 200);
+//! assert_eq!(response.body.read_to_vec().await?, b"ping");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`Response`]: degu_core::engine::Response
 
 use crate::address::Address;
-use crate::stream::{ClientSocket, Plain, Socket, timed_out};
+use crate::stream::{Plain, bounded, timed_out};
 use crate::tls::TlsClientConfig;
-use degu_core::engine::{self, ChunkedRequest, Error, LengthRequest, Response};
-use degu_core::{Header, Method};
+use degu_core::engine::{self, BaseHeaders, Body, Error, Pump, Read};
+use degu_core::limits::MAX_OUTPUT_HEADERS;
+use degu_core::{Header, RenderError};
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::{TcpStream, UnixStream};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UnixStream, tcp, unix};
+
+/// Most base headers a client sends with every request, `host` included (the rest of
+/// a request's [`MAX_OUTPUT_HEADERS`] is left to the call).
+pub const MAX_BASE_HEADERS: usize = MAX_OUTPUT_HEADERS / 2;
 
 /// Client options.
 #[derive(Clone, Debug)]
@@ -20,6 +49,11 @@ pub struct ClientConfig {
     /// The `host` header sent with every request. Default: derived from an IP or host
     /// address (`host`, or `host:port` when the port is not 80); none for AF_UNIX.
     pub host: Option<String>,
+    /// Headers sent with every request besides `host` (the Python original's
+    /// `base_headers`, e.g. `authorization`): lower-case names, at most
+    /// [`MAX_BASE_HEADERS`] with `host`. A header a call passes replaces the base
+    /// header of the same name.
+    pub headers: Vec<(String, String)>,
     /// Read buffer: the largest response head accepted (default 32 KiB).
     pub read_buffer: usize,
     /// Write buffer: the largest request head sent (default 16 KiB).
@@ -35,6 +69,7 @@ impl ClientConfig {
         ClientConfig {
             timeout: Some(Duration::from_secs(65)),
             host: address.host_header(80),
+            headers: Vec::new(),
             read_buffer: 32 * 1024,
             write_buffer: 16 * 1024,
             tls: None,
@@ -49,6 +84,33 @@ impl ClientConfig {
             tls: Some(tls),
             ..ClientConfig::for_address(address)
         }
+    }
+
+    /// With `name: value` sent on every request (`name` is lower-cased).
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers
+            .push((name.to_ascii_lowercase(), value.to_string()));
+        self
+    }
+}
+
+/// A client's base headers (`host` and [`ClientConfig::headers`]) as degu-core's
+/// connection takes them.
+#[derive(Clone, Debug)]
+pub struct ClientHeaders(Arc<ClientConfig>);
+
+impl BaseHeaders for ClientHeaders {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&[Header<'_>]) -> Result<T, RenderError>,
+    ) -> Result<T, RenderError> {
+        let mut all: heapless::Vec<Header<'_>, MAX_BASE_HEADERS> = heapless::Vec::new();
+        let host = self.0.host.as_deref().map(|h| Header::new("host", h));
+        let rest = self.0.headers.iter().map(|(n, v)| Header::new(n, v));
+        for h in host.into_iter().chain(rest) {
+            all.push(h).map_err(|_| RenderError::TooManyHeaders)?;
+        }
+        f(&all)
     }
 }
 
@@ -90,37 +152,39 @@ impl Client {
         &self.config
     }
 
-    /// Open a connection.
-    pub async fn connect(&self) -> io::Result<Connection> {
+    /// The base headers of this client's connections.
+    pub(crate) fn base_headers(&self) -> ClientHeaders {
+        ClientHeaders(self.config.clone())
+    }
+
+    /// Open a connection (on a Tokio runtime).
+    pub async fn connect(&self) -> io::Result<ClientConnection> {
         let connect = async {
             let plain = connect_socket(&self.address).await?;
             match &self.config.tls {
-                None => Ok(Socket::Plain(plain)),
+                None => Ok(split_plain(plain)),
                 Some(tls) => {
                     let name = tls.name_for(&self.address)?;
                     let stream = tls.connector()?.connect(name, plain).await?;
-                    Ok(Socket::TlsClient(Box::new(stream)))
+                    let (r, w) = tokio::io::split(stream);
+                    Ok((ReadPart::Tls(r), WritePart::Tls(w)))
                 }
             }
         };
-        let socket = match self.config.timeout {
+        let (r, w) = match self.config.timeout {
             Some(t) => tokio::time::timeout(t, connect)
                 .await
                 .unwrap_or_else(|_| Err(timed_out()))?,
             None => connect.await?,
         };
-        let io = ClientSocket {
-            socket,
-            timeout: self.config.timeout,
-        };
-        Ok(Connection {
-            inner: engine::Connection::new(
-                io,
-                vec![0u8; self.config.read_buffer].into_boxed_slice(),
-                vec![0u8; self.config.write_buffer].into_boxed_slice(),
-            ),
-            host: self.config.host.clone(),
-        })
+        let timeout = self.config.timeout;
+        let conn = engine::Connection::new(
+            ClientReader { inner: r, timeout },
+            ClientWriter { inner: w, timeout },
+            vec![0u8; self.config.read_buffer].into_boxed_slice(),
+            vec![0u8; self.config.write_buffer].into_boxed_slice(),
+        );
+        Ok(conn.with_base_headers(self.base_headers()))
     }
 }
 
@@ -147,129 +211,128 @@ pub(crate) async fn connect_socket(address: &Address) -> io::Result<Plain> {
     })
 }
 
-/// Most headers a request takes, the client's own `host` included.
-pub const MAX_REQUEST_HEADERS: usize = degu_core::limits::MAX_OUTPUT_HEADERS;
+type TlsStream = tokio_rustls::client::TlsStream<Plain>;
 
-/// The caller's headers plus `host` (unless the caller set one), on the stack.
-pub(crate) fn with_host<'a>(
-    host: Option<&'a str>,
-    headers: &[Header<'a>],
-) -> Result<heapless::Vec<Header<'a>, MAX_REQUEST_HEADERS>, Error> {
-    let mut all = heapless::Vec::new();
-    let too_many = Error::Render(degu_core::RenderError::TooManyHeaders);
-    if let Some(h) = host
-        && !headers.iter().any(|x| x.name == "host")
-    {
-        all.push(Header::new("host", h)).map_err(|_| too_many)?;
-    }
-    all.extend_from_slice(headers).map_err(|_| too_many)?;
-    Ok(all)
-}
-
-/// The response type of an async [`Connection`].
-pub type AsyncResponse<'c> = Response<'c, ClientSocket>;
-
-/// One connection to a server. Requests go one after another; a response body must be
-/// read to its end before the next request. Any error closes the connection.
-pub struct Connection {
-    inner: engine::Connection<ClientSocket, Box<[u8]>>,
-    host: Option<String>,
-}
-
-impl Connection {
-    /// Send a request with an optional body and read the response head.
-    pub async fn request(
-        &mut self,
-        method: Method,
-        uri: &str,
-        headers: &[Header<'_>],
-        body: Option<&[u8]>,
-    ) -> Result<AsyncResponse<'_>, Error> {
-        // The combined header list lives on the stack only while the head is rendered,
-        // not in this future.
-        let mut w = {
-            let all = with_host(self.host.as_deref(), headers)?;
-            self.inner
-                .begin(method, uri, &all, body.map(|b| b.len() as u64))?
-        };
-        if let Some(b) = body {
-            w.write(b).await?;
+/// A plain socket's owned halves (no lock: Tokio splits TCP and AF_UNIX sockets by
+/// reference count).
+fn split_plain(plain: Plain) -> (ReadPart, WritePart) {
+    match plain {
+        Plain::Tcp(s) => {
+            let (r, w) = s.into_split();
+            (ReadPart::Tcp(r), WritePart::Tcp(w))
         }
-        w.finish().await
+        Plain::Unix(s) => {
+            let (r, w) = s.into_split();
+            (ReadPart::Unix(r), WritePart::Unix(w))
+        }
+    }
+}
+
+enum ReadPart {
+    Tcp(tcp::OwnedReadHalf),
+    Unix(unix::OwnedReadHalf),
+    Tls(tokio::io::ReadHalf<TlsStream>),
+}
+
+enum WritePart {
+    Tcp(tcp::OwnedWriteHalf),
+    Unix(unix::OwnedWriteHalf),
+    Tls(tokio::io::WriteHalf<TlsStream>),
+}
+
+/// The read half of an async client connection: every read bounded by the client's
+/// timeout.
+pub struct ClientReader {
+    inner: ReadPart,
+    timeout: Option<Duration>,
+}
+
+/// The write half of an async client connection: every write bounded by the client's
+/// timeout.
+pub struct ClientWriter {
+    inner: WritePart,
+    timeout: Option<Duration>,
+}
+
+impl embedded_io::ErrorType for ClientReader {
+    type Error = io::Error;
+}
+
+impl embedded_io::ErrorType for ClientWriter {
+    type Error = io::Error;
+}
+
+impl embedded_io_async::Read for ClientReader {
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let read = async {
+            match &mut self.inner {
+                ReadPart::Tcp(r) => r.read(buf).await,
+                ReadPart::Unix(r) => r.read(buf).await,
+                ReadPart::Tls(r) => r.read(buf).await,
+            }
+        };
+        match self.timeout {
+            Some(t) => tokio::time::timeout(t, read)
+                .await
+                .unwrap_or_else(|_| Err(timed_out())),
+            None => read.await,
+        }
+    }
+}
+
+impl embedded_io_async::Write for ClientWriter {
+    async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let write = async {
+            match &mut self.inner {
+                WritePart::Tcp(w) => w.write(buf).await,
+                WritePart::Unix(w) => w.write(buf).await,
+                WritePart::Tls(w) => w.write(buf).await,
+            }
+        };
+        match self.timeout {
+            Some(t) => bounded(t, write).await,
+            None => write.await,
+        }
     }
 
-    /// `GET uri`.
-    pub async fn get(
-        &mut self,
-        uri: &str,
-        headers: &[Header<'_>],
-    ) -> Result<AsyncResponse<'_>, Error> {
-        self.request(Method::Get, uri, headers, None).await
+    async fn flush(&mut self) -> io::Result<()> {
+        let flush = async {
+            match &mut self.inner {
+                // A plain socket has nothing to flush; TLS may hold a record.
+                WritePart::Tcp(_) | WritePart::Unix(_) => Ok(()),
+                WritePart::Tls(w) => w.flush().await,
+            }
+        };
+        match self.timeout {
+            Some(t) => bounded(t, flush).await,
+            None => flush.await,
+        }
     }
+}
 
-    /// `HEAD uri`.
-    pub async fn head(
-        &mut self,
-        uri: &str,
-        headers: &[Header<'_>],
-    ) -> Result<AsyncResponse<'_>, Error> {
-        self.request(Method::Head, uri, headers, None).await
-    }
+/// An async connection: degu-core's [`Connection`](engine::Connection) over a Tokio
+/// socket's halves, with the client's base headers.
+pub type ClientConnection =
+    engine::Connection<ClientReader, ClientWriter, Box<[u8]>, ClientHeaders>;
 
-    /// `DELETE uri`.
-    pub async fn delete(
-        &mut self,
-        uri: &str,
-        headers: &[Header<'_>],
-    ) -> Result<AsyncResponse<'_>, Error> {
-        self.request(Method::Delete, uri, headers, None).await
-    }
+/// The response a simple verb of a [`ClientConnection`] returns.
+pub type ClientResponse<'c> = engine::Response<'c, ClientReader, engine::Upload<'c, ClientWriter>>;
 
-    /// `PUT uri` with `body`.
-    pub async fn put(
-        &mut self,
-        uri: &str,
-        headers: &[Header<'_>],
-        body: &[u8],
-    ) -> Result<AsyncResponse<'_>, Error> {
-        self.request(Method::Put, uri, headers, Some(body)).await
-    }
+/// Reading a whole body into a vector (degu-core reads into caller buffers only).
+pub trait BodyExt {
+    /// Read the rest of the body into a new vector.
+    fn read_to_vec(&mut self) -> impl Future<Output = Result<Vec<u8>, Error>>;
+}
 
-    /// `POST uri` with `body`.
-    pub async fn post(
-        &mut self,
-        uri: &str,
-        headers: &[Header<'_>],
-        body: &[u8],
-    ) -> Result<AsyncResponse<'_>, Error> {
-        self.request(Method::Post, uri, headers, Some(body)).await
-    }
-
-    /// Start a request whose body of exactly `length` bytes is written in pieces.
-    pub fn stream(
-        &mut self,
-        method: Method,
-        uri: &str,
-        headers: &[Header<'_>],
-        length: u64,
-    ) -> Result<LengthRequest<'_, ClientSocket, Box<[u8]>>, Error> {
-        let all = with_host(self.host.as_deref(), headers)?;
-        self.inner.stream(method, uri, &all, length)
-    }
-
-    /// Start a chunked request; chunks may carry an extension each.
-    pub fn chunked(
-        &mut self,
-        method: Method,
-        uri: &str,
-        headers: &[Header<'_>],
-    ) -> Result<ChunkedRequest<'_, ClientSocket, Box<[u8]>>, Error> {
-        let all = with_host(self.host.as_deref(), headers)?;
-        self.inner.chunked(method, uri, &all)
-    }
-
-    /// Whether an error has closed the connection.
-    pub fn is_closed(&self) -> bool {
-        self.inner.is_closed()
+impl<R: Read, P: Pump> BodyExt for Body<'_, R, P> {
+    async fn read_to_vec(&mut self) -> Result<Vec<u8>, Error> {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 8192];
+        loop {
+            match self.read(&mut buf).await? {
+                0 => return Ok(out),
+                n => out.extend_from_slice(buf.get(..n).unwrap_or(&[])),
+            }
+        }
     }
 }

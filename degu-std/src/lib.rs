@@ -23,7 +23,7 @@ pub mod temp;
 pub mod tls;
 
 pub use address::{Address, AddressError};
-pub use client::{Client, ClientConfig, Connection};
+pub use client::{BodyExt, Client, ClientConfig, ClientConnection, ClientHeaders, ClientResponse};
 pub use degu_core;
 pub use pki::TempPki;
 pub use proxy::{GatewayApp, Proxy, ProxyApp};

@@ -1,44 +1,38 @@
 //! A reverse proxy: forward requests to an upstream server and stream the answers back,
 //! so a gateway can put many devices behind one address.
 //!
-//! Bodies stream through a fixed buffer in both directions (memory stays bounded
-//! whatever their size); `content-length` stays `content-length`, and chunked bodies keep
-//! their exact chunk boundaries and extensions, even for chunks larger than the buffer.
-//! Upstream failures become `502 Bad Gateway` (cannot connect, broken protocol) or
-//! `504 Gateway Timeout` (no answer within the client timeout), with a short plain-text
-//! reason, and the client's connection stays open.
+//! Each exchange is full duplex: the request body goes up while the response comes
+//! down, so an upstream that answers early (a refusal while a large body is still
+//! arriving) or echoes as it reads is relayed as it answers, never deadlocked. Bodies
+//! stream through fixed buffers (memory stays bounded whatever their size) with
+//! degu-core's [`relay`]: `content-length` stays `content-length`, chunked bodies keep
+//! their exact chunk boundaries and extensions. Which headers pass, which framing a
+//! response to HEAD declares and when an upstream closes are degu-core's rules.
+//!
+//! Upstream failures before any response byte become `502 Bad Gateway` (cannot
+//! connect, broken protocol, vanished) or `504 Gateway Timeout` (no answer within the
+//! client timeout), with a short plain-text reason, and the client's connection stays
+//! open; a failure after the response started cuts the response off.
 
 use crate::address::Address;
-use crate::client::{Client, ClientConfig, Connection};
-use crate::stream::ClientSocket;
+use crate::client::{Client, ClientConfig, ClientConnection, ClientReader};
 use degu_core::app::{App, Request, Session};
-use degu_core::engine::{self, Error, Read, Responder, Sent, Write};
-use degu_core::{Framing, Header, Method};
+use degu_core::engine::{
+    Error, PendingResponse, Read, RelayError, Responder, Sent, Write, is_hop_by_hop, relay,
+    status_closes,
+};
+use degu_core::{Header, Headers, Method};
+use embassy_futures::select::{Either, select};
 use std::collections::HashMap;
+use std::pin::pin;
 use std::time::Duration;
 
-/// Bytes moved per read when a body streams through the proxy.
-pub const PROXY_BUFFER: usize = 64 * 1024;
+/// Bytes a body moves per read in each direction (the request body up, the response
+/// body down): a proxied connection holds twice this.
+pub const PROXY_BUFFER: usize = 32 * 1024;
 
 /// Most headers forwarded in either direction.
 const MAX_FORWARDED: usize = degu_core::limits::MAX_OUTPUT_HEADERS - 1;
-
-/// Headers that belong to one hop and are never forwarded (RFC 9110 §7.6.1), plus the
-/// framing headers the engine sets itself.
-fn hop_by_hop(name: &str) -> bool {
-    matches!(
-        name,
-        "connection"
-            | "keep-alive"
-            | "proxy-connection"
-            | "te"
-            | "trailer"
-            | "upgrade"
-            | "expect"
-            | "content-length"
-            | "transfer-encoding"
-    )
-}
 
 /// One upstream server and how to reach it.
 #[derive(Clone, Debug)]
@@ -47,27 +41,26 @@ pub struct Proxy {
 }
 
 /// Per-downstream-connection state: the upstream connection, reused for every request
-/// on this downstream connection, and the buffer bodies stream through.
+/// on this downstream connection, and the buffers bodies stream through.
 #[derive(Default)]
 pub struct ProxySlot {
-    conn: Option<Connection>,
+    conn: Option<ClientConnection>,
     buf: Vec<u8>,
 }
 
-/// Where a forwarding step failed.
-enum Failure {
-    /// Reading the client's request (its fault): the engine answers with its status.
+/// How an upload (the request body going up) ended early.
+enum UploadError {
+    /// Reading the client's request failed (its fault): the engine answers it.
     Downstream(Error),
-    /// Talking to the upstream server: 502 or 504.
+    /// Writing upstream failed: the upstream may still have answered.
     Upstream(Error),
 }
 
-fn up(e: Error) -> Failure {
-    Failure::Upstream(e)
-}
-
-fn down(e: Error) -> Failure {
-    Failure::Downstream(e)
+/// A download that failed before any response byte: the responder comes back so the
+/// failure can be answered (or the request retried).
+struct NoResponse<'r, W> {
+    error: Error,
+    responder: Responder<'r, W>,
 }
 
 impl Proxy {
@@ -78,7 +71,7 @@ impl Proxy {
         }
     }
 
-    /// Forward through `client` (its address, TLS and timeout).
+    /// Forward through `client` (its address, TLS, timeout and base headers).
     pub fn with_client(client: Client) -> Self {
         Proxy { client }
     }
@@ -104,82 +97,163 @@ impl Proxy {
         &self,
         slot: &mut ProxySlot,
         mut request: Request<'_, R>,
-        responder: Responder<'_, W>,
+        mut responder: Responder<'_, W>,
     ) -> Result<Sent, Error> {
-        if slot.buf.len() != PROXY_BUFFER {
-            slot.buf = vec![0u8; PROXY_BUFFER];
+        if slot.buf.len() != 2 * PROXY_BUFFER {
+            slot.buf = vec![0u8; 2 * PROXY_BUFFER];
         }
-        if slot.conn.as_ref().is_some_and(Connection::is_closed) {
-            slot.conn = None;
-        }
-        let fresh = slot.conn.is_none();
-        if fresh {
-            match self.client.connect().await {
-                Ok(c) => slot.conn = Some(c),
-                Err(e) => return connect_failed(responder, &e).await,
-            }
-        }
-        let ProxySlot { conn, buf } = slot;
-        let Some(c) = conn.as_mut() else {
-            return gateway_error(responder, false, "no upstream connection").await;
-        };
         let target = request.proxy_target().to_string();
         let method = request.method;
         let mut headers: heapless::Vec<Header<'_>, MAX_FORWARDED> = heapless::Vec::new();
-        for h in request.headers.iter().filter(|h| !hop_by_hop(h.name)) {
-            if headers.push(h).is_err() {
-                return responder
-                    .send(
-                        431,
-                        "Request Header Fields Too Large",
-                        &[],
-                        b"too many headers to forward",
-                    )
-                    .await;
-            }
+        if end_to_end(request.headers, &mut headers).is_err() {
+            let why = b"too many headers to forward";
+            return responder
+                .send(431, "Request Header Fields Too Large", &[], why)
+                .await;
         }
-        let mut sent = send_upstream(c, method, &target, &headers, &mut request.body, buf).await;
+        let ProxySlot { conn, buf } = slot;
+        let (up_buf, down_buf) = buf.split_at_mut(PROXY_BUFFER);
         // A kept-alive upstream connection may have been closed by the upstream server
         // since its last answer; a request without a body is safe to send again on a
-        // fresh one.
-        if !fresh
-            && request.body.framing() == Framing::None
-            && matches!(&sent, Err(Failure::Upstream(e)) if stale(e))
-        {
-            drop(sent);
-            match self.client.connect().await {
-                Ok(fresh) => *conn = Some(fresh),
-                Err(e) => {
-                    *conn = None;
-                    return connect_failed(responder, &e).await;
-                }
-            }
-            let Some(c) = conn.as_mut() else {
-                return gateway_error(responder, false, "no upstream connection").await;
-            };
-            sent = send_upstream(c, method, &target, &headers, &mut request.body, buf).await;
-        }
-        let response = match sent {
-            Ok(r) => r,
-            Err(Failure::Downstream(e)) => return Err(e),
-            Err(Failure::Upstream(e)) => {
+        // fresh one, once.
+        let mut retries = usize::from(request.body.framing() == degu_core::Framing::None);
+        loop {
+            if conn.as_ref().is_some_and(ClientConnection::is_closed) {
                 *conn = None;
-                let timeout = matches!(e, Error::Io(embedded_io::ErrorKind::TimedOut));
-                return gateway_error(responder, timeout, &format!("upstream failed: {e}")).await;
             }
-        };
-        // Drop the upstream connection when the upstream server is about to close it.
-        let closing = closes_upstream(response.status)
-            || response
-                .headers
-                .get("connection")
-                .is_some_and(|v| v.eq_ignore_ascii_case("close"));
-        let result = send_downstream(method, response, responder, buf).await;
-        if result.is_err() || closing {
+            let fresh = conn.is_none();
+            let c = match conn {
+                Some(c) => c,
+                None => match self.client.connect().await {
+                    Ok(c) => conn.insert(c),
+                    Err(e) => return connect_failed(responder, &e).await,
+                },
+            };
+            let exchanged = exchange(
+                c,
+                method,
+                &target,
+                &headers,
+                &mut request,
+                responder,
+                up_buf,
+                down_buf,
+            );
+            let failed = match exchanged.await {
+                Ok((status, sent)) => {
+                    // A Degu upstream closes after some statuses without saying so.
+                    if sent.is_err() || c.is_closed() || status_closes(status) {
+                        *conn = None;
+                    }
+                    return sent;
+                }
+                Err(failed) => failed,
+            };
             *conn = None;
+            responder = failed.responder;
+            if !fresh && retries > 0 && stale(&failed.error) {
+                retries -= 1;
+                continue;
+            }
+            let e = failed.error;
+            let timeout = matches!(e, Error::Io(embedded_io::ErrorKind::TimedOut));
+            return gateway_error(responder, timeout, &format!("upstream failed: {e}")).await;
         }
-        result
     }
+}
+
+/// One exchange on `conn`, both directions at once. `Ok` with the upstream status once
+/// a response has begun downstream (its result is the handler's); `Err` when the
+/// upstream failed before any response byte.
+#[allow(clippy::too_many_arguments)]
+async fn exchange<'r, R: Read, W: Write>(
+    conn: &mut ClientConnection,
+    method: Method,
+    target: &str,
+    headers: &[Header<'_>],
+    request: &mut Request<'_, R>,
+    responder: Responder<'r, W>,
+    up_buf: &mut [u8],
+    down_buf: &mut [u8],
+) -> Result<(u16, Result<Sent, Error>), NoResponse<'r, W>> {
+    let framing = request.body.framing();
+    let (mut up, pending) = match conn.send(method, target, headers, framing) {
+        Ok(halves) => halves,
+        Err(error) => return Err(NoResponse { error, responder }),
+    };
+    let upload = async {
+        match relay(&mut request.body, &mut up, up_buf).await {
+            Ok(_) => up.finish(None).await.map_err(UploadError::Upstream),
+            Err(RelayError::Source(e)) => Err(UploadError::Downstream(e)),
+            Err(RelayError::Sink(e)) => Err(UploadError::Upstream(e)),
+        }
+    };
+    let download = download(pending, method, responder, down_buf);
+    let (upload, mut download) = (pin!(upload), pin!(download));
+    match select(upload, download.as_mut()).await {
+        // The response is complete (or failed): whatever of the request body is left
+        // stays unsent, and the upstream connection closes with it.
+        Either::Second(done) => done,
+        Either::First(Ok(())) => download.await,
+        Either::First(Err(UploadError::Downstream(e))) => Ok((500, Err(e))),
+        Either::First(Err(UploadError::Upstream(e))) => {
+            // The upstream stopped reading (it answered early, or vanished): its answer,
+            // if any, is still on its way.
+            tracing::debug!("request body not sent whole upstream: {e}");
+            download.await
+        }
+    }
+}
+
+/// Read the upstream response and stream it downstream in the same framing.
+async fn download<'r, W: Write>(
+    pending: PendingResponse<'_, ClientReader>,
+    method: Method,
+    responder: Responder<'r, W>,
+    buf: &mut [u8],
+) -> Result<(u16, Result<Sent, Error>), NoResponse<'r, W>> {
+    let mut response = match pending.receive().await {
+        Ok(r) => r,
+        Err(error) => return Err(NoResponse { error, responder }),
+    };
+    let mut headers: heapless::Vec<Header<'_>, MAX_FORWARDED> = heapless::Vec::new();
+    // An upstream head has at most as many headers as a forwarded one may.
+    let _ = end_to_end(&response.headers, &mut headers);
+    let (status, reason) = (response.status, response.reason);
+    // The client's connection is sound whatever the upstream status says.
+    let responder = responder.keep_alive();
+    let framing = response.forward_framing();
+    if framing == degu_core::Framing::None {
+        return Ok((status, responder.send(status, reason, &headers, b"").await));
+    }
+    let sent = async {
+        let mut out = responder.body(status, reason, &headers, framing)?;
+        if method != Method::Head {
+            match relay(&mut response.body, &mut out, buf).await {
+                Ok(_) => {}
+                Err(RelayError::Source(e)) => {
+                    // Not the client's fault: 502 if nothing reached it yet.
+                    tracing::debug!("upstream response cut off: {e}");
+                    return Err(Error::Upstream);
+                }
+                Err(RelayError::Sink(e)) => return Err(e),
+            }
+        }
+        out.finish(None).await
+    };
+    Ok((status, sent.await))
+}
+
+/// The headers of `all` that pass a hop, into `out`; `Err` when they do not fit.
+fn end_to_end<'h, const N: usize>(
+    all: &Headers<'h>,
+    out: &mut heapless::Vec<Header<'h>, N>,
+) -> Result<(), Header<'h>> {
+    let connection = all.get("connection");
+    for h in all.iter().filter(|h| !is_hop_by_hop(h.name, connection)) {
+        out.push(h)?;
+    }
+    Ok(())
 }
 
 /// Whether an upstream error looks like a connection the server had already closed.
@@ -189,130 +263,6 @@ fn stale(e: &Error) -> bool {
         e,
         Error::Closed | Error::Io(BrokenPipe | ConnectionReset | ConnectionAborted)
     )
-}
-
-/// Whether a Degu upstream closes its connection after this status (DESIGN §3).
-fn closes_upstream(status: u16) -> bool {
-    status >= 400 && !matches!(status, 404 | 409 | 412)
-}
-
-/// Send the request upstream, streaming its body; the upstream response head.
-async fn send_upstream<'c, R: Read>(
-    conn: &'c mut Connection,
-    method: Method,
-    target: &str,
-    headers: &[Header<'_>],
-    body: &mut engine::Body<'_, R>,
-    buf: &mut [u8],
-) -> Result<engine::Response<'c, ClientSocket>, Failure> {
-    match body.framing() {
-        Framing::None => conn
-            .request(method, target, headers, None)
-            .await
-            .map_err(up),
-        Framing::Length(n) => {
-            let mut w = conn.stream(method, target, headers, n).map_err(up)?;
-            loop {
-                let k = body.read(buf).await.map_err(down)?;
-                if k == 0 {
-                    break;
-                }
-                w.write(buf.get(..k).unwrap_or(&[])).await.map_err(up)?;
-            }
-            w.finish().await.map_err(up)
-        }
-        Framing::Chunked => {
-            let mut w = conn.chunked(method, target, headers).map_err(up)?;
-            loop {
-                let piece = body.read_chunk(buf).await.map_err(down)?;
-                let Some(p) = piece else {
-                    return Err(down(Error::Body(degu_core::BodyError::UnexpectedEof)));
-                };
-                if p.is_end() {
-                    return w.finish(p.ext).await.map_err(up);
-                }
-                if p.first {
-                    w.begin_chunk(p.chunk_size as usize, p.ext)
-                        .await
-                        .map_err(up)?;
-                }
-                let data = buf.get(..p.len).unwrap_or(&[]);
-                w.write(data).await.map_err(up)?;
-            }
-        }
-    }
-}
-
-/// Stream the upstream response to the client, in the same framing.
-async fn send_downstream<W: Write>(
-    method: Method,
-    mut response: engine::Response<'_, ClientSocket>,
-    responder: Responder<'_, W>,
-    buf: &mut [u8],
-) -> Result<Sent, Error> {
-    let mut headers: heapless::Vec<Header<'_>, MAX_FORWARDED> = heapless::Vec::new();
-    for h in response.headers.iter().filter(|h| !hop_by_hop(h.name)) {
-        // An upstream head has at most as many headers as a forwarded one may.
-        let _ = headers.push(h);
-    }
-    let (status, reason) = (response.status, response.reason);
-    // The client's connection is sound whatever the upstream status says.
-    let responder = responder.keep_alive();
-    let framing = match response.body.framing() {
-        Framing::None if method == Method::Head => {
-            // A response to HEAD declares the framing its GET would have.
-            match (
-                response
-                    .headers
-                    .get("content-length")
-                    .and_then(|v| v.parse().ok()),
-                response.headers.get("transfer-encoding"),
-            ) {
-                (Some(n), _) => Framing::Length(n),
-                (None, Some(_)) => Framing::Chunked,
-                _ => Framing::None,
-            }
-        }
-        f => f,
-    };
-    match framing {
-        Framing::None => responder.send(status, reason, &headers, b"").await,
-        Framing::Length(n) => {
-            let mut out = responder.stream(status, reason, &headers, n).await?;
-            if method != Method::Head {
-                loop {
-                    let k = response.body.read(buf).await?;
-                    if k == 0 {
-                        break;
-                    }
-                    out.write(buf.get(..k).unwrap_or(&[])).await?;
-                }
-            }
-            out.finish().await
-        }
-        Framing::Chunked => {
-            let mut out = responder.chunked(status, reason, &headers).await?;
-            if method == Method::Head {
-                return out.finish(None).await;
-            }
-            loop {
-                let Some(p) = response.body.read_chunk(buf).await? else {
-                    return Err(Error::Body(degu_core::BodyError::UnexpectedEof));
-                };
-                if p.is_end() {
-                    let ext = p.ext;
-                    let sent = out.finish(ext).await;
-                    // Read the end of the upstream body so the connection can be reused.
-                    while response.body.read_chunk(buf).await?.is_some() {}
-                    return sent;
-                }
-                if p.first {
-                    out.begin_chunk(p.chunk_size as usize, p.ext).await?;
-                }
-                out.write(buf.get(..p.len).unwrap_or(&[])).await?;
-            }
-        }
-    }
 }
 
 /// Answer a failed upstream connect: 504 when it timed out, else 502.

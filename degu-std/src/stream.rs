@@ -108,14 +108,6 @@ impl Socket {
         }
     }
 
-    pub(crate) async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Socket::Plain(s) => s.write(buf).await,
-            Socket::TlsServer(s) => s.write(buf).await,
-            Socket::TlsClient(s) => s.write(buf).await,
-        }
-    }
-
     /// Close gracefully: shut down the sending side (TLS `close_notify`, then FIN) and
     /// read what the peer still sends, until it closes, `limit` passes or `max` bytes
     /// came, so unread input does not make the kernel reset the connection.
@@ -136,14 +128,6 @@ impl Socket {
             }
         })
         .await;
-    }
-
-    pub(crate) async fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Socket::Plain(_) => Ok(()),
-            Socket::TlsServer(s) => s.flush().await,
-            Socket::TlsClient(s) => s.flush().await,
-        }
     }
 }
 
@@ -373,8 +357,9 @@ pub(crate) struct ServerReader<'a> {
 /// one-byte read into the stash for TLS.
 async fn wait_input(inner: &mut ReadHalf<'_>, stash: &mut Stash) -> io::Result<()> {
     match inner {
-        ReadHalf::Tcp(r) => r.readable().await,
-        ReadHalf::Unix(r) => r.readable().await,
+        // The socket's own read-waker slot, as a read uses (no waiter list to join).
+        ReadHalf::Tcp(r) => std::future::poll_fn(|cx| r.as_ref().poll_read_ready(cx)).await,
+        ReadHalf::Unix(r) => std::future::poll_fn(|cx| r.as_ref().poll_read_ready(cx)).await,
         ReadHalf::TlsServer(_) | ReadHalf::TlsClient(_) => {
             if let Stash::Empty = stash {
                 let mut byte = [0u8; 1];
@@ -415,8 +400,9 @@ async fn read_stashed(
 }
 
 /// `op` bounded by the idle timeout and given up when the server asks the connection to
-/// close. The timer is armed only when `op` does not finish on its first poll, so a
-/// request already waiting costs no clock read; arming it marks the idle wait's start.
+/// close. `op` is polled once per wake-up, first; the timer is armed (and the clock read)
+/// only when it does not finish on its first poll, so a request already waiting costs
+/// neither; arming it marks the idle wait's start.
 async fn idle_wait<T>(
     conn: &ConnShared,
     idle: Duration,
@@ -427,26 +413,38 @@ async fn idle_wait<T>(
         return Err(closed_by_server());
     }
     let mut op = std::pin::pin!(op);
-    if let Poll::Ready(r) = std::future::poll_fn(|cx| Poll::Ready(op.as_mut().poll(cx))).await {
-        return r;
-    }
-    let now = Instant::now();
-    conn.mark(now);
-    let deadline = now + idle;
-    let sleep = match idle_sleep {
-        Some(sleep) => {
-            // A later deadline only updates the registered timer (no wheel work).
-            sleep.as_mut().reset(deadline);
-            sleep
+    let mut armed = false;
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(r) = op.as_mut().poll(cx) {
+            return Poll::Ready(r);
         }
-        None => idle_sleep.insert(Box::pin(tokio::time::sleep_until(deadline))),
-    };
-    tokio::select! {
-        biased;
-        r = op => r,
-        () = sleep.as_mut() => Err(timed_out()),
-        () = conn.close_asked(CloseRequest::Shutdown) => Err(closed_by_server()),
-    }
+        let sleep = match idle_sleep {
+            Some(sleep) if armed => sleep,
+            _ => {
+                armed = true;
+                let now = Instant::now();
+                conn.mark(now);
+                let deadline = now + idle;
+                match idle_sleep {
+                    Some(sleep) => {
+                        // A later deadline only updates the registered timer.
+                        sleep.as_mut().reset(deadline);
+                        sleep
+                    }
+                    None => idle_sleep.insert(Box::pin(tokio::time::sleep_until(deadline))),
+                }
+            }
+        };
+        if sleep.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Err(timed_out()));
+        }
+        conn.wake.register(cx.waker());
+        if conn.close_requested() != CloseRequest::None {
+            return Poll::Ready(Err(closed_by_server()));
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 impl degu_core::engine::Readable for ServerReader<'_> {
@@ -524,42 +522,5 @@ impl embedded_io_async::Write for TimedWriter<'_> {
     async fn flush(&mut self) -> io::Result<()> {
         // A plain socket has nothing to flush; TLS may hold a record.
         bounded(self.timeout, self.inner.flush()).await
-    }
-}
-
-/// A client's socket: every read and write bounded by one timeout (`None`: no bound).
-pub struct ClientSocket {
-    pub(crate) socket: Socket,
-    pub(crate) timeout: Option<Duration>,
-}
-
-impl embedded_io::ErrorType for ClientSocket {
-    type Error = io::Error;
-}
-
-impl embedded_io_async::Read for ClientSocket {
-    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self.timeout {
-            Some(t) => timeout(t, self.socket.read(buf))
-                .await
-                .unwrap_or_else(|_| Err(timed_out())),
-            None => self.socket.read(buf).await,
-        }
-    }
-}
-
-impl embedded_io_async::Write for ClientSocket {
-    async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self.timeout {
-            Some(t) => bounded(t, self.socket.write(buf)).await,
-            None => self.socket.write(buf).await,
-        }
-    }
-
-    async fn flush(&mut self) -> io::Result<()> {
-        match self.timeout {
-            Some(t) => bounded(t, self.socket.flush()).await,
-            None => self.socket.flush().await,
-        }
     }
 }

@@ -10,9 +10,10 @@
 
 use degu_core::app::{App, PeerAddr, Request, Session};
 use degu_core::engine::{Error, Read, Responder, Sent, Write};
-use degu_core::{ChunkExt, Header, Method};
+use degu_core::{ChunkExt, Framing, Header, Method};
 use degu_examples::demo::DemoApp;
-use degu_std::{Address, Client, ServerConfig, TempServer, blocking};
+use degu_std::blocking::Wait;
+use degu_std::{Address, BodyExt, Client, ServerConfig, TempServer};
 use std::io::{Read as _, Write as _};
 use std::time::{Duration, Instant};
 
@@ -47,11 +48,17 @@ fn the_async_client_talks_to_every_address_kind() {
                 let n = r.body.read_to_end(&mut buf).await.unwrap();
                 assert_eq!(&buf[..n], b"hello, world", "{address}");
             }
-            let mut w = conn.chunked(Method::Post, "/echo", &[]).unwrap();
-            w.write_chunk(Some(ChunkExt::new("k", "v")), b"data")
-                .await
+            let (mut w, response) = conn
+                .send(Method::Post, "/echo", &[], Framing::Chunked)
                 .unwrap();
-            let mut r = w.finish(None).await.unwrap();
+            let sending = async {
+                w.write_chunk(Some(ChunkExt::new("k", "v")), b"data")
+                    .await?;
+                w.finish(None).await
+            };
+            let (sent, r) = tokio::join!(sending, response.receive());
+            sent.unwrap();
+            let mut r = r.unwrap();
             let mut buf = [0u8; 64];
             let p = r.body.read_chunk(&mut buf).await.unwrap().unwrap();
             assert_eq!(
@@ -68,23 +75,26 @@ fn the_async_client_talks_to_every_address_kind() {
 #[test]
 fn the_blocking_client_drives_the_same_engine() {
     for server in servers() {
-        let client = blocking::Client::new(server.address().clone());
-        let mut conn = client.connect().unwrap();
-        let mut r = conn.put("/echo", &[], b"ping").unwrap();
+        let client = Client::new(server.address().clone());
+        let mut conn = client.connect_blocking().unwrap();
+        let mut r = conn.put("/echo", &[], b"ping").wait().unwrap();
         assert_eq!(r.status, 200);
-        assert_eq!(r.read_to_vec().unwrap(), b"ping");
-        let mut r = conn
-            .request_chunked(
-                Method::Post,
-                "/echo",
-                &[],
-                &[(Some(ChunkExt::new("a", "1")), b"x"), (None, b"yz")],
-                Some(ChunkExt::new("end", "1")),
-            )
+        assert_eq!(r.body.read_to_vec().wait().unwrap(), b"ping");
+        let (mut w, response) = conn
+            .send(Method::Post, "/echo", &[], Framing::Chunked)
             .unwrap();
+        // Full duplex: the echo may answer while the body still goes out.
+        let sending = async {
+            w.write_chunk(Some(ChunkExt::new("a", "1")), b"x").await?;
+            w.write_chunk(None, b"yz").await?;
+            w.finish(Some(ChunkExt::new("end", "1"))).await
+        };
+        let (sent, r) = embassy_futures::join::join(sending, response.receive()).wait();
+        sent.unwrap();
+        let mut r = r.unwrap();
         let mut buf = [0u8; 16];
         let mut got = Vec::new();
-        while let Some(p) = r.read_chunk(&mut buf).unwrap() {
+        while let Some(p) = r.body.read_chunk(&mut buf).wait().unwrap() {
             got.push((
                 p.ext.map(|e| format!("{}={}", e.key, e.value)),
                 buf[..p.len].to_vec(),
@@ -98,7 +108,7 @@ fn the_blocking_client_drives_the_same_engine() {
                 (Some("end=1".into()), vec![]),
             ]
         );
-        let r = conn.get("/nope", &[]).unwrap();
+        let r = conn.get("/nope", &[]).wait().unwrap();
         assert_eq!(r.status, 404);
     }
 }
@@ -127,24 +137,45 @@ fn the_client_sends_a_host_header_for_ip_addresses_only() {
         }
     }
     let tcp = TempServer::ipv4(EchoHost).unwrap();
-    let mut conn = blocking::Client::new(tcp.address().clone())
-        .connect()
+    let mut conn = Client::new(tcp.address().clone())
+        .connect_blocking()
         .unwrap();
     let want = format!("127.0.0.1:{}", tcp.address().port().unwrap());
     assert_eq!(
-        conn.get("/", &[]).unwrap().read_to_vec().unwrap(),
+        conn.get("/", &[])
+            .wait()
+            .unwrap()
+            .body
+            .read_to_vec()
+            .wait()
+            .unwrap(),
         want.as_bytes()
     );
     let mine = [Header::new("host", "device.local")];
     assert_eq!(
-        conn.get("/", &mine).unwrap().read_to_vec().unwrap(),
+        conn.get("/", &mine)
+            .wait()
+            .unwrap()
+            .body
+            .read_to_vec()
+            .wait()
+            .unwrap(),
         b"device.local"
     );
     let unix = TempServer::unix(EchoHost).unwrap();
-    let mut conn = blocking::Client::new(unix.address().clone())
-        .connect()
+    let mut conn = Client::new(unix.address().clone())
+        .connect_blocking()
         .unwrap();
-    assert_eq!(conn.get("/", &[]).unwrap().read_to_vec().unwrap(), b"-");
+    assert_eq!(
+        conn.get("/", &[])
+            .wait()
+            .unwrap()
+            .body
+            .read_to_vec()
+            .wait()
+            .unwrap(),
+        b"-"
+    );
 }
 
 /// Reports what the session knows about the peer.
@@ -176,10 +207,19 @@ impl App for WhoAmI {
 #[test]
 fn unix_peers_come_with_their_credentials() {
     let server = TempServer::unix(WhoAmI).unwrap();
-    let mut conn = blocking::Client::new(server.address().clone())
-        .connect()
+    let mut conn = Client::new(server.address().clone())
+        .connect_blocking()
         .unwrap();
-    let body = String::from_utf8(conn.get("/", &[]).unwrap().read_to_vec().unwrap()).unwrap();
+    let body = String::from_utf8(
+        conn.get("/", &[])
+            .wait()
+            .unwrap()
+            .body
+            .read_to_vec()
+            .wait()
+            .unwrap(),
+    )
+    .unwrap();
     let me = format!(
         "pid={} uid={} gid={}",
         std::process::id(),
@@ -187,14 +227,32 @@ fn unix_peers_come_with_their_credentials() {
         nix::unistd::getgid()
     );
     assert_eq!(body, format!("unnamed; {me}; requests=0"));
-    let body = String::from_utf8(conn.get("/", &[]).unwrap().read_to_vec().unwrap()).unwrap();
+    let body = String::from_utf8(
+        conn.get("/", &[])
+            .wait()
+            .unwrap()
+            .body
+            .read_to_vec()
+            .wait()
+            .unwrap(),
+    )
+    .unwrap();
     assert!(body.ends_with("requests=1"), "{body}");
 
     let tcp = TempServer::ipv6(WhoAmI).unwrap();
-    let mut conn = blocking::Client::new(tcp.address().clone())
-        .connect()
+    let mut conn = Client::new(tcp.address().clone())
+        .connect_blocking()
         .unwrap();
-    let body = String::from_utf8(conn.get("/", &[]).unwrap().read_to_vec().unwrap()).unwrap();
+    let body = String::from_utf8(
+        conn.get("/", &[])
+            .wait()
+            .unwrap()
+            .body
+            .read_to_vec()
+            .wait()
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(body, "ip ::1; ; requests=0");
 }
 
@@ -253,21 +311,39 @@ fn a_full_server_evicts_an_idle_connection_to_admit_a_new_one() {
         ..ServerConfig::default()
     };
     let server = TempServer::with_config(&Address::ipv4_loopback(0), DemoApp, config).unwrap();
-    let client = blocking::Client::new(server.address().clone());
-    let mut a = client.connect().unwrap();
-    let mut b = client.connect().unwrap();
+    let client = Client::new(server.address().clone());
+    let mut a = client.connect_blocking().unwrap();
+    let mut b = client.connect_blocking().unwrap();
     assert_eq!(
-        a.get("/hello", &[]).unwrap().read_to_vec().unwrap(),
+        a.get("/hello", &[])
+            .wait()
+            .unwrap()
+            .body
+            .read_to_vec()
+            .wait()
+            .unwrap(),
         b"hello, world"
     );
     assert_eq!(
-        b.get("/hello", &[]).unwrap().read_to_vec().unwrap(),
+        b.get("/hello", &[])
+            .wait()
+            .unwrap()
+            .body
+            .read_to_vec()
+            .wait()
+            .unwrap(),
         b"hello, world"
     );
     let start = Instant::now();
-    let mut c = client.connect().unwrap();
+    let mut c = client.connect_blocking().unwrap();
     assert_eq!(
-        c.get("/hello", &[]).unwrap().read_to_vec().unwrap(),
+        c.get("/hello", &[])
+            .wait()
+            .unwrap()
+            .body
+            .read_to_vec()
+            .wait()
+            .unwrap(),
         b"hello, world"
     );
     assert!(
@@ -277,8 +353,8 @@ fn a_full_server_evicts_an_idle_connection_to_admit_a_new_one() {
     );
     assert_eq!(server.running().unwrap().connections(), 2);
     // One of the first two was closed to make room.
-    let a_ok = a.get("/hello", &[]).is_ok();
-    let b_ok = b.get("/hello", &[]).is_ok();
+    let a_ok = a.get("/hello", &[]).wait().is_ok();
+    let b_ok = b.get("/hello", &[]).wait().is_ok();
     assert!(
         a_ok ^ b_ok,
         "exactly one idle connection was evicted ({a_ok}, {b_ok})"
@@ -342,14 +418,17 @@ fn many_workers_share_one_listener() {
     let server = TempServer::with_config(&Address::ipv6_loopback(0), DemoApp, config).unwrap();
     let threads: Vec<_> = (0..8)
         .map(|_| {
-            let client = blocking::Client::new(server.address().clone());
+            let client = Client::new(server.address().clone());
             std::thread::spawn(move || {
-                let mut conn = client.connect().unwrap();
+                let mut conn = client.connect_blocking().unwrap();
                 for _ in 0..50 {
                     let body = conn
                         .put("/echo", &[], b"abc")
+                        .wait()
                         .unwrap()
+                        .body
                         .read_to_vec()
+                        .wait()
                         .unwrap();
                     assert_eq!(body, b"abc");
                 }

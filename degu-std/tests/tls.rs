@@ -11,16 +11,25 @@
 use degu_core::app::{App, Request, Session};
 use degu_core::engine::{Error, Read, Responder, Sent, Write};
 use degu_examples::demo::DemoApp;
+use degu_std::blocking::Wait;
 use degu_std::pki::default_validity;
-use degu_std::{Address, TempPki, TempServer, TlsClientConfig, blocking};
+use degu_std::{Address, BodyExt, Client, TempPki, TempServer, TlsClientConfig};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 fn get_hello(address: &Address, tls: TlsClientConfig) -> Result<Vec<u8>, String> {
-    let client = blocking::Client::tls(address.clone(), tls);
-    let mut conn = client.connect().map_err(|e| format!("connect: {e}"))?;
-    let mut r = conn.get("/hello", &[]).map_err(|e| format!("get: {e}"))?;
-    r.read_to_vec().map_err(|e| format!("read: {e}"))
+    let client = Client::tls(address.clone(), tls);
+    let mut conn = client
+        .connect_blocking()
+        .map_err(|e| format!("connect: {e}"))?;
+    let mut r = conn
+        .get("/hello", &[])
+        .wait()
+        .map_err(|e| format!("get: {e}"))?;
+    r.body
+        .read_to_vec()
+        .wait()
+        .map_err(|e| format!("read: {e}"))
 }
 
 #[test]
@@ -381,9 +390,16 @@ fn on_connect_sees_the_common_name_and_fingerprint_and_can_refuse() {
         pki.server_config().unwrap(),
     )
     .unwrap();
-    let client = blocking::Client::tls(server.address().clone(), pki.client_config().unwrap());
-    let mut conn = client.connect().unwrap();
-    let body = conn.get("/", &[]).unwrap().read_to_vec().unwrap();
+    let client = Client::tls(server.address().clone(), pki.client_config().unwrap());
+    let mut conn = client.connect_blocking().unwrap();
+    let body = conn
+        .get("/", &[])
+        .wait()
+        .unwrap()
+        .body
+        .read_to_vec()
+        .wait()
+        .unwrap();
     assert_eq!(
         String::from_utf8(body).unwrap(),
         "cn=degu-client fp-ok=true"

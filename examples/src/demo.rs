@@ -9,8 +9,9 @@
 
 use core::fmt::Write as _;
 use degu_core::app::{App, Request, Session};
-use degu_core::engine::{Error, Read, Responder, Sent, Write};
-use degu_core::{ChunkExt, Framing, Method};
+use degu_core::engine::{Error, Read, Responder, Sent, Write, relay};
+use degu_core::wire::query::Query;
+use degu_core::{ChunkExt, Method};
 
 /// Bytes the echo route moves per read: small enough for a device's stack.
 pub const ECHO_PIECE: usize = 512;
@@ -38,7 +39,7 @@ impl App for DemoApp {
                 responder.send(200, "OK", &[], b"hello, world").await
             }
             (Method::Put | Method::Post, Some("echo"), true) => echo(request, responder).await,
-            (Method::Get, Some("chunks"), true) => match chunk_count(request.query) {
+            (Method::Get, Some("chunks"), true) => match chunk_count(request.query_pairs()) {
                 Some(n) => chunks(n, responder).await,
                 None => {
                     responder
@@ -51,8 +52,8 @@ impl App for DemoApp {
     }
 }
 
-fn chunk_count(query: Option<&str>) -> Option<u32> {
-    let n = query?.split('&').find_map(|kv| kv.strip_prefix("n="))?;
+fn chunk_count(query: Query<'_>) -> Option<u32> {
+    let n = query.get("n")?;
     n.parse().ok().filter(|&n| n <= MAX_DEMO_CHUNKS)
 }
 
@@ -75,33 +76,7 @@ async fn echo<R: Read, W: Write>(
     responder: Responder<'_, W>,
 ) -> Result<Sent, Error> {
     let mut piece = [0u8; ECHO_PIECE];
-    match request.body.framing() {
-        Framing::None => responder.send(200, "OK", &[], b"").await,
-        Framing::Length(n) => {
-            let mut out = responder.stream(200, "OK", &[], n).await?;
-            loop {
-                match request.body.read(&mut piece).await? {
-                    0 => break,
-                    k => out.write(piece.get(..k).unwrap_or(&[])).await?,
-                }
-            }
-            out.finish().await
-        }
-        Framing::Chunked => {
-            let mut out = responder.chunked(200, "OK", &[]).await?;
-            loop {
-                let Some(p) = request.body.read_chunk(&mut piece).await? else {
-                    return Err(Error::Body(degu_core::BodyError::UnexpectedEof));
-                };
-                if p.is_end() {
-                    let ext = p.ext;
-                    return out.finish(ext).await;
-                }
-                if p.first {
-                    out.begin_chunk(p.chunk_size as usize, p.ext).await?;
-                }
-                out.write(piece.get(..p.len).unwrap_or(&[])).await?;
-            }
-        }
-    }
+    let mut out = responder.body(200, "OK", &[], request.body.framing())?;
+    relay(&mut request.body, &mut out, &mut piece).await?;
+    out.finish(None).await
 }

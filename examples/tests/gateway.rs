@@ -2,6 +2,10 @@
 //! ways (content-length and chunked, checked by SHA-256 and by the list of chunk
 //! extensions and sizes) with the gateway's peak RSS bounded, 502 for a device that is
 //! down and 504 for one that stalls.
+//!
+//! Full duplex, with the `demo-server` binary as the device on AF_UNIX and on TCP: a
+//! 100 MiB streaming echo (the device answers as it reads), a 20 MiB upload the device
+//! refuses at once (its own 404 within a second), curl and Python's `http.client`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -13,60 +17,14 @@ use degu_core::app::{App, Request, Session};
 use degu_core::engine::{Error, Read, Responder, Sent, Write};
 use degu_core::{ChunkExt, Framing, Method};
 use degu_examples::demo::DemoApp;
-use degu_std::{Address, ProxyApp, TempServer, blocking};
+use degu_std::blocking::{BlockingConnection, Wait};
+use degu_std::{Address, BodyExt, Client, ProxyApp, TempServer};
+
+mod common;
+use common::{Device, Gateway, Rng, expected_echo, hex, plan, plan_digest, stream_echo};
 use sha2::{Digest, Sha256};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// A gateway process, killed when dropped.
-struct Gateway {
-    child: Child,
-    address: Address,
-}
-
-impl Gateway {
-    fn start(devices: &[(&str, &Address)], extra: &[&str]) -> Gateway {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gateway"));
-        cmd.args(["--address", "127.0.0.1:0"]);
-        for (name, address) in devices {
-            cmd.args(["--device", &format!("{name}={address}")]);
-        }
-        cmd.args(extra).stdout(Stdio::piped()).stderr(Stdio::null());
-        let mut child = cmd.spawn().unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let address = line
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .trim()
-            .parse()
-            .unwrap();
-        Gateway { child, address }
-    }
-
-    fn client(&self) -> blocking::Connection {
-        blocking::Client::new(self.address.clone())
-            .connect()
-            .unwrap()
-    }
-
-    /// Peak resident memory, from /proc.
-    fn peak_rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[test]
 fn the_gateway_reaches_devices_on_every_address_kind() {
@@ -86,29 +44,23 @@ fn the_gateway_reaches_devices_on_every_address_kind() {
     let gw = Gateway::start(&table, &[]);
     let mut conn = gw.client();
     for name in names {
-        let mut r = conn.get(&format!("/device/{name}/hello"), &[]).unwrap();
+        let mut r = conn
+            .get(&format!("/device/{name}/hello"), &[])
+            .wait()
+            .unwrap();
         assert_eq!(
-            (r.status, r.read_to_vec().unwrap()),
+            (r.status, r.body.read_to_vec().wait().unwrap()),
             (200, b"hello, world".to_vec()),
             "{name}"
         );
-        let mut r = conn
-            .request_chunked(
-                Method::Post,
-                &format!("/device/{name}/echo"),
-                &[],
-                &[(Some(ChunkExt::new("a", "1")), b"xy"), (None, b"z")],
-                Some(ChunkExt::new("end", "2")),
-            )
-            .unwrap();
-        let mut buf = [0u8; 16];
-        let mut got = Vec::new();
-        while let Some(p) = r.read_chunk(&mut buf).unwrap() {
-            got.push((
-                p.ext.map(|e| format!("{}={}", e.key, e.value)),
-                buf[..p.len].to_vec(),
-            ));
-        }
+        let (status, got) = chunked_exchange(
+            &mut conn,
+            Method::Post,
+            &format!("/device/{name}/echo"),
+            &[(Some(ChunkExt::new("a", "1")), b"xy"), (None, b"z")],
+            Some(ChunkExt::new("end", "2")),
+        );
+        assert_eq!(status, 200);
         assert_eq!(
             got,
             vec![
@@ -118,118 +70,85 @@ fn the_gateway_reaches_devices_on_every_address_kind() {
             ],
             "{name}: chunks and extensions kept"
         );
-        let r = conn.head(&format!("/device/{name}/hello"), &[]).unwrap();
+        let r = conn
+            .head(&format!("/device/{name}/hello"), &[])
+            .wait()
+            .unwrap();
         assert_eq!(
             r.headers.get("content-length"),
             Some("12"),
             "{name}: HEAD keeps the length"
         );
     }
-    assert_eq!(conn.get("/device/nope/hello", &[]).unwrap().status, 404);
-    assert_eq!(conn.get("/elsewhere", &[]).unwrap().status, 404);
+    for uri in ["/device/nope/hello", "/elsewhere"] {
+        assert_eq!(conn.get(uri, &[]).wait().unwrap().status, 404, "{uri}");
+    }
+}
+
+/// A chunked request whose response is read while the chunks go out (full duplex):
+/// the status and the response's chunks as (`key=value`, data), the last one included
+/// (a length body is one piece).
+type Chunks = Vec<(Option<String>, Vec<u8>)>;
+
+fn chunked_exchange(
+    conn: &mut BlockingConnection,
+    method: Method,
+    uri: &str,
+    chunks: &[(Option<ChunkExt<'_>>, &[u8])],
+    last: Option<ChunkExt<'_>>,
+) -> (u16, Chunks) {
+    async {
+        let (mut body, response) = conn.send(method, uri, &[], Framing::Chunked).unwrap();
+        let sending = async {
+            for (ext, data) in chunks {
+                body.write_chunk(*ext, data).await.unwrap();
+            }
+            body.finish(last).await.unwrap();
+        };
+        let receiving = async {
+            let mut r = response.receive().await.unwrap();
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut got = Vec::new();
+            if !r.body.is_chunked() {
+                // A length body: one piece.
+                got.push((None, r.body.read_to_vec().await.unwrap()));
+                return (r.status, got);
+            }
+            while let Some(p) = r.body.read_chunk(&mut buf).await.unwrap() {
+                got.push((
+                    p.ext.map(|e| format!("{}={}", e.key, e.value)),
+                    buf[..p.len].to_vec(),
+                ));
+            }
+            (r.status, got)
+        };
+        embassy_futures::join::join(sending, receiving).await.1
+    }
+    .wait()
 }
 
 #[test]
 fn proxy_app_forwards_everything_in_process() {
     let device = TempServer::unix(DemoApp).unwrap();
     let proxy = TempServer::ipv4(ProxyApp::new(device.address().clone())).unwrap();
-    let mut conn = blocking::Client::new(proxy.address().clone())
-        .connect()
+    let mut conn = Client::new(proxy.address().clone())
+        .connect_blocking()
         .unwrap();
     for _ in 0..3 {
-        assert_eq!(
-            conn.get("/hello", &[]).unwrap().read_to_vec().unwrap(),
-            b"hello, world"
-        );
-        assert_eq!(
-            conn.put("/echo", &[], b"abc")
-                .unwrap()
-                .read_to_vec()
-                .unwrap(),
-            b"abc"
-        );
+        let mut r = conn.get("/hello", &[]).wait().unwrap();
+        assert_eq!(r.body.read_to_vec().wait().unwrap(), b"hello, world");
+        let mut r = conn.put("/echo", &[], b"abc").wait().unwrap();
+        assert_eq!(r.body.read_to_vec().wait().unwrap(), b"abc");
     }
-    let mut r = conn.get("/chunks?n=2", &[]).unwrap();
+    let mut r = conn.get("/chunks?n=2", &[]).wait().unwrap();
     let mut buf = [0u8; 32];
-    let p = r.read_chunk(&mut buf).unwrap().unwrap();
+    let p = r.body.read_chunk(&mut buf).wait().unwrap().unwrap();
     assert_eq!(
         (p.ext, &buf[..p.len]),
         (Some(ChunkExt::new("i", "0")), &b"chunk 0"[..])
     );
-    while r.read_chunk(&mut buf).unwrap().is_some() {}
-    assert_eq!(conn.get("/missing", &[]).unwrap().status, 404);
-}
-
-/// xorshift64*: fast deterministic sizes, and a byte stream that does not depend on
-/// how it is cut into pieces.
-struct Rng {
-    state: u64,
-    spare: [u8; 8],
-    spare_len: usize,
-}
-
-#[allow(non_snake_case)]
-fn Rng(seed: u64) -> Rng {
-    Rng {
-        state: seed,
-        spare: [0; 8],
-        spare_len: 0,
-    }
-}
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.state ^= self.state >> 12;
-        self.state ^= self.state << 25;
-        self.state ^= self.state >> 27;
-        self.state.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn fill(&mut self, mut buf: &mut [u8]) {
-        let take = self.spare_len.min(buf.len());
-        buf[..take].copy_from_slice(&self.spare[8 - self.spare_len..8 - self.spare_len + take]);
-        self.spare_len -= take;
-        buf = &mut buf[take..];
-        let mut words = buf.chunks_exact_mut(8);
-        for c in &mut words {
-            c.copy_from_slice(&self.next().to_le_bytes());
-        }
-        let rest = words.into_remainder();
-        if !rest.is_empty() {
-            self.spare = self.next().to_le_bytes();
-            let n = rest.len();
-            rest.copy_from_slice(&self.spare[..n]);
-            self.spare_len = 8 - n;
-        }
-    }
-}
-
-/// The chunk plan of a stream: (extension value, size) per chunk, sizes 1..=200,000
-/// (many larger than the gateway's 64 KiB buffer), every third chunk with `c=<i>`.
-fn plan(total: u64, seed: u64) -> Vec<(Option<String>, usize)> {
-    let mut rng = Rng(seed);
-    let mut out = Vec::new();
-    let mut left = total;
-    let mut i = 0;
-    while left > 0 {
-        let size = ((rng.next() % 200_000) + 1).min(left) as usize;
-        out.push(((i % 3 == 0).then(|| i.to_string()), size));
-        left -= size as u64;
-        i += 1;
-    }
-    out
-}
-
-fn plan_digest(plan: &[(Option<String>, usize)]) -> String {
-    let mut h = Sha256::new();
-    for (e, s) in plan {
-        h.update(format!("{}:{s};", e.as_deref().unwrap_or("-")).as_bytes());
-    }
-    hex(h)
-}
-
-fn hex(h: Sha256) -> String {
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    while r.body.read_chunk(&mut buf).wait().unwrap().is_some() {}
+    assert_eq!(conn.get("/missing", &[]).wait().unwrap().status, 404);
 }
 
 /// `PUT /sink` reports `<bytes> <sha256> <sha256 of the chunk plan>`; `GET
@@ -305,7 +224,7 @@ impl App for Store {
                         out.write(&buf[..k]).await?;
                         left -= k as u64;
                     }
-                    out.finish().await
+                    out.finish(None).await
                 }
             }
             _ => responder.send(404, "Not Found", &[], b"").await,
@@ -350,10 +269,8 @@ fn hundred_mib_bodies_stream_through_the_gateway_both_ways_in_bounded_memory() {
             .iter()
             .map(|(e, d)| (e.as_deref().map(|v| ChunkExt::new("c", v)), d.as_slice()))
             .collect();
-        conn.request_chunked(Method::Put, "/device/store/sink", &[], &refs, None)
-            .unwrap()
-            .read_to_vec()
-            .unwrap()
+        let (_, got) = chunked_exchange(&mut conn, Method::Put, "/device/store/sink", &refs, None);
+        got.into_iter().flat_map(|(_, d)| d).collect::<Vec<u8>>()
     };
     let want = format!("{TOTAL} {expected_data} {}", plan_digest(&chunks));
     assert_eq!(String::from_utf8(body).unwrap(), want, "chunked upload");
@@ -367,8 +284,11 @@ fn hundred_mib_bodies_stream_through_the_gateway_both_ways_in_bounded_memory() {
     }
     let body = conn
         .put("/device/store/sink", &[], &whole)
+        .wait()
         .unwrap()
+        .body
         .read_to_vec()
+        .wait()
         .unwrap();
     drop(whole);
     assert_eq!(
@@ -382,13 +302,13 @@ fn hundred_mib_bodies_stream_through_the_gateway_both_ways_in_bounded_memory() {
             "/device/store/source?{TOTAL}&{seed}{}",
             if chunked { "&chunked" } else { "" }
         );
-        let mut r = conn.get(&uri, &[]).unwrap();
+        let mut r = conn.get(&uri, &[]).wait().unwrap();
         let mut h = Sha256::new();
         let mut seen = Vec::new();
         let mut total = 0u64;
         if chunked {
             let mut current: Option<(Option<String>, usize)> = None;
-            while let Some(p) = r.read_chunk(&mut buf).unwrap() {
+            while let Some(p) = r.body.read_chunk(&mut buf).wait().unwrap() {
                 if p.is_end() {
                     break;
                 }
@@ -411,7 +331,7 @@ fn hundred_mib_bodies_stream_through_the_gateway_both_ways_in_bounded_memory() {
                 Some(TOTAL.to_string().as_str())
             );
             loop {
-                let n = r.read(&mut buf).unwrap();
+                let n = r.body.read(&mut buf).wait().unwrap();
                 if n == 0 {
                     break;
                 }
@@ -447,17 +367,17 @@ fn a_device_that_is_down_is_502_and_the_connection_survives() {
     let up = TempServer::ipv4(DemoApp).unwrap();
     let gw = Gateway::start(&[("down", &down), ("up", up.address())], &[]);
     let mut conn = gw.client();
-    let mut r = conn.get("/device/down/hello", &[]).unwrap();
+    let mut r = conn.get("/device/down/hello", &[]).wait().unwrap();
     assert_eq!(r.status, 502);
     assert_eq!(r.headers.get("content-type"), Some("text/plain"));
-    let text = String::from_utf8(r.read_to_vec().unwrap()).unwrap();
+    let text = String::from_utf8(r.body.read_to_vec().wait().unwrap()).unwrap();
     assert!(
         text.starts_with("502 Bad Gateway: cannot connect upstream"),
         "{text}"
     );
-    let mut r = conn.get("/device/up/hello", &[]).unwrap();
+    let mut r = conn.get("/device/up/hello", &[]).wait().unwrap();
     assert_eq!(
-        r.read_to_vec().unwrap(),
+        r.body.read_to_vec().wait().unwrap(),
         b"hello, world",
         "same connection, still usable"
     );
@@ -486,11 +406,11 @@ fn a_device_that_stalls_is_504_within_the_timeout() {
     );
     let mut conn = gw.client();
     let start = Instant::now();
-    let mut r = conn.get("/device/stuck/hello", &[]).unwrap();
+    let mut r = conn.get("/device/stuck/hello", &[]).wait().unwrap();
     let took = start.elapsed();
     assert_eq!(r.status, 504);
     assert!(
-        String::from_utf8(r.read_to_vec().unwrap())
+        String::from_utf8(r.body.read_to_vec().wait().unwrap())
             .unwrap()
             .starts_with("504 Gateway Timeout")
     );
@@ -498,7 +418,286 @@ fn a_device_that_stalls_is_504_within_the_timeout() {
         took >= Duration::from_millis(900) && took < Duration::from_secs(3),
         "{took:?}"
     );
-    let mut r = conn.get("/device/up/hello", &[]).unwrap();
-    assert_eq!(r.read_to_vec().unwrap(), b"hello, world");
+    let mut r = conn.get("/device/up/hello", &[]).wait().unwrap();
+    assert_eq!(r.body.read_to_vec().wait().unwrap(), b"hello, world");
     drop(holder);
+}
+
+/// The demo device on AF_UNIX and on TCP, each behind its own gateway process.
+fn devices_behind_gateways(tag: &str) -> Vec<(&'static str, Device, Gateway)> {
+    let sock = std::env::temp_dir().join(format!("degu-dev-{tag}-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&sock);
+    [
+        ("unix", Device::start(sock.to_str().unwrap())),
+        ("tcp", Device::start("127.0.0.1:0")),
+    ]
+    .into_iter()
+    .map(|(kind, device)| {
+        let gw = Gateway::start(&[("dev", &device.address)], &[]);
+        (kind, device, gw)
+    })
+    .collect()
+}
+
+#[test]
+fn a_streaming_echo_of_100_mib_passes_the_gateway_full_duplex_on_unix_and_tcp() {
+    const TOTAL: u64 = 100 * 1024 * 1024;
+    for (kind, _device, gw) in devices_behind_gateways("echo") {
+        let mut conn = gw.client();
+        for chunked in [false, true] {
+            let started = Instant::now();
+            let (status, got) = stream_echo(&mut conn, "/device/dev/echo", TOTAL, 11, chunked);
+            assert_eq!(status, 200, "{kind}, chunked={chunked}");
+            assert_eq!(
+                got,
+                expected_echo(TOTAL, 11, chunked),
+                "{kind}, chunked={chunked}: byte-identical and chunk-list identical"
+            );
+            println!(
+                "{kind}: 100 MiB echoed through the gateway (chunked={chunked}) in {:?}",
+                started.elapsed()
+            );
+        }
+        let rss = gw.peak_rss_kib();
+        println!("{kind}: gateway peak RSS {rss} KiB");
+        assert!(
+            rss < 64 * 1024,
+            "gateway peak RSS {rss} KiB must stay under 64 MiB"
+        );
+    }
+}
+
+#[test]
+fn a_device_that_refuses_a_20_mib_put_at_once_is_heard_within_a_second() {
+    let body = vec![b'x'; 20 * 1024 * 1024];
+    for (kind, _device, gw) in devices_behind_gateways("refuse") {
+        for round in 0..3 {
+            let mut conn = gw.client();
+            let started = Instant::now();
+            let mut r = conn.put("/device/dev/hello", &[], &body).wait().unwrap();
+            let took = started.elapsed();
+            assert_eq!(r.status, 404, "{kind}: the device's own status");
+            assert!(r.body.read_to_vec().wait().unwrap().is_empty());
+            assert!(took < Duration::from_secs(1), "{kind}: took {took:?}");
+            assert!(
+                !r.body.pump().is_sent(),
+                "{kind}: answered before the body was all sent"
+            );
+            assert!(conn.is_closed(), "the unsent body closes the connection");
+            println!("{kind}, round {round}: 404 for a 20 MiB PUT in {took:?}");
+            // The gateway keeps serving.
+            let mut conn = gw.client();
+            let mut r = conn.get("/device/dev/hello", &[]).wait().unwrap();
+            assert_eq!(r.body.read_to_vec().wait().unwrap(), b"hello, world");
+        }
+    }
+}
+
+/// `curl ARGS...`: its stdout; a failed run fails the test (curl is a CI prerequisite).
+fn curl(args: &[&str]) -> Vec<u8> {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "60"])
+        .args(args)
+        .output()
+        .expect("curl must be installed (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "curl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(data);
+    hex(h)
+}
+
+#[test]
+fn curl_through_the_gateway_echoes_5_mb_and_hears_an_early_refusal() {
+    let dir = tempfile_dir("curl");
+    let big = dir.join("big.bin");
+    let mut data = vec![0u8; 5_000_000];
+    Rng(5).fill(&mut data);
+    std::fs::write(&big, &data).unwrap();
+    let huge = dir.join("huge.bin");
+    std::fs::write(&huge, vec![b'x'; 20_000_000]).unwrap();
+    for (kind, _device, gw) in devices_behind_gateways("curl") {
+        let base = format!("http://{}/device/dev", gw.address);
+        // content-length upload (curl -T FILE), echoed back.
+        let echoed = curl(&["-T", big.to_str().unwrap(), &format!("{base}/echo")]);
+        assert_eq!(sha256_hex(&echoed), sha256_hex(&data), "{kind}: -T FILE");
+        // chunked upload (curl -T - reads stdin and sends it chunked).
+        let out = Command::new("curl")
+            .args([
+                "-sS",
+                "--max-time",
+                "60",
+                "-T",
+                "-",
+                &format!("{base}/echo"),
+            ])
+            .stdin(std::fs::File::open(&big).unwrap())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{kind}: curl -T -");
+        assert_eq!(sha256_hex(&out.stdout), sha256_hex(&data), "{kind}: -T -");
+        // The device refuses at once; curl sees its 404 while still uploading.
+        let started = Instant::now();
+        let code = curl(&[
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-T",
+            huge.to_str().unwrap(),
+            &format!("{base}/hello"),
+        ]);
+        let took = started.elapsed();
+        assert_eq!(String::from_utf8(code).unwrap(), "404", "{kind}");
+        assert!(took < Duration::from_secs(1), "{kind}: 404 took {took:?}");
+        println!("{kind}: curl got the device's 404 for a 20 MB upload in {took:?}");
+        assert_eq!(curl(&[&format!("{base}/hello")]), b"hello, world");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn python_http_client_through_the_gateway() {
+    const SCRIPT: &str = r#"
+import hashlib, http.client, os, sys
+host, port = sys.argv[1], int(sys.argv[2])
+conn = http.client.HTTPConnection(host, port, timeout=30)
+conn.request("GET", "/device/dev/hello")
+r = conn.getresponse()
+assert (r.status, r.read()) == (200, b"hello, world")
+body = os.urandom(256 * 1024)
+conn.request("POST", "/device/dev/echo", body=body)
+r = conn.getresponse()
+assert (r.status, r.read()) == (200, body)
+chunks = [os.urandom(n) for n in (1, 1000, 65536, 7)]
+conn.request("PUT", "/device/dev/echo", body=iter(chunks), encode_chunked=True)
+r = conn.getresponse()
+assert r.getheader("transfer-encoding") == "chunked"
+assert (r.status, r.read()) == (200, b"".join(chunks))
+conn.request("HEAD", "/device/dev/hello")
+r = conn.getresponse()
+assert (r.status, r.getheader("content-length"), r.read()) == (200, "12", b"")
+conn.request("GET", "/device/dev/nope")
+r = conn.getresponse()
+assert (r.status, r.read()) == (404, b"")
+print("ok")
+"#;
+    for (kind, _device, gw) in devices_behind_gateways("python") {
+        let Address::Ip(addr) = &gw.address else {
+            panic!("the gateway listens on TCP")
+        };
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                SCRIPT,
+                &addr.ip().to_string(),
+                &addr.port().to_string(),
+            ])
+            .output()
+            .expect("python3 must be installed (.ci/run installs it)");
+        assert!(
+            out.status.success() && out.stdout == b"ok\n",
+            "{kind}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// A fresh directory under the system temp dir for this test.
+fn tempfile_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("degu-gw-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A fake device on TCP that reads one request head, then does `then` with the socket.
+fn vanishing_device(then: fn(&mut std::net::TcpStream)) -> (Address, std::thread::JoinHandle<()>) {
+    use std::io::Read as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address: Address = listener.local_addr().unwrap().into();
+    let handle = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if s.read(&mut byte).unwrap() == 0 {
+                return;
+            }
+            head.push(byte[0]);
+        }
+        then(&mut s);
+    });
+    (address, handle)
+}
+
+#[test]
+fn a_device_that_vanishes_before_answering_is_502() {
+    let (address, device) = vanishing_device(|s| {
+        s.shutdown(std::net::Shutdown::Both).unwrap();
+    });
+    let gw = Gateway::start(&[("gone", &address)], &[]);
+    let mut conn = gw.client();
+    let started = Instant::now();
+    let mut r = conn.get("/device/gone/hello", &[]).wait().unwrap();
+    assert_eq!(r.status, 502);
+    let text = String::from_utf8(r.body.read_to_vec().wait().unwrap()).unwrap();
+    assert!(
+        text.starts_with("502 Bad Gateway: upstream failed"),
+        "{text}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+    device.join().unwrap();
+}
+
+#[test]
+fn a_device_that_vanishes_after_its_head_is_502() {
+    // The gateway holds the head until body bytes follow, so none reached the client.
+    let (address, device) = vanishing_device(|s| {
+        use std::io::Write as _;
+        s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly this")
+            .unwrap();
+        s.shutdown(std::net::Shutdown::Both).unwrap();
+    });
+    let gw = Gateway::start(&[("gone", &address)], &[]);
+    let mut conn = gw.client();
+    let started = Instant::now();
+    let r = conn.get("/device/gone/big", &[]).wait().unwrap();
+    assert_eq!(r.status, 502);
+    assert_eq!(r.headers.get("connection"), Some("close"));
+    assert!(started.elapsed() < Duration::from_secs(2), "never a hang");
+    device.join().unwrap();
+}
+
+#[test]
+fn a_device_that_vanishes_mid_response_cuts_the_response_off() {
+    let (address, device) = vanishing_device(|s| {
+        use std::io::Write as _;
+        s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 1000000\r\n\r\n")
+            .unwrap();
+        // More than the gateway buffers: part of the body reaches the client.
+        s.write_all(&[b'x'; 200_000]).unwrap();
+        s.shutdown(std::net::Shutdown::Both).unwrap();
+    });
+    let gw = Gateway::start(&[("gone", &address)], &[]);
+    let mut conn = gw.client();
+    let started = Instant::now();
+    let mut r = conn.get("/device/gone/big", &[]).wait().unwrap();
+    assert_eq!(r.status, 200, "the device's head went through");
+    assert_eq!(r.headers.get("content-length"), Some("1000000"));
+    let cut = r.body.read_to_vec().wait();
+    assert!(
+        matches!(cut, Err(Error::Body(degu_core::BodyError::UnexpectedEof))),
+        "a cut-off body, not a complete one: {cut:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2), "never a hang");
+    device.join().unwrap();
 }

@@ -6,8 +6,8 @@
 //! `TempPki`, then the refusals: the server's certificate checked against another CA, or
 //! against another name, and a client certificate from a foreign CA.
 
-use degu_embassy::ClientBuffers;
 use degu_embassy::tls::{self, ClientCert, Credentials, TlsBuffers, TlsError};
+use degu_embassy::{ClientBuffers, HalfDuplex};
 use degu_examples::demo::DemoApp;
 use degu_std::pki::{CertifiedKey, default_validity};
 use degu_std::{Address, TempPki, TempServer};
@@ -55,7 +55,9 @@ fn hello(addr: SocketAddr, credentials: &Credentials<'_>) -> Result<Vec<u8>, Tls
         let rng = rand_chacha::ChaCha20Rng::from_seed([7; 32]);
         let stream = tls::connect(FromTokio::new(stream), &mut buffers, credentials, rng).await?;
         let mut client = Box::new(ClientBuffers::<2048, 1024>::new());
-        let mut conn = client.connection(stream);
+        let mut stream = HalfDuplex::new(stream);
+        let (reader, writer) = stream.split();
+        let mut conn = client.connection(reader, writer);
         let mut body = vec![0u8; 64];
         let result = match conn.get("/hello", &[]).await {
             Ok(mut response) => match response.body.read_to_end(&mut body).await {
@@ -64,7 +66,8 @@ fn hello(addr: SocketAddr, credentials: &Credentials<'_>) -> Result<Vec<u8>, Tls
             },
             Err(_) => Err(()),
         };
-        let last = conn.get_ref().last_error();
+        // The connection is done with the stream: its halves borrowed it.
+        let last = stream.get_mut().last_error();
         result.map_err(|()| last.unwrap_or(TlsError::ConnectionClosed))
     })
 }

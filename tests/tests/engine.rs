@@ -9,9 +9,12 @@
 )]
 
 use degu_core::app::{App, Request, Session};
-use degu_core::engine::{Connection, Error, Read, Responder, Sent, ServerConfig, ServerEnd, Write};
+use degu_core::engine::{
+    Connection, Error, Pump, Read, Responder, Response, Sent, ServerConfig, ServerEnd, Write,
+};
 use degu_core::{BodyError, ChunkExt, Framing, Header, Method, ParseError, RenderError};
 use degu_examples::demo::DemoApp;
+use degu_tests::pipe::{Duplex, PipeReader, PipeWriter};
 use degu_tests::run::{raw_exchange, split_responses, with_default_server, with_server};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
@@ -83,7 +86,7 @@ impl App for TestApp {
                             .await?;
                         w.write(&RESPONSE[..4]).await?;
                         w.write(&RESPONSE[4..]).await?;
-                        w.finish().await
+                        w.finish(None).await
                     }
                     "chunked" | "chunked-ext" => {
                         let ext = kind == "chunked-ext";
@@ -153,7 +156,7 @@ impl App for TestApp {
                     w.write(&buf[..k]).await?;
                     i += k as u64;
                 }
-                w.finish().await
+                w.finish(None).await
             }
             (Some("download-chunked"), None) => {
                 let n: u64 = request.query.unwrap().parse().unwrap();
@@ -181,10 +184,10 @@ impl App for TestApp {
     }
 }
 
-type Conn = Connection<degu_tests::pipe::Duplex, Vec<u8>>;
+type Conn = Connection<PipeReader, PipeWriter, Vec<u8>>;
 
-fn conn(end: degu_tests::pipe::Duplex) -> Conn {
-    Connection::new(end, vec![0; 4096], vec![0; 2048])
+fn conn(end: Duplex) -> Conn {
+    Connection::new(end.rx, end.tx, vec![0; 4096], vec![0; 2048])
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -218,33 +221,47 @@ impl ReqBody {
 
 const RESP_KINDS: [&str; 5] = ["none", "bytes", "stream", "chunked", "chunked-ext"];
 
+/// What the matrix checks of one response: status, the `x-request` summary, the
+/// framing header, and the body as (ext, data) pieces.
+type MatrixResult = (u16, String, Option<String>, Vec<(Option<String>, Vec<u8>)>);
+
 /// One request of the matrix; the response body as (ext, data) pieces.
 async fn matrix_request(
     c: &mut Conn,
     method: Method,
     body: ReqBody,
     kind: &str,
-) -> Result<(u16, String, Option<String>, Vec<(Option<String>, Vec<u8>)>), Error> {
+) -> Result<MatrixResult, Error> {
     let uri = format!("/m/{kind}");
-    let mut resp = match body {
-        ReqBody::None => c.request(method, &uri, &[], None).await?,
-        ReqBody::Bytes => c.request(method, &uri, &[], Some(b"hello")).await?,
+    match body {
+        ReqBody::None => matrix_response(c.request(method, &uri, &[], None).await?).await,
+        ReqBody::Bytes => {
+            matrix_response(c.request(method, &uri, &[], Some(b"hello")).await?).await
+        }
         ReqBody::Stream => {
-            let mut w = c.stream(method, &uri, &[], 12)?;
+            let (mut w, response) = c.send(method, &uri, &[], Framing::Length(12))?;
             w.write(b"hel").await?;
             w.write(b"lo, ").await?;
             w.write(b"world").await?;
-            w.finish().await?
+            w.finish(None).await?;
+            matrix_response(response.receive().await?).await
         }
         ReqBody::Chunked | ReqBody::ChunkedExt => {
             let ext = matches!(body, ReqBody::ChunkedExt);
-            let mut w = c.chunked(method, &uri, &[])?;
+            let (mut w, response) = c.send(method, &uri, &[], Framing::Chunked)?;
             w.write_chunk(ext.then(|| ChunkExt::new("a", "1")), b"one")
                 .await?;
             w.write_chunk(None, b"two").await?;
-            w.finish(ext.then(|| ChunkExt::new("end", "x"))).await?
+            w.finish(ext.then(|| ChunkExt::new("end", "x"))).await?;
+            matrix_response(response.receive().await?).await
         }
-    };
+    }
+}
+
+/// Take a matrix response apart.
+async fn matrix_response<R: Read, P: Pump>(
+    mut resp: Response<'_, R, P>,
+) -> Result<MatrixResult, Error> {
     let summary = resp.headers.get("x-request").unwrap_or("").to_string();
     let framing_header = resp
         .headers
@@ -575,10 +592,12 @@ fn ten_mib_streams_through_one_kib_buffers_both_ways() {
             let want = want.clone();
             let expected = expected.clone();
             async move {
-                let mut c = Connection::new(end, vec![0u8; 1024], vec![0u8; 1024]);
+                let mut c = Connection::new(end.rx, end.tx, vec![0u8; 1024], vec![0u8; 1024]);
                 let mut piece = [0u8; 1000];
                 // Up, length-framed.
-                let mut w = c.stream(Method::Put, "/upload", &[], N).unwrap();
+                let (mut w, response) = c
+                    .send(Method::Put, "/upload", &[], Framing::Length(N))
+                    .unwrap();
                 let mut i = 0;
                 while i < N {
                     let k = (N - i).min(piece.len() as u64) as usize;
@@ -588,13 +607,16 @@ fn ten_mib_streams_through_one_kib_buffers_both_ways() {
                     w.write(&piece[..k]).await.unwrap();
                     i += k as u64;
                 }
-                let mut r = w.finish().await.unwrap();
+                w.finish(None).await.unwrap();
+                let mut r = response.receive().await.unwrap();
                 let mut buf = [0u8; 128];
                 let n = r.body.read_to_end(&mut buf).await.unwrap();
                 assert_eq!(std::str::from_utf8(&buf[..n]).unwrap(), want);
 
                 // Up, chunked, chunks of varying size.
-                let mut w = c.chunked(Method::Post, "/upload", &[]).unwrap();
+                let (mut w, response) = c
+                    .send(Method::Post, "/upload", &[], Framing::Chunked)
+                    .unwrap();
                 let mut i = 0;
                 let mut c_no = 0u64;
                 while i < N {
@@ -606,7 +628,8 @@ fn ten_mib_streams_through_one_kib_buffers_both_ways() {
                     i += size as u64;
                     c_no += 1;
                 }
-                let mut r = w.finish(None).await.unwrap();
+                w.finish(None).await.unwrap();
+                let mut r = response.receive().await.unwrap();
                 let n = r.body.read_to_end(&mut buf).await.unwrap();
                 assert_eq!(std::str::from_utf8(&buf[..n]).unwrap(), want);
 
@@ -679,15 +702,20 @@ fn the_demo_app_echoes_in_the_same_framing() {
         assert_eq!(&buf[..n], b"ping");
 
         let big = vec![7u8; 1500];
-        let mut w = c.chunked(Method::Post, "/echo", &[]).unwrap();
-        w.write_chunk(Some(ChunkExt::new("a", "1")), b"x")
-            .await
+        let (mut w, response) = c
+            .send(Method::Post, "/echo", &[], Framing::Chunked)
             .unwrap();
-        w.write_chunk(None, &big).await.unwrap();
-        w.write_chunk(Some(ChunkExt::new("K-2", "v.2_~:+")), b"yz")
-            .await
-            .unwrap();
-        let mut r = w.finish(Some(ChunkExt::new("done", "1"))).await.unwrap();
+        let sending = async {
+            w.write_chunk(Some(ChunkExt::new("a", "1")), b"x").await?;
+            w.write_chunk(None, &big).await?;
+            w.write_chunk(Some(ChunkExt::new("K-2", "v.2_~:+")), b"yz")
+                .await?;
+            w.finish(Some(ChunkExt::new("done", "1"))).await
+        };
+        // The echo streams back as it reads: send and receive at once.
+        let (sent, r) = futures::join!(sending, response.receive());
+        sent.unwrap();
+        let mut r = r.unwrap();
         let mut got = Vec::new();
         while let Some(p) = r.body.read_chunk(&mut buf).await.unwrap() {
             got.push((
@@ -730,12 +758,12 @@ fn the_demo_app_echoes_in_the_same_framing() {
 #[test]
 fn a_head_and_small_body_go_out_in_one_write() {
     let (writes, _) = with_default_server(&TestApp, ServerConfig::new(), |end| async move {
+        let before = end.tx.writes();
         let mut c = conn(end);
-        let before = c.get_ref().tx.writes();
         let mut r = c.post("/m/bytes", &[], b"hello").await.unwrap();
         let mut buf = [0u8; 64];
         r.body.read_to_end(&mut buf).await.unwrap();
-        c.get_ref().tx.writes() - before
+        c.into_inner().1.writes() - before
     });
     assert_eq!(writes, 1, "request head and body in one write");
 
@@ -786,7 +814,7 @@ fn future_sizes_with_default_buffers() {
     drop(serve);
     let (c_end, _d) = degu_tests::pipe::duplex(16);
     let (mut rb, mut wb) = ([0u8; 4096], [0u8; 2048]);
-    let mut c = Connection::new(c_end, &mut rb[..], &mut wb[..]);
+    let mut c = Connection::new(c_end.rx, c_end.tx, &mut rb[..], &mut wb[..]);
     let get = c.get("/hello", &[]);
     let get_size = std::mem::size_of_val(&get);
     drop(get);
@@ -812,7 +840,7 @@ fn a_chunked_body_is_complete_once_its_last_chunk_is_read_at_any_split() {
             let ((), _) =
                 with_default_server(&TestApp, ServerConfig::new(), |mut end| async move {
                     end.rx.max_read = max_read;
-                    let mut c = Connection::new(end, vec![0u8; rbuf], vec![0u8; 256]);
+                    let mut c = Connection::new(end.rx, end.tx, vec![0u8; rbuf], vec![0u8; 256]);
                     for _ in 0..3 {
                         let mut r = c.get("/m/chunked-ext", &[]).await.unwrap();
                         let mut buf = [0u8; 8];

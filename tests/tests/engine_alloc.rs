@@ -9,10 +9,10 @@
     clippy::indexing_slicing
 )]
 
-use degu_core::ChunkExt;
 use degu_core::Method;
 use degu_core::app::{PeerAddr, Session};
 use degu_core::engine::{Buffers, Connection, ServerConfig, ServerEnd, serve};
+use degu_core::{ChunkExt, Framing};
 use degu_examples::demo::DemoApp;
 use degu_tests::pipe::duplex;
 use densa_alloc::{CountingAllocator, measure};
@@ -45,7 +45,8 @@ fn a_thousand_cycles_allocate_nothing() {
                 (r, session.requests())
             };
             let client = async move {
-                let mut c = Connection::new(client_end, &mut rbuf[..], &mut wbuf[..]);
+                let mut c =
+                    Connection::new(client_end.rx, client_end.tx, &mut rbuf[..], &mut wbuf[..]);
                 let mut body = [0u8; 256];
                 let mut cycles = 0u32;
                 for i in 0..250 {
@@ -57,12 +58,18 @@ fn a_thousand_cycles_allocate_nothing() {
                     let n = r.body.read_to_end(&mut body).await.unwrap();
                     assert_eq!(&body[..n], b"ping pong");
 
-                    let mut w = c.chunked(Method::Post, "/echo", &[]).unwrap();
-                    w.write_chunk(Some(ChunkExt::new("seq", "1")), b"first")
-                        .await
+                    let (mut w, response) = c
+                        .send(Method::Post, "/echo", &[], Framing::Chunked)
                         .unwrap();
-                    w.write_chunk(None, b"second").await.unwrap();
-                    let mut r = w.finish(Some(ChunkExt::new("end", "x"))).await.unwrap();
+                    let sending = async {
+                        w.write_chunk(Some(ChunkExt::new("seq", "1")), b"first")
+                            .await?;
+                        w.write_chunk(None, b"second").await?;
+                        w.finish(Some(ChunkExt::new("end", "x"))).await
+                    };
+                    let (sent, r) = futures::join!(sending, response.receive());
+                    sent.unwrap();
+                    let mut r = r.unwrap();
                     let mut pieces = 0;
                     while let Some(p) = r.body.read_chunk(&mut body).await.unwrap() {
                         if p.first && p.chunk_size == 5 {

@@ -20,8 +20,8 @@ use degu_core::app::{App, Request, Session};
 use degu_core::engine::{Error, Read as EngineRead, Responder, Sent, Write as EngineWrite};
 use degu_core::{BodyError, ChunkExt, Method};
 use degu_examples::demo::DemoApp;
-use degu_std::blocking::Client;
-use degu_std::{Address, ClientConfig, ServerConfig, TempPki, TempServer};
+use degu_std::blocking::Wait;
+use degu_std::{Address, BodyExt, Client, ClientConfig, ServerConfig, TempPki, TempServer};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -192,10 +192,10 @@ fn client(server: &TempServer) -> Client {
 
 /// A good client gets its answer: the server is still serving.
 fn still_serving(server: &TempServer) {
-    let mut conn = client(server).connect().expect("connect");
-    let mut r = conn.get("/hello", &[]).expect("GET /hello");
+    let mut conn = client(server).connect_blocking().expect("connect");
+    let mut r = conn.get("/hello", &[]).wait().expect("GET /hello");
     assert_eq!(r.status, 200);
-    assert_eq!(r.read_to_vec().expect("body"), b"hello, world");
+    assert_eq!(r.body.read_to_vec().wait().expect("body"), b"hello, world");
 }
 
 /// Every slot is free again within [`SETTLE`].
@@ -342,14 +342,14 @@ fn a_handler_failing_mid_response_is_a_typed_error_for_the_client() {
     let started = Instant::now();
 
     // Blocking client, length-framed: the head and 40,000 of 100,000 bytes, then EOF.
-    let mut conn = client(&server).connect().expect("connect");
-    let mut r = conn.get("/partial-length", &[]).expect("head");
+    let mut conn = client(&server).connect_blocking().expect("connect");
+    let mut r = conn.get("/partial-length", &[]).wait().expect("head");
     assert_eq!(r.status, 200);
     assert_eq!(r.headers.get("content-length"), Some("100000"));
     let mut got = 0;
     let mut buf = vec![0u8; 8192];
     let err = loop {
-        match r.read(&mut buf) {
+        match r.body.read(&mut buf).wait() {
             Ok(0) => panic!("the body ended cleanly after {got} bytes"),
             Ok(n) => got += n,
             Err(e) => break e,
@@ -358,7 +358,7 @@ fn a_handler_failing_mid_response_is_a_typed_error_for_the_client() {
     assert_eq!(err, Error::Body(BodyError::UnexpectedEof));
     assert_eq!(got, PARTIAL);
     // The connection is done for: the next request is refused at once.
-    let next = conn.get("/hello", &[]).err();
+    let next = conn.get("/hello", &[]).wait().err();
     assert!(
         matches!(next, Some(Error::BodyNotConsumed | Error::Closed)),
         "{next:?}"
@@ -366,16 +366,18 @@ fn a_handler_failing_mid_response_is_a_typed_error_for_the_client() {
     assert!(conn.is_closed());
 
     // Blocking client, chunked: the first chunk with its extension, then EOF.
-    let mut conn = client(&server).connect().expect("connect");
-    let mut r = conn.get("/partial-chunked", &[]).expect("head");
+    let mut conn = client(&server).connect_blocking().expect("connect");
+    let mut r = conn.get("/partial-chunked", &[]).wait().expect("head");
     assert_eq!(r.status, 200);
     let piece = r
+        .body
         .read_chunk(&mut buf)
+        .wait()
         .expect("first chunk")
         .expect("a chunk");
     assert_eq!((piece.ext, piece.len), (Some(ChunkExt::new("n", "1")), 5));
     assert_eq!(
-        r.read_chunk(&mut buf).err(),
+        r.body.read_chunk(&mut buf).wait().err(),
         Some(Error::Body(BodyError::UnexpectedEof))
     );
 
@@ -388,7 +390,7 @@ fn a_handler_failing_mid_response_is_a_typed_error_for_the_client() {
     let async_err = rt.block_on(async {
         let mut config = ClientConfig::for_address(&address);
         config.timeout = Some(CLIENT_TIMEOUT);
-        let client = degu_std::Client::with_config(address.clone(), config);
+        let client = Client::with_config(address.clone(), config);
         let mut conn = client.connect().await.expect("connect");
         let mut r = conn.get("/partial-length", &[]).await.expect("head");
         let mut buf = vec![0u8; 8192];
@@ -439,11 +441,11 @@ fn tls_handshakes_aborted_halfway_are_typed_errors_and_free_their_slots() {
         config.timeout = Some(CLIENT_TIMEOUT);
         config.tls = Some(pki.client_config().unwrap());
         let mut conn = Client::with_config(server.address().clone(), config)
-            .connect()
+            .connect_blocking()
             .expect("TLS connect");
-        let mut r = conn.get("/hello", &[]).expect("GET over TLS");
+        let mut r = conn.get("/hello", &[]).wait().expect("GET over TLS");
         assert_eq!(r.status, 200);
-        assert_eq!(r.read_to_vec().unwrap(), b"hello, world");
+        assert_eq!(r.body.read_to_vec().wait().unwrap(), b"hello, world");
     };
     good();
 
@@ -493,7 +495,7 @@ fn tls_handshakes_aborted_halfway_are_typed_errors_and_free_their_slots() {
     untrusting.timeout = Some(CLIENT_TIMEOUT);
     untrusting.tls = Some(other.client_config().unwrap());
     let err = Client::with_config(server.address().clone(), untrusting)
-        .connect()
+        .connect_blocking()
         .err()
         .expect("a client with another CA must not connect");
     assert!(
@@ -506,10 +508,10 @@ fn tls_handshakes_aborted_halfway_are_typed_errors_and_free_their_slots() {
     let mut anonymous = ClientConfig::for_address(server.address());
     anonymous.timeout = Some(CLIENT_TIMEOUT);
     anonymous.tls = Some(pki.anonymous_client_config().unwrap());
-    match Client::with_config(server.address().clone(), anonymous).connect() {
+    match Client::with_config(server.address().clone(), anonymous).connect_blocking() {
         Err(e) => println!("anonymous TLS client: connect failed: {e}"),
         Ok(mut conn) => {
-            let err = conn.get("/hello", &[]).err().expect("refused");
+            let err = conn.get("/hello", &[]).wait().err().expect("refused");
             assert!(matches!(err, Error::Io(_) | Error::Closed), "{err:?}");
             println!("anonymous TLS client: request failed: {err}");
         }

@@ -18,7 +18,8 @@ use common::{Proc, STEP, bins, curl, run_ok, start_demo_server, unique};
 use degu_core::ParseError;
 use degu_core::engine::Error;
 use degu_examples::demo::DemoApp;
-use degu_std::{Address, ClientConfig, TempServer};
+use degu_std::blocking::Wait;
+use degu_std::{Address, BodyExt, ClientConfig, TempServer};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -624,14 +625,14 @@ fn check_python_response(
 }
 
 fn blocking_against_python(address: &Address) {
-    let client = degu_std::blocking::Client::with_config(address.clone(), client_config(address));
-    let mut conn = client.connect().unwrap();
+    let client = degu_std::Client::with_config(address.clone(), client_config(address));
+    let mut conn = client.connect_blocking().unwrap();
     let mut peer = None;
     let mut number = 0;
     for i in 0..3 {
         number += 1;
         let uri = format!("/blocking/{i}?x=1");
-        let mut r = conn.get(&uri, &[]).unwrap();
+        let mut r = conn.get(&uri, &[]).wait().unwrap();
         check_python_response(
             &format!("{address} GET {uri}"),
             r.status,
@@ -640,23 +641,32 @@ fn blocking_against_python(address: &Address) {
             number,
             &mut peer,
         );
-        let body = r.read_to_vec().unwrap();
+        let body = r.body.read_to_vec().wait().unwrap();
         assert_eq!(text(&body), format!("python says hello to {uri}"));
     }
     number += 1;
-    let mut r = conn.head("/head", &[]).unwrap();
+    let mut r = conn.head("/head", &[]).wait().unwrap();
     check_python_response("HEAD", r.status, r.reason, &r.headers, number, &mut peer);
     assert_eq!(r.headers.get("content-length"), Some("7"));
-    assert!(r.read_to_vec().unwrap().is_empty(), "a body on HEAD");
+    assert!(
+        r.body.read_to_vec().wait().unwrap().is_empty(),
+        "a body on HEAD"
+    );
     number += 1;
     let data = upload_data();
-    let mut r = conn.put("/echo", &[], &data).unwrap();
+    let mut r = conn.put("/echo", &[], &data).wait().unwrap();
     check_python_response("PUT", r.status, r.reason, &r.headers, number, &mut peer);
-    assert!(r.read_to_vec().unwrap() == data, "PUT echo differs");
+    assert!(
+        r.body.read_to_vec().wait().unwrap() == data,
+        "PUT echo differs"
+    );
     number += 1;
-    let mut r = conn.get("/last", &[]).unwrap();
+    let mut r = conn.get("/last", &[]).wait().unwrap();
     check_python_response("GET", r.status, r.reason, &r.headers, number, &mut peer);
-    assert_eq!(r.read_to_vec().unwrap(), b"python says hello to /last");
+    assert_eq!(
+        r.body.read_to_vec().wait().unwrap(),
+        b"python says hello to /last"
+    );
     assert!(!conn.is_closed());
 }
 
@@ -739,11 +749,12 @@ fn degu_clients_refuse_python_http10() {
         );
     };
 
-    let client = degu_std::blocking::Client::with_config(address.clone(), client_config(&address));
-    let mut conn = client.connect().unwrap();
+    let client = degu_std::Client::with_config(address.clone(), client_config(&address));
+    let mut conn = client.connect_blocking().unwrap();
     let start = Instant::now();
     let e = conn
         .get("/hello.txt", &[])
+        .wait()
         .err()
         .expect("blocking client accepted HTTP/1.0");
     refused(e);

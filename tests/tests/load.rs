@@ -21,7 +21,7 @@
 mod common;
 
 use degu_core::engine::Error;
-use degu_core::{ChunkExt, Method};
+use degu_core::{ChunkExt, Framing, Method};
 use degu_std::{Address, Client};
 use std::process::Command;
 use std::sync::Arc;
@@ -150,17 +150,23 @@ async fn connection(client: Client, t: usize) -> Result<u64, String> {
             }
             _ => {
                 let (sent, last) = chunks(t, i);
-                let mut w = conn
-                    .chunked(Method::Post, "/echo", &[])
+                let (mut w, response) = conn
+                    .send(Method::Post, "/echo", &[], Framing::Chunked)
                     .map_err(|e| fail("POST", e))?;
-                for (ext, data) in &sent {
-                    let ext = ext.as_deref().map(|v| ChunkExt::new("x", v));
-                    w.write_chunk(ext, data)
-                        .await
-                        .map_err(|e| fail("POST chunk", e))?;
-                }
-                let last_ext = last.as_deref().map(|v| ChunkExt::new("x", v));
-                let mut r = w.finish(last_ext).await.map_err(|e| fail("POST end", e))?;
+                let sending = async {
+                    for (ext, data) in &sent {
+                        let ext = ext.as_deref().map(|v| ChunkExt::new("x", v));
+                        w.write_chunk(ext, data)
+                            .await
+                            .map_err(|e| fail("POST chunk", e))?;
+                    }
+                    let last_ext = last.as_deref().map(|v| ChunkExt::new("x", v));
+                    w.finish(last_ext).await.map_err(|e| fail("POST end", e))
+                };
+                // The echo answers as it reads: send and receive at once.
+                let (written, r) = futures::join!(sending, response.receive());
+                written?;
+                let mut r = r.map_err(|e| fail("POST response", e))?;
                 if r.status != 200 || !r.body.is_chunked() {
                     return Err(format!(
                         "conn {t} request {i}: POST /echo gave {}",

@@ -29,7 +29,8 @@
 mod common;
 
 use degu_examples::demo::DemoApp;
-use degu_std::{Address, ServerConfig, TempServer};
+use degu_std::blocking::Wait;
+use degu_std::{Address, BodyExt, Client, ServerConfig, TempServer};
 use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -199,12 +200,15 @@ fn flood(
 /// One real client: connect, `GET /hello`, read the body; how long it all took.
 fn fresh_client(addr: SocketAddr) -> Duration {
     let started = Instant::now();
-    let mut conn = degu_std::blocking::Client::new(Address::Ip(addr))
-        .connect()
+    let mut conn = Client::new(Address::Ip(addr))
+        .connect_blocking()
         .expect("a fresh client connects");
-    let mut response = conn.get("/hello", &[]).expect("GET /hello");
+    let mut response = conn.get("/hello", &[]).wait().expect("GET /hello");
     assert_eq!(response.status, 200);
-    assert_eq!(response.read_to_vec().expect("body"), b"hello, world");
+    assert_eq!(
+        response.body.read_to_vec().wait().expect("body"),
+        b"hello, world"
+    );
     started.elapsed()
 }
 

@@ -13,7 +13,8 @@
 mod qemu;
 
 use degu_examples::demo::DemoApp;
-use degu_std::{Address, TempServer};
+use degu_std::blocking::Wait;
+use degu_std::{Address, BodyExt, TempServer};
 use qemu::{AN385, AN386, Board, Qemu};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -114,33 +115,55 @@ fn echo_upload(addr: SocketAddr, len: usize) -> Result<(Digest, Digest), String>
             .connect()
             .await
             .map_err(|e| format!("connect: {e}"))?;
-        let mut request = conn
-            .chunked(degu_core::Method::Post, "/echo", &[])
+        let (mut request, response) = conn
+            .send(
+                degu_core::Method::Post,
+                "/echo",
+                &[],
+                degu_core::Framing::Chunked,
+            )
             .map_err(|e| e.to_string())?;
-        for (i, piece) in data.chunks(UPLOAD_CHUNK).enumerate() {
-            let n = i.to_string();
-            request
-                .write_chunk(Some(degu_core::ChunkExt::new("n", &n)), piece)
-                .await
-                .map_err(|e| format!("chunk {i}: {e}"))?;
-        }
-        let mut response = request
-            .finish(None)
-            .await
-            .map_err(|e| format!("finish: {e}"))?;
-        if response.status != 200 {
-            return Err(format!("status {}", response.status));
-        }
-        let mut echoed = Vec::with_capacity(len);
-        let mut piece = vec![0u8; 64 * 1024];
-        loop {
-            match response.body.read(&mut piece).await {
-                Ok(0) => break,
-                Ok(n) => echoed.extend_from_slice(&piece[..n]),
-                Err(e) => return Err(format!("response body after {} bytes: {e}", echoed.len())),
+        // The echo streams back as it reads: the upload and the download run at once.
+        let sending = async {
+            for (i, piece) in data.chunks(UPLOAD_CHUNK).enumerate() {
+                let n = i.to_string();
+                request
+                    .write_chunk(Some(degu_core::ChunkExt::new("n", &n)), piece)
+                    .await
+                    .map_err(|e| format!("chunk {i}: {e}"))?;
             }
+            request
+                .finish(None)
+                .await
+                .map_err(|e| format!("finish: {e}"))
+        };
+        let receiving = async {
+            let mut response = response
+                .receive()
+                .await
+                .map_err(|e| format!("response: {e}"))?;
+            if response.status != 200 {
+                return Err(format!("status {}", response.status));
+            }
+            let mut echoed = Vec::with_capacity(len);
+            let mut piece = vec![0u8; 64 * 1024];
+            loop {
+                match response.body.read(&mut piece).await {
+                    Ok(0) => break,
+                    Ok(n) => echoed.extend_from_slice(&piece[..n]),
+                    Err(e) => {
+                        return Err(format!("response body after {} bytes: {e}", echoed.len()));
+                    }
+                }
+            }
+            Ok(echoed)
+        };
+        match futures::join!(sending, receiving) {
+            (Ok(()), Ok(echoed)) => Ok(echoed),
+            (Err(sent), Ok(_)) => Err(sent),
+            (Ok(()), Err(received)) => Err(received),
+            (Err(sent), Err(received)) => Err(format!("{sent}; {received}")),
         }
-        Ok(echoed)
     })?;
     Ok((Digest::of(&data), Digest::of(&echoed)))
 }
@@ -427,33 +450,55 @@ fn the_gateway_reaches_the_device() {
     let mut gateway = degu_std::GatewayApp::new();
     gateway.add("qemu", degu_std::Proxy::new(Address::Ip(device_addr)));
     let server = TempServer::ipv4(gateway).expect("start the gateway");
-    let mut conn = degu_std::blocking::Client::new(server.address().clone())
-        .connect()
+    let mut conn = degu_std::Client::new(server.address().clone())
+        .connect_blocking()
         .expect("connect to the gateway");
     let mut r = conn
         .get("/device/qemu/hello", &[])
+        .wait()
         .expect("GET through the gateway");
     assert_eq!(r.status, 200, "QEMU output:\n{}", device.output());
-    assert_eq!(r.read_to_vec().expect("body"), b"hello, world");
+    assert_eq!(r.body.read_to_vec().wait().expect("body"), b"hello, world");
     let ext = degu_core::ChunkExt::new("k", "v");
-    let mut r = conn
-        .request_chunked(
-            degu_core::Method::Post,
-            "/device/qemu/echo",
-            &[],
-            &[(Some(ext), b"through the gateway")],
-            None,
-        )
-        .expect("chunked POST through the gateway");
+    let mut r = {
+        let (mut request, response) = conn
+            .send(
+                degu_core::Method::Post,
+                "/device/qemu/echo",
+                &[],
+                degu_core::Framing::Chunked,
+            )
+            .expect("chunked POST through the gateway");
+        request
+            .write_chunk(Some(ext), b"through the gateway")
+            .wait()
+            .expect("chunked POST through the gateway");
+        request
+            .finish(None)
+            .wait()
+            .expect("chunked POST through the gateway");
+        response
+            .receive()
+            .wait()
+            .expect("chunked POST through the gateway")
+    };
     let mut buf = [0u8; 64];
     let p = r
+        .body
         .read_chunk(&mut buf)
+        .wait()
         .expect("chunk")
         .expect("a data chunk");
     assert_eq!(
         (p.ext, &buf[..p.len]),
         (Some(ext), &b"through the gateway"[..])
     );
-    while r.read_chunk(&mut buf).expect("chunk").is_some() {}
-    assert_eq!(conn.get("/device/qemu/nope", &[]).expect("404").status, 404);
+    while r.body.read_chunk(&mut buf).wait().expect("chunk").is_some() {}
+    assert_eq!(
+        conn.get("/device/qemu/nope", &[])
+            .wait()
+            .expect("404")
+            .status,
+        404
+    );
 }

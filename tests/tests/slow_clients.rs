@@ -16,8 +16,8 @@
 )]
 
 use degu_examples::demo::DemoApp;
-use degu_std::blocking::Client;
-use degu_std::{Address, ServerConfig, TempServer};
+use degu_std::blocking::{BlockingConnection, Wait};
+use degu_std::{Address, BodyExt, Client, ServerConfig, TempServer};
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -35,13 +35,18 @@ const SERVED_WITHIN: Duration = Duration::from_secs(2);
 
 /// One real request through degu's blocking client: connect, `GET /hello`, read the body.
 /// The connection and how long it all took.
-fn real_request(address: &Address) -> (degu_std::blocking::Connection, Duration) {
+fn real_request(address: &Address) -> (BlockingConnection, Duration) {
     let start = Instant::now();
-    let mut conn = Client::new(address.clone()).connect().expect("connect");
+    let mut conn = Client::new(address.clone())
+        .connect_blocking()
+        .expect("connect");
     {
-        let mut response = conn.get("/hello", &[]).expect("GET /hello");
+        let mut response = conn.get("/hello", &[]).wait().expect("GET /hello");
         assert_eq!(response.status, 200);
-        assert_eq!(response.read_to_vec().expect("body"), b"hello, world");
+        assert_eq!(
+            response.body.read_to_vec().wait().expect("body"),
+            b"hello, world"
+        );
     }
     (conn, start.elapsed())
 }

@@ -1,9 +1,12 @@
 //! Reading a message body from a connection: the bytes already buffered after the head
 //! first, then the stream, with the sans-I/O [`BodyDecoder`] keeping the framing.
 
-use super::{Error, Read};
+use super::write::BodyWriter;
+use super::{Error, Read, Write};
 use crate::body::{BodyDecoder, ChunkExt, Decoded, Framing};
 use crate::error::BodyError;
+use core::future::Future;
+use embassy_futures::select::{Either, select};
 
 /// The part of a body read that outlives the [`Body`] handle: the window of buffered,
 /// unread bytes and the decoder. The engine keeps it to drain or to find pipelined bytes.
@@ -63,18 +66,85 @@ impl ChunkPiece<'_> {
     }
 }
 
+/// Work a reader does whenever it waits for the stream. On a client, it is the rest of
+/// a request body still being sent ([`Upload`](super::Upload)), so a server that
+/// answers early, or echoes a body as it reads it, never deadlocks the exchange. `()` is
+/// no work at all (a server's request bodies).
+pub trait Pump {
+    /// Whether there is nothing (left) to do.
+    fn is_idle(&self) -> bool;
+
+    /// One step of the work. It must be safe to drop before it completes (one `write`
+    /// call whose effect is recorded only when it returns), because a read that
+    /// completes first drops it.
+    fn step(&mut self) -> impl Future<Output = ()>;
+}
+
+impl Pump for () {
+    fn is_idle(&self) -> bool {
+        true
+    }
+
+    async fn step(&mut self) {}
+}
+
+/// One `read` from `reader`, with `pump`'s work going on while it waits. The pump is
+/// polled first, so a request that can be written at once is written before the first
+/// read is tried.
+pub(crate) async fn read_pumping<R: Read, P: Pump>(
+    reader: &mut R,
+    buf: &mut [u8],
+    pump: &mut P,
+) -> Result<usize, Error> {
+    while !pump.is_idle() {
+        // Dropping the unfinished side is safe: one `read` or one write step.
+        match select(pump.step(), reader.read(buf)).await {
+            Either::First(()) => {}
+            Either::Second(r) => return r.map_err(Error::io),
+        }
+    }
+    reader.read(buf).await.map_err(Error::io)
+}
+
 /// A message body being read: request bodies on the server, response bodies on the
 /// client. Read it with [`Body::read`] (data only, any framing) or chunk by chunk with
-/// [`Body::read_chunk`] (chunked bodies: boundaries and extensions kept).
-pub struct Body<'a, R> {
+/// [`Body::read_chunk`] (chunked bodies: boundaries and extensions kept), or copy it to
+/// a [`BodyWriter`] with [`relay`].
+///
+/// `P` is work done while the body waits for the stream (see [`Pump`]); on a client it
+/// sends the rest of the request body.
+pub struct Body<'a, R, P = ()> {
     reader: &'a mut R,
     buf: &'a mut [u8],
     st: &'a mut ReadState,
+    pump: P,
 }
 
 impl<'a, R: Read> Body<'a, R> {
     pub(crate) fn new(reader: &'a mut R, buf: &'a mut [u8], st: &'a mut ReadState) -> Self {
-        Body { reader, buf, st }
+        Body::with_pump(reader, buf, st, ())
+    }
+}
+
+impl<'a, R: Read, P: Pump> Body<'a, R, P> {
+    pub(crate) fn with_pump(
+        reader: &'a mut R,
+        buf: &'a mut [u8],
+        st: &'a mut ReadState,
+        pump: P,
+    ) -> Self {
+        Body {
+            reader,
+            buf,
+            st,
+            pump,
+        }
+    }
+
+    /// The work going on while this body is read (on a client's simple verbs, the
+    /// [`Upload`](super::Upload) of the request body: whether it was all sent).
+    pub fn pump(&self) -> &P {
+        &self.pump
     }
 
     /// How the body is framed: none, a length, or chunked.
@@ -117,7 +187,7 @@ impl<'a, R: Read> Body<'a, R> {
             st.start = 0;
         }
         let space = self.buf.get_mut(st.end..).unwrap_or(&mut []);
-        let n = self.reader.read(space).await.map_err(Error::io)?;
+        let n = read_pumping(self.reader, space, &mut self.pump).await?;
         if n == 0 {
             return Err(Error::Body(BodyError::UnexpectedEof));
         }
@@ -180,7 +250,7 @@ impl<'a, R: Read> Body<'a, R> {
     }
 
     async fn read_direct(&mut self, out: &mut [u8]) -> Result<usize, Error> {
-        let k = self.reader.read(out).await.map_err(Error::io)?;
+        let k = read_pumping(self.reader, out, &mut self.pump).await?;
         if k == 0 && !out.is_empty() {
             return Err(Error::Body(BodyError::UnexpectedEof));
         }
@@ -321,7 +391,7 @@ impl<'a, R: Read> Body<'a, R> {
                 shift += from;
             }
             let space = self.buf.get_mut(self.st.end..).unwrap_or(&mut []);
-            let k = self.reader.read(space).await.map_err(Error::io)?;
+            let k = read_pumping(self.reader, space, &mut self.pump).await?;
             if k == 0 {
                 return Err(Error::Body(BodyError::UnexpectedEof));
             }
@@ -356,6 +426,85 @@ impl<'a, R: Read> Body<'a, R> {
             }
         }
     }
+}
+
+/// Which end of a [`relay`] failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum RelayError {
+    /// Reading the body being copied.
+    Source(Error),
+    /// Writing the copy.
+    Sink(Error),
+}
+
+impl From<RelayError> for Error {
+    fn from(e: RelayError) -> Self {
+        match e {
+            RelayError::Source(e) | RelayError::Sink(e) => e,
+        }
+    }
+}
+
+/// Copy the rest of `from` into `to` through `buf`, keeping its framing exactly: a
+/// length body stays the same length, a chunked body keeps every chunk boundary and
+/// extension, the last chunk's included (chunks larger than `buf` pass in pieces).
+/// Returns the data bytes copied; `to` still needs its `finish` (with no extension:
+/// the last chunk has been written).
+///
+/// `to` must have been started with the same framing as `from` (a response to HEAD
+/// declares a framing but has no body to copy: nothing is read or written). No
+/// allocation; `buf` bounds the memory whatever the body's size.
+///
+/// ```
+/// # use degu_core::engine::{Body, BodyWriter, Error, Read, Write, relay};
+/// async fn echo<R: Read, W: Write>(
+///     body: &mut Body<'_, R>,
+///     out: &mut BodyWriter<'_, W>,
+/// ) -> Result<u64, Error> {
+///     let mut buf = [0u8; 512];
+///     Ok(relay(body, out, &mut buf).await?)
+/// }
+/// ```
+pub async fn relay<R: Read, P: Pump, W: Write>(
+    from: &mut Body<'_, R, P>,
+    to: &mut BodyWriter<'_, W>,
+    buf: &mut [u8],
+) -> Result<u64, RelayError> {
+    let mut total = 0u64;
+    match from.framing() {
+        Framing::None => {}
+        Framing::Length(_) => loop {
+            let k = from.read(buf).await.map_err(RelayError::Source)?;
+            if k == 0 {
+                break;
+            }
+            let data = buf.get(..k).unwrap_or(&[]);
+            to.write(data).await.map_err(RelayError::Sink)?;
+            total += k as u64;
+        },
+        Framing::Chunked => loop {
+            let piece = from.read_chunk(buf).await.map_err(RelayError::Source)?;
+            let Some(p) = piece else {
+                // The last chunk was handed out (and written) before the end.
+                break;
+            };
+            if p.is_end() {
+                to.out.last_chunk(p.ext).await.map_err(RelayError::Sink)?;
+                continue;
+            }
+            if p.first {
+                let size = p.chunk_size as usize;
+                to.begin_chunk(size, p.ext)
+                    .await
+                    .map_err(RelayError::Sink)?;
+            }
+            let data = buf.get(..p.len).unwrap_or(&[]);
+            to.write(data).await.map_err(RelayError::Sink)?;
+            total += p.len as u64;
+        },
+    }
+    Ok(total)
 }
 
 fn clamp(v: u64, max: usize) -> usize {

@@ -10,11 +10,12 @@ mod client;
 mod server;
 mod write;
 
-pub use body::{Body, ChunkPiece};
-pub use client::{ChunkedRequest, Connection, LengthRequest, Response};
-pub use server::{
-    ChunkedResponse, LengthResponse, Responder, Sent, ServerConfig, ServerEnd, serve,
+pub use body::{Body, ChunkPiece, Pump, RelayError, relay};
+pub use client::{
+    BaseHeaders, Connection, MAX_INTERIM_RESPONSES, PendingResponse, RequestBody, Response, Upload,
 };
+pub use server::{Responder, ResponseBody, Sent, ServerConfig, ServerEnd, serve};
+pub use write::BodyWriter;
 
 pub use embedded_io_async::{Read, Write};
 
@@ -44,6 +45,10 @@ pub enum Error {
     BodyTooLarge,
     /// The application's handler failed for its own reasons.
     App,
+    /// A relay's upstream server failed (vanished, broke its framing) while its
+    /// response was being passed on: `502 Bad Gateway` if no byte of that response
+    /// has reached the client yet, a cut-off response otherwise.
+    Upstream,
 }
 
 impl Error {
@@ -54,6 +59,7 @@ impl Error {
             Error::Parse(e) => e.status(),
             Error::Body(e) => e.status(),
             Error::BodyTooLarge => 413,
+            Error::Upstream => 502,
             _ => 500,
         }
     }
@@ -75,6 +81,7 @@ impl core::fmt::Display for Error {
             Error::NotChunked => f.write_str("body is not chunked"),
             Error::BodyTooLarge => f.write_str("body larger than the buffer"),
             Error::App => f.write_str("application error"),
+            Error::Upstream => f.write_str("upstream failed"),
         }
     }
 }
@@ -296,6 +303,36 @@ impl Default for Monitor {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Whether a Degu server closes the connection after answering with `status` (DESIGN
+/// §3): any status from 400 on but 404, 409 and 412. The server applies it (unless the
+/// app asked to keep the connection); a gateway uses it to know that a Degu upstream
+/// is about to close.
+pub const fn status_closes(status: u16) -> bool {
+    status >= 400 && !matches!(status, 404 | 409 | 412)
+}
+
+/// Whether `name` belongs to one hop only and is never forwarded by a relay (RFC 9110
+/// §7.6.1): the connection-management headers, the options the message's `connection`
+/// header lists (`connection`), and the framing headers the engine writes itself.
+/// `expect` is answered by the engine of each hop.
+pub fn is_hop_by_hop(name: &str, connection: Option<&str>) -> bool {
+    matches!(
+        name,
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "te"
+            | "trailer"
+            | "upgrade"
+            | "expect"
+            | "content-length"
+            | "transfer-encoding"
+    ) || connection.is_some_and(|list| {
+        list.split(',')
+            .any(|opt| opt.trim_matches([' ', '\t']).eq_ignore_ascii_case(name))
+    })
 }
 
 /// Whether a `connection` header value lists the `close` option (RFC 9110 §7.6.1).

@@ -2,7 +2,7 @@
 //! typestate handed to applications.
 
 use super::body::ReadState;
-use super::write::Out;
+use super::write::{BodyWriter, Out};
 use super::{
     Body, BufferSource, ConnBuffers, Error, Phase, Read, Readable, Transport, Write, has_close,
 };
@@ -14,6 +14,7 @@ use crate::wire::head::{Header, Method, Status};
 use crate::wire::parse::{find_head_end, overflow_error, parse_request};
 use crate::wire::render::render_response;
 use core::marker::PhantomData;
+use core::ops::{Deref, DerefMut};
 
 /// Server limits. A plain struct with `const fn` defaults, so firmware can keep it in a
 /// `static`.
@@ -174,9 +175,8 @@ impl<'r, W: Write> Responder<'r, W> {
         reason: &str,
         headers: &[Header<'_>],
         length: u64,
-    ) -> Result<LengthResponse<'r, W>, Error> {
-        let (out, complete) = self.out(status, reason, headers, Framing::Length(length))?;
-        Ok(LengthResponse { out, complete })
+    ) -> Result<ResponseBody<'r, W>, Error> {
+        self.body(status, reason, headers, Framing::Length(length))
     }
 
     /// Start a chunked response; chunks may carry an extension each.
@@ -185,9 +185,29 @@ impl<'r, W: Write> Responder<'r, W> {
         status: u16,
         reason: &str,
         headers: &[Header<'_>],
-    ) -> Result<ChunkedResponse<'r, W>, Error> {
-        let (out, complete) = self.out(status, reason, headers, Framing::Chunked)?;
-        Ok(ChunkedResponse { out, complete })
+    ) -> Result<ResponseBody<'r, W>, Error> {
+        self.body(status, reason, headers, Framing::Chunked)
+    }
+
+    /// Start a response with the body framing `framing` (a relay passes on the framing
+    /// of the body it copies: see [`relay`](super::relay)). [`Framing::None`] is an
+    /// empty body, framed as [`Responder::send`] frames one.
+    pub fn body(
+        self,
+        status: u16,
+        reason: &str,
+        headers: &[Header<'_>],
+        framing: Framing,
+    ) -> Result<ResponseBody<'r, W>, Error> {
+        let framing = match framing {
+            Framing::None if !bodiless(status) => Framing::Length(0),
+            f => f,
+        };
+        let (out, complete) = self.out(status, reason, headers, framing)?;
+        Ok(ResponseBody {
+            body: BodyWriter::new(out),
+            complete,
+        })
     }
 }
 
@@ -202,69 +222,32 @@ fn done(complete: &mut bool) -> Sent {
     }
 }
 
-/// A length-framed response body being written; [`LengthResponse::finish`] checks
-/// that exactly the declared length was written.
-pub struct LengthResponse<'r, W> {
-    out: Out<'r, W>,
+/// A response body being written: a [`BodyWriter`] (data, chunks) whose
+/// [`ResponseBody::finish`] gives the [`Sent`] a handler returns.
+pub struct ResponseBody<'r, W> {
+    body: BodyWriter<'r, W>,
     complete: &'r mut bool,
 }
 
-impl<W: Write> LengthResponse<'_, W> {
-    /// Write body bytes; more than declared is an error and nothing is written.
-    pub async fn write(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.out.data(data).await
-    }
-
-    /// Bytes still owed.
-    pub fn remaining(&self) -> u64 {
-        self.out.encoder.remaining()
-    }
-
-    /// End the response; fewer bytes than declared is an error.
-    pub async fn finish(mut self) -> Result<Sent, Error> {
-        self.out.finish().await?;
+impl<W: Write> ResponseBody<'_, W> {
+    /// End the response: the last chunk with `last` as its extension (`None` for a
+    /// length body, where fewer bytes than declared is an error), then flush.
+    pub async fn finish(mut self, last: Option<ChunkExt<'_>>) -> Result<Sent, Error> {
+        self.body.end(last).await?;
         Ok(done(self.complete))
     }
 }
 
-/// A chunked response body being written.
-pub struct ChunkedResponse<'r, W> {
-    out: Out<'r, W>,
-    complete: &'r mut bool,
+impl<'r, W> Deref for ResponseBody<'r, W> {
+    type Target = BodyWriter<'r, W>;
+    fn deref(&self) -> &Self::Target {
+        &self.body
+    }
 }
 
-impl<W: Write> ChunkedResponse<'_, W> {
-    /// Write one whole chunk (non-empty `data`) with an optional extension; it is sent
-    /// at once.
-    pub async fn write_chunk(
-        &mut self,
-        ext: Option<ChunkExt<'_>>,
-        data: &[u8],
-    ) -> Result<(), Error> {
-        self.out.chunk(ext, data).await
-    }
-
-    /// Begin a chunk of `size` bytes whose data follows in pieces through
-    /// [`ChunkedResponse::write`] (as a relay does with a chunk larger than its buffer).
-    pub async fn begin_chunk(
-        &mut self,
-        size: usize,
-        ext: Option<ChunkExt<'_>>,
-    ) -> Result<(), Error> {
-        self.out.begin_chunk(size, ext).await
-    }
-
-    /// Write data of the chunk begun with [`ChunkedResponse::begin_chunk`]; the chunk
-    /// ends (and is sent) when its size is reached.
-    pub async fn write(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.out.data(data).await
-    }
-
-    /// Write the last chunk (with an optional extension) and end the response.
-    pub async fn finish(mut self, ext: Option<ChunkExt<'_>>) -> Result<Sent, Error> {
-        self.out.last_chunk(ext).await?;
-        self.out.finish().await?;
-        Ok(done(self.complete))
+impl<W> DerefMut for ResponseBody<'_, W> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.body
     }
 }
 
@@ -408,7 +391,7 @@ async fn serve_requests<R: Read, W: Write, A: App>(
                 return Ok(Burst::End(ServerEnd::BodyNotRead));
             }
         }
-        if ws.status >= 400 && !matches!(ws.status, 404 | 409 | 412) && !ws.keep {
+        if super::status_closes(ws.status) && !ws.keep {
             return Ok(Burst::End(ServerEnd::StatusClose(ws.status)));
         }
         if close_requested {
@@ -494,6 +477,7 @@ pub(crate) fn reason(status: u16) -> &'static str {
     match status {
         400 => "Bad Request",
         413 => "Content Too Large",
+        502 => "Bad Gateway",
         414 => "URI Too Long",
         431 => "Request Header Fields Too Large",
         501 => "Not Implemented",

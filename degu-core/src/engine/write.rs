@@ -1,18 +1,25 @@
 //! Writing a message: the head rendered into the write buffer, small bodies coalesced
 //! with it into one write, large bodies written straight from the caller's slice.
+//!
+//! [`BodyWriter`] is the one body writer: a server's response body and a client's
+//! request body are both written through it, and [`relay`](super::relay) copies any
+//! [`Body`](super::Body) into one with its framing kept.
 
 use super::{Error, Write};
 use crate::body::{BodyEncoder, ChunkExt, Framing};
 use crate::error::RenderError;
 use crate::limits::chunk_line_len;
 
-/// The write side of one message: buffer, pending bytes and body encoder.
+/// The write side of one message: buffer, staged bytes and body encoder.
 pub(crate) struct Out<'a, W> {
     writer: &'a mut W,
     buf: &'a mut [u8],
-    /// Bytes rendered into `buf` but not yet written.
-    pending: usize,
+    /// Bytes staged in `buf[sent..staged]` but not yet written. `sent` moves only after
+    /// a write returned, so a write that is dropped half-way loses nothing.
+    sent: usize,
+    staged: usize,
     pub(crate) encoder: BodyEncoder,
+    framing: Framing,
     /// Whether body bytes are accounted but not sent (responses to HEAD).
     discard_body: bool,
     /// Set once any byte of this message has been handed to the stream, so the server
@@ -29,12 +36,14 @@ impl<'a, W: Write> Out<'a, W> {
         discard_body: bool,
         render: impl FnOnce(&mut [u8]) -> Result<usize, RenderError>,
     ) -> Result<Self, Error> {
-        let pending = render(buf)?;
+        let staged = render(buf)?;
         Ok(Out {
             writer,
             buf,
-            pending,
+            sent: 0,
+            staged,
             encoder: BodyEncoder::new(framing),
+            framing,
             discard_body,
             wrote: None,
         })
@@ -57,23 +66,36 @@ impl<'a, W: Write> Out<'a, W> {
         self.writer.write_all(bytes).await.map_err(Error::io)
     }
 
-    /// Write the pending bytes.
+    /// One `write` call from the staged bytes; how many it took.
+    async fn write_staged_once(&mut self) -> Result<usize, Error> {
+        self.mark_written();
+        let bytes = self.buf.get(self.sent..self.staged).unwrap_or(&[]);
+        let n = self.writer.write(bytes).await.map_err(Error::io)?;
+        if n == 0 {
+            return Err(Error::Io(embedded_io::ErrorKind::WriteZero));
+        }
+        self.sent += n;
+        if self.sent >= self.staged {
+            self.sent = 0;
+            self.staged = 0;
+        }
+        Ok(n)
+    }
+
+    /// Write the staged bytes.
     pub(crate) async fn flush_pending(&mut self) -> Result<(), Error> {
-        if self.pending > 0 {
-            let n = core::mem::take(&mut self.pending);
-            self.mark_written();
-            let bytes = self.buf.get(..n).unwrap_or(&[]);
-            self.writer.write_all(bytes).await.map_err(Error::io)?;
+        while self.sent < self.staged {
+            self.write_staged_once().await?;
         }
         Ok(())
     }
 
     /// Queue framing bytes (never discarded for HEAD: see `put`).
     fn stage(&mut self, bytes: &[u8]) -> bool {
-        match self.buf.get_mut(self.pending..self.pending + bytes.len()) {
+        match self.buf.get_mut(self.staged..self.staged + bytes.len()) {
             Some(dst) => {
                 dst.copy_from_slice(bytes);
-                self.pending += bytes.len();
+                self.staged += bytes.len();
                 true
             }
             None => false,
@@ -87,7 +109,7 @@ impl<'a, W: Write> Out<'a, W> {
         if self.discard_body || data.is_empty() || self.stage(data) {
             return Ok(());
         }
-        let room = self.buf.len() - self.pending;
+        let room = self.buf.len() - self.staged;
         let (head, tail) = data.split_at(room.min(data.len()));
         // `head` is exactly the room left, so staging it cannot fail.
         self.stage(head);
@@ -103,6 +125,38 @@ impl<'a, W: Write> Out<'a, W> {
             self.end_chunk().await?;
         }
         Ok(())
+    }
+
+    /// Stage as much of a length-framed `body` as fits after the head, so a small
+    /// request leaves in one write; the part that did not fit.
+    pub(crate) fn stage_body<'d>(&mut self, body: &'d [u8]) -> Result<&'d [u8], Error> {
+        let room = self.buf.len() - self.staged;
+        let (now, later) = body.split_at(room.min(body.len()));
+        self.encoder.data(now.len())?;
+        self.stage(now);
+        Ok(later)
+    }
+
+    /// One step of sending a length-framed body: one `write` call (staged bytes first,
+    /// then `rest`), or the final flush. Every step is safe to drop before it
+    /// completes: state changes only after the call returns. `Ok(true)` once all is sent.
+    pub(crate) async fn step(&mut self, rest: &mut &[u8]) -> Result<bool, Error> {
+        if self.sent < self.staged {
+            self.write_staged_once().await?;
+            return Ok(false);
+        }
+        if !rest.is_empty() {
+            let n = self.writer.write(rest).await.map_err(Error::io)?;
+            if n == 0 {
+                return Err(Error::Io(embedded_io::ErrorKind::WriteZero));
+            }
+            self.encoder.data(n)?;
+            *rest = rest.get(n..).unwrap_or(&[]);
+            return Ok(false);
+        }
+        self.encoder.finish()?;
+        self.writer.flush().await.map_err(Error::io)?;
+        Ok(true)
     }
 
     /// Begin a chunk of `size` bytes.
@@ -123,13 +177,13 @@ impl<'a, W: Write> Out<'a, W> {
             return Ok(());
         }
         let need = chunk_line_len(ext.map_or(0, |e| e.wire_len()));
-        if self.buf.len() - self.pending < need {
+        if self.buf.len() - self.staged < need {
             self.flush_pending().await?;
         }
-        let at = self.pending;
+        let at = self.staged;
         let out = self.buf.get_mut(at..).unwrap_or(&mut []);
         let n = self.encoder.begin_chunk(out, size, ext)?;
-        self.pending += n;
+        self.staged += n;
         Ok(())
     }
 
@@ -164,19 +218,14 @@ impl<'a, W: Write> Out<'a, W> {
             return Ok(());
         }
         let need = chunk_line_len(ext.map_or(0, |e| e.wire_len())) + 2;
-        if self.buf.len() - self.pending < need {
+        if self.buf.len() - self.staged < need {
             self.flush_pending().await?;
         }
-        let at = self.pending;
+        let at = self.staged;
         let out = self.buf.get_mut(at..).unwrap_or(&mut []);
         let n = self.encoder.last_chunk(out, ext)?;
-        self.pending += n;
+        self.staged += n;
         Ok(())
-    }
-
-    /// The stream, once the message is written.
-    pub(crate) fn into_writer(self) -> &'a mut W {
-        self.writer
     }
 
     /// Check the body is complete (except for HEAD), write what is pending and flush.
@@ -187,5 +236,72 @@ impl<'a, W: Write> Out<'a, W> {
         }
         self.flush_pending().await?;
         self.writer.flush().await.map_err(Error::io)
+    }
+}
+
+/// A message body being written in its framing: a response body on a server, a
+/// request body on a client.
+///
+/// A `content-length` body takes exactly its declared bytes through
+/// [`BodyWriter::write`]; a chunked body takes whole chunks through
+/// [`BodyWriter::write_chunk`], or a chunk line through [`BodyWriter::begin_chunk`] and its
+/// data in pieces through [`BodyWriter::write`] (as a relay does with a chunk larger than
+/// its buffer). The body ends with the `finish` of the type that holds the writer.
+pub struct BodyWriter<'a, W> {
+    pub(crate) out: Out<'a, W>,
+}
+
+impl<'a, W: Write> BodyWriter<'a, W> {
+    pub(crate) fn new(out: Out<'a, W>) -> Self {
+        BodyWriter { out }
+    }
+
+    /// The body's framing.
+    pub fn framing(&self) -> Framing {
+        self.out.framing
+    }
+
+    /// Data bytes still owed: the rest of a length-framed body or of the open chunk.
+    pub fn remaining(&self) -> u64 {
+        self.out.encoder.remaining()
+    }
+
+    /// Write body data: of a length-framed body (more than declared is an error and
+    /// nothing is written), or of the chunk begun with [`BodyWriter::begin_chunk`] (the
+    /// chunk ends, and is sent, when its size is reached).
+    pub async fn write(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.out.data(data).await
+    }
+
+    /// Begin a chunk of `size` bytes (more than zero) whose data follows through
+    /// [`BodyWriter::write`].
+    pub async fn begin_chunk(
+        &mut self,
+        size: usize,
+        ext: Option<ChunkExt<'_>>,
+    ) -> Result<(), Error> {
+        self.out.begin_chunk(size, ext).await
+    }
+
+    /// Write one whole chunk (non-empty `data`) with an optional extension; it is sent
+    /// at once.
+    pub async fn write_chunk(
+        &mut self,
+        ext: Option<ChunkExt<'_>>,
+        data: &[u8],
+    ) -> Result<(), Error> {
+        self.out.chunk(ext, data).await
+    }
+
+    /// End the body: the last chunk with `last` as its extension (chunked bodies whose
+    /// last chunk was not written yet, e.g. by a relay), the length check (length
+    /// bodies, where `last` must be `None`), then write and flush what is pending.
+    pub(crate) async fn end(&mut self, last: Option<ChunkExt<'_>>) -> Result<(), Error> {
+        match self.out.framing {
+            Framing::Chunked if !self.out.encoder.is_done() => self.out.last_chunk(last).await?,
+            _ if last.is_some() => return Err(Error::Render(RenderError::ChunkOrder)),
+            _ => {}
+        }
+        self.out.finish().await
     }
 }

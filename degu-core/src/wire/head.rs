@@ -250,6 +250,9 @@ pub struct ResponseHead<'b, const N: usize = { crate::limits::DEFAULT_MAX_HEADER
     pub headers: Headers<'b, N>,
     /// How the body is framed (`None` for HEAD, 1xx, 204 and 304 whatever the headers).
     pub framing: Framing,
+    /// The framing the headers declare, even where no body follows: for a response to
+    /// HEAD, the framing its GET would have (what a proxy must pass on).
+    pub declared: Framing,
     /// The typed `content-range` header, if present.
     pub content_range: Option<ContentRange>,
     /// Bytes the head took in the buffer, final CRLF included: the body starts here.

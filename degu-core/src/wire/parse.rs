@@ -187,15 +187,18 @@ pub fn parse_response<'b, const N: usize>(
             }
         }
     }
-    let mut framing = framing.framing()?;
-    if method == Method::Head || status < 200 || status == 204 || status == 304 {
-        framing = Framing::None;
-    }
+    let declared = framing.framing()?;
+    let framing = if method == Method::Head || status < 200 || status == 204 || status == 304 {
+        Framing::None
+    } else {
+        declared
+    };
     Ok(Status::Complete(ResponseHead {
         status,
         reason,
         headers: Headers::from_spans(head, spans, lines.count),
         framing,
+        declared,
         content_range,
         len,
     }))

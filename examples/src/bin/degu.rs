@@ -12,10 +12,12 @@
 //! each line prefixed with `> `. `--chunk` sends a chunked body, one chunk per option;
 //! an empty DATA (`--chunk end=1:`) sets the extension of the last chunk.
 
+use degu_core::engine::{Pump, Response};
 use degu_core::{ChunkExt, Framing, Header, Method};
-use degu_std::blocking::Client;
-use degu_std::{Address, TlsClientConfig};
-use std::io::Write as _;
+use degu_std::blocking::{BlockingReader, Wait};
+use degu_std::{Address, BodyExt, Client, TlsClientConfig};
+use embassy_futures::join::join;
+use std::io::Write;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: degu ADDRESS METHOD URI [-H 'name: value']... \
@@ -125,7 +127,7 @@ fn run(args: Args) -> Result<(), String> {
         None => Client::new(args.address.clone()),
     };
     let mut conn = client
-        .connect()
+        .connect_blocking()
         .map_err(|e| format!("cannot connect to {}: {e}", args.address))?;
     let out = &mut std::io::stdout().lock();
     if args.verbose {
@@ -147,10 +149,16 @@ fn run(args: Args) -> Result<(), String> {
         }
         let _ = writeln!(out, ">");
     }
-    let fail = |e: degu_core::engine::Error| format!("request failed: {e}");
-    let mut response = match &args.body {
-        Body::None => conn.request(args.method, &args.uri, &headers, None),
-        Body::Bytes(b) => conn.request(args.method, &args.uri, &headers, Some(b)),
+    match &args.body {
+        Body::None => print(
+            conn.request(args.method, &args.uri, &headers, None).wait(),
+            out,
+        ),
+        Body::Bytes(b) => print(
+            conn.request(args.method, &args.uri, &headers, Some(b))
+                .wait(),
+            out,
+        ),
         Body::Chunks(list) => {
             let (last, data): (Vec<_>, Vec<_>) = list.iter().partition(|(_, d)| d.is_empty());
             let chunks: Vec<_> = data
@@ -161,18 +169,40 @@ fn run(args: Args) -> Result<(), String> {
                 .last()
                 .and_then(|(e, _)| e.as_ref())
                 .map(|(k, v)| ChunkExt::new(k, v));
-            conn.request_chunked(args.method, &args.uri, &headers, &chunks, last)
+            let exchange = async {
+                let (mut body, response) =
+                    conn.send(args.method, &args.uri, &headers, Framing::Chunked)?;
+                let sending = async {
+                    for (ext, data) in &chunks {
+                        body.write_chunk(*ext, data).await?;
+                    }
+                    body.finish(last).await
+                };
+                // Full duplex: the server may answer before the last chunk is sent.
+                let (_sent, response) = join(sending, response.receive()).await;
+                response
+            };
+            print(exchange.wait(), out)
         }
     }
-    .map_err(fail)?;
+}
+
+/// Print a response: the head, then the body (chunked bodies chunk by chunk, with
+/// their extensions).
+fn print<P: Pump>(
+    response: Result<Response<'_, BlockingReader, P>, degu_core::engine::Error>,
+    out: &mut impl Write,
+) -> Result<(), String> {
+    let fail = |e: degu_core::engine::Error| format!("request failed: {e}");
+    let mut response = response.map_err(fail)?;
     let _ = writeln!(out, "HTTP/1.1 {} {}", response.status, response.reason);
     for h in response.headers.iter() {
         let _ = writeln!(out, "{}: {}", h.name, h.value);
     }
     let _ = writeln!(out);
-    if response.framing() == Framing::Chunked {
+    if response.body.framing() == Framing::Chunked {
         let mut buf = vec![0u8; 1 << 16];
-        while let Some(p) = response.read_chunk(&mut buf).map_err(fail)? {
+        while let Some(p) = response.body.read_chunk(&mut buf).wait().map_err(fail)? {
             if p.first {
                 let _ = write!(out, "[{}", p.chunk_size);
                 if let Some(e) = p.ext {
@@ -186,7 +216,7 @@ fn run(args: Args) -> Result<(), String> {
             }
         }
     } else {
-        let body = response.read_to_vec().map_err(fail)?;
+        let body = response.body.read_to_vec().wait().map_err(fail)?;
         let _ = out.write_all(&body);
         if !body.is_empty() && !body.ends_with(b"\n") {
             let _ = writeln!(out);

@@ -28,9 +28,9 @@ use config::{Config, Mode};
 use core::cell::Cell;
 use cortex_m_semihosting::{debug, hprintln};
 use critical_section::Mutex;
-use degu_core::Method;
 use degu_core::engine::{Buffers, Connection, Error, Read, ServerEnd, Write};
 use degu_core::pressure::Rank;
+use degu_core::{Framing, Method};
 use degu_embassy::{ClientBuffers, ClientTimeouts, PoolEvents, PoolState, ServeConfig};
 use degu_examples::demo::DemoApp;
 use embassy_executor::Spawner;
@@ -313,7 +313,7 @@ async fn client(stack: Stack<'static>, config: &Config) -> Result<(), ClientErro
     let ClientResources { rx, tx, buffers } = CLIENT_RESOURCES.take();
     let mut socket = TcpSocket::new(stack, rx, tx);
     let started = Instant::now();
-    let io = degu_embassy::connect(&mut socket, (GATEWAY, config.port), &CLIENT_TIMEOUTS)
+    let mut io = degu_embassy::connect(&mut socket, (GATEWAY, config.port), &CLIENT_TIMEOUTS)
         .await
         .map_err(ClientError::Connect)?;
     hprintln!(
@@ -323,9 +323,11 @@ async fn client(stack: Stack<'static>, config: &Config) -> Result<(), ClientErro
         started.elapsed().as_millis()
     );
     if !config.tls {
-        let mut conn = buffers.connection(io);
+        let (reader, writer) = io.split();
+        let mut conn = buffers.connection(reader, writer);
         let result = requests(&mut conn, config.path).await;
-        conn.into_inner().close().await;
+        drop(conn);
+        io.close().await;
         return result;
     }
     #[cfg(not(feature = "tls"))]
@@ -359,24 +361,29 @@ async fn client(stack: Stack<'static>, config: &Config) -> Result<(), ClientErro
             config.server_name,
             started.elapsed().as_millis()
         );
-        let mut conn = buffers.connection(stream);
+        // embedded-tls cannot split a connection: its halves take turns.
+        let mut stream = degu_embassy::HalfDuplex::new(stream);
+        let (reader, writer) = stream.split();
+        let mut conn = buffers.connection(reader, writer);
         let result = requests(&mut conn, config.path).await;
+        drop(conn);
         // A failed exchange says why in the TLS stream's last error (an alert from a
         // gateway that refused the certificate, for one).
-        let result = match (result, conn.get_ref().last_error()) {
+        let result = match (result, stream.get_mut().last_error()) {
             (Err(ClientError::Http(what, _)), Some(e)) => Err(ClientError::Tls(what, e)),
             (result, _) => result,
         };
-        match conn.into_inner().close().await {
+        match stream.into_inner().close().await {
             Ok(io) | Err((io, _)) => io.close().await,
         }
         result
     }
 }
 
-/// `GET path`, then a chunked `POST /upload`; print each answer.
-async fn requests<T: Read + Write, B: AsMut<[u8]>>(
-    conn: &mut Connection<T, B>,
+/// `GET path`, then a chunked `POST /upload` whose answer is read while it is sent;
+/// print each answer.
+async fn requests<R: Read, W: Write, B: AsMut<[u8]>>(
+    conn: &mut Connection<R, W, B>,
     path: &str,
 ) -> Result<(), ClientError> {
     let mut body = [0u8; 512];
@@ -397,26 +404,26 @@ async fn requests<T: Read + Write, B: AsMut<[u8]>>(
     }
 
     let started = Instant::now();
-    let mut upload = conn
-        .chunked(Method::Post, "/upload", &[])
+    let (mut upload, response) = conn
+        .send(Method::Post, "/upload", &[], Framing::Chunked)
         .map_err(|e| ClientError::Http("POST", e))?;
-    let mut chunk = [0u8; UPLOAD_CHUNK];
-    let mut sent = 0;
-    while sent < UPLOAD_LEN {
-        let len = UPLOAD_CHUNK.min(UPLOAD_LEN - sent);
-        for (i, b) in chunk[..len].iter_mut().enumerate() {
-            *b = ((sent + i) % 251) as u8;
+    let sending = async {
+        let mut chunk = [0u8; UPLOAD_CHUNK];
+        let mut sent = 0;
+        while sent < UPLOAD_LEN {
+            let len = UPLOAD_CHUNK.min(UPLOAD_LEN - sent);
+            for (i, b) in chunk[..len].iter_mut().enumerate() {
+                *b = ((sent + i) % 251) as u8;
+            }
+            upload.write_chunk(None, &chunk[..len]).await?;
+            sent += len;
         }
-        upload
-            .write_chunk(None, &chunk[..len])
-            .await
-            .map_err(|e| ClientError::Http("POST body", e))?;
-        sent += len;
-    }
-    let mut response = upload
-        .finish(None)
-        .await
-        .map_err(|e| ClientError::Http("POST", e))?;
+        upload.finish(None).await
+    };
+    // Full duplex: a gateway that answers before the upload is all sent is heard.
+    let (sent, response) = embassy_futures::join::join(sending, response.receive()).await;
+    let mut response = response.map_err(|e| ClientError::Http("POST", e))?;
+    sent.map_err(|e| ClientError::Http("POST body", e))?;
     let status = response.status;
     let n = response
         .body
