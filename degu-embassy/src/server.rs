@@ -164,8 +164,11 @@ impl ConnState {
         self.close.get()
     }
 
-    /// A fresh connection accepted at `at`: idle since then, not asked to close.
+    /// A fresh connection accepted at `at`: idle since then, not asked to close. (The
+    /// last connection left the monitor at [`Phase::Done`], which would rank the new one
+    /// as closing.)
     pub fn open(&self, at: Instant) {
+        self.monitor.reset();
         self.close.set(false);
         self.since.set(at);
     }

@@ -294,6 +294,12 @@ impl Monitor {
         }
     }
 
+    /// Back to [`Phase::Idle`], for an adapter that reuses the monitor for its next
+    /// connection (the engine leaves it at [`Phase::Done`]).
+    pub fn reset(&self) {
+        self.set(Phase::Idle);
+    }
+
     pub(crate) fn set(&self, phase: Phase) {
         self.phase.store(phase as u8, Ordering::Relaxed);
     }
