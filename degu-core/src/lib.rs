@@ -18,6 +18,9 @@
 //! * [`Range`] / [`ContentRange`]: single byte ranges, Python-original rules plus the
 //!   open form `bytes=N-` and a 416's `bytes */<total>`.
 //!
+//! [`pressure`] is the one eviction policy every adapter applies when its connections
+//! are all taken.
+//!
 //! Every limit is in [`limits`]. The rules and the status for each failure follow
 //! the wire rules (README.md, "Wire rules"); where they differ from the Python original the item's docs say why.
 //!
@@ -49,6 +52,7 @@ pub mod body;
 pub mod engine;
 pub mod error;
 pub mod limits;
+pub mod pressure;
 pub mod router;
 pub mod wire;
 

@@ -5,8 +5,10 @@
 //! * [`server`]: serve an accepted [`TcpSocket`](embassy_net::tcp::TcpSocket) with any
 //!   [`App`](degu_core::app::App) ([`serve_socket`]), with `embassy-time` timeouts chosen
 //!   by the connection's phase, then close it cleanly.
-//! * [`pool`]: [`PoolState`], the memory of `N` workers (`N` a const generic) in one
-//!   `static`, and `run`, which serves an app with all of them in one task.
+//! * [`pool`]: [`PoolState`], the memory of `N` workers and `N + SPARE` sockets (const
+//!   generics) in one `static`, and `run`, which serves an app with all of them in one
+//!   task: more connections open than requests in progress, and a socket kept listening
+//!   by closing what matters least ([`degu_core::pressure`]).
 //! * [`client`]: connect a `TcpSocket` to an endpoint ([`client::connect`]) and run
 //!   degu-core's client [`Connection`](degu_core::engine::Connection) over it, every
 //!   read and write bounded by a timeout.
@@ -37,5 +39,5 @@ pub use client::{
     ClientBuffers, ClientTimeouts, HalfDuplex, HalfDuplexReader, HalfDuplexWriter, TimedReader,
     TimedSocket, connect,
 };
-pub use pool::PoolState;
-pub use server::{ServeConfig, Timeouts, serve_socket};
+pub use pool::{Footprint, PoolEvents, PoolState};
+pub use server::{ConnState, ServeConfig, Timeouts, serve_conn, serve_socket};

@@ -19,12 +19,22 @@
 //!
 //! Timeouts follow the connection's [`Phase`] as `degu-std` does: the idle timeout while
 //! waiting for a request, a head deadline from a head's first byte, an I/O timeout for
-//! each read and write inside a request.
+//! each read and write inside a request. Between requests the connection waits for
+//! readiness without taking its buffers ([`Readable`]), so several sockets can share a
+//! few buffer sets ([`crate::pool`]).
 
+use core::cell::Cell;
+use core::future::poll_fn;
+use core::pin::pin;
+use core::task::{Poll, Waker};
 use degu_core::app::{App, PeerAddr, Session};
-use degu_core::engine::{ConnBuffers, Error, Monitor, Phase, ServerConfig, ServerEnd, Transport};
+use degu_core::engine::{
+    BufferSource, Error, Monitor, Phase, Readable, ServerConfig, ServerEnd, Transport,
+};
+use embassy_futures::select::{Either, select};
 use embassy_net::tcp::{self, TcpReader, TcpSocket, TcpWriter};
 use embassy_time::{Duration, Instant, with_deadline, with_timeout};
+use embedded_io_async::ReadReady;
 
 /// How long a connection may wait at each stage. A plain struct with `const fn`
 /// defaults, so firmware can keep it in a `static`.
@@ -96,27 +106,166 @@ impl Default for ServeConfig {
     }
 }
 
+/// One connection as its server and a pool see it: the engine's [`Phase`] (through its
+/// [`Monitor`]), since when it is in it, and whether it was asked to close to make room.
+///
+/// Single-task: the pool runs every connection in one task, so this is plain `Cell`s.
+pub struct ConnState {
+    monitor: Monitor,
+    since: Cell<Instant>,
+    close: Cell<bool>,
+    waker: Cell<Option<Waker>>,
+}
+
+impl ConnState {
+    /// A connection that is not open yet.
+    pub const fn new() -> Self {
+        ConnState {
+            monitor: Monitor::new(),
+            since: Cell::new(Instant::MIN),
+            close: Cell::new(false),
+            waker: Cell::new(None),
+        }
+    }
+
+    /// The monitor the engine reports this connection's phase to.
+    pub fn monitor(&self) -> &Monitor {
+        &self.monitor
+    }
+
+    /// The engine's phase.
+    pub fn phase(&self) -> Phase {
+        self.monitor.phase()
+    }
+
+    /// When the connection entered its phase: accepted, idle wait begun, first byte of a
+    /// head, close begun.
+    pub fn since(&self) -> Instant {
+        self.since.get()
+    }
+
+    /// Note that a phase began at `at`.
+    pub fn mark(&self, at: Instant) {
+        self.since.set(at);
+    }
+
+    /// Ask the connection to close now if it is idle, silent, inside a head or lingering
+    /// in its close (it is dropped, see [`drop_connection`]); a request being handled
+    /// finishes first.
+    pub fn close(&self) {
+        self.close.set(true);
+        if let Some(w) = self.waker.take() {
+            w.wake();
+        }
+    }
+
+    /// Whether [`ConnState::close`] was called since the connection opened.
+    pub fn close_requested(&self) -> bool {
+        self.close.get()
+    }
+
+    /// A fresh connection accepted at `at`: idle since then, not asked to close. (The
+    /// last connection left the monitor at [`Phase::Done`], which would rank the new one
+    /// as closing.)
+    pub fn open(&self, at: Instant) {
+        self.monitor.reset();
+        self.close.set(false);
+        self.since.set(at);
+    }
+
+    /// Wait until [`ConnState::close`] is called.
+    async fn closed(&self) {
+        poll_fn(|cx| {
+            if self.close.get() {
+                return Poll::Ready(());
+            }
+            match self.waker.take() {
+                Some(w) if w.will_wake(cx.waker()) => self.waker.set(Some(w)),
+                _ => self.waker.set(Some(cx.waker().clone())),
+            }
+            Poll::Pending
+        })
+        .await;
+    }
+}
+
+impl Default for ConnState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl core::fmt::Debug for ConnState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ConnState")
+            .field("phase", &self.phase())
+            .field("since", &self.since())
+            .field("close", &self.close_requested())
+            .finish()
+    }
+}
+
 /// Serve the connection `socket` has accepted until it ends, then close it: gracefully
 /// (FIN, then wait up to [`Timeouts::linger`] for the peer's FIN), else with a reset.
 ///
-/// Afterwards the socket is closed and can `accept` again.
-pub async fn serve_socket<A: App, B: ConnBuffers>(
+/// `buffers` is any [`BufferSource`]: a connection's own [`Buffers`](degu_core::engine::Buffers)
+/// (lent for every request), or a share of a pool's. Afterwards the socket is closed and
+/// can `accept` again.
+pub async fn serve_socket<A: App, B: BufferSource>(
     socket: &mut TcpSocket<'_>,
     buffers: &mut B,
     app: &A,
     config: &ServeConfig,
 ) -> Result<ServerEnd, Error> {
-    let monitor = Monitor::new();
+    let conn = ConnState::new();
+    conn.open(Instant::now());
+    serve_conn(socket, buffers, app, config, &conn).await
+}
+
+/// [`serve_socket`] with the connection's state kept by the caller (a pool), which may
+/// ask it to close ([`ConnState::close`]): it is then dropped at once instead of closed
+/// gracefully (see [`drop_connection`]). `conn` must have been
+/// [`opened`](ConnState::open).
+pub async fn serve_conn<A: App, B: BufferSource>(
+    socket: &mut TcpSocket<'_>,
+    buffers: &mut B,
+    app: &A,
+    config: &ServeConfig,
+    conn: &ConnState,
+) -> Result<ServerEnd, Error> {
     let peer = socket
         .remote_endpoint()
         .map_or(PeerAddr::Unnamed, |ep| PeerAddr::Ip(ep.into()));
-    let mut session = Session::new(peer, A::State::default()).with_monitor(&monitor);
+    let mut session = Session::new(peer, A::State::default()).with_monitor(conn.monitor());
     let result = {
-        let mut transport = TcpTransport::new(socket, &monitor, config.timeouts);
+        let mut transport = TcpTransport::new(socket, conn, config.timeouts);
         degu_core::engine::serve(&mut transport, buffers, app, &mut session, &config.server).await
     };
-    close(socket, config.timeouts.linger).await;
+    conn.mark(Instant::now());
+    if conn.close_requested() {
+        drop_connection(socket);
+    } else if let Either::Second(()) =
+        select(close(socket, config.timeouts.linger), conn.closed()).await
+    {
+        // Its lingering close is what mattered least.
+        drop_connection(socket);
+    }
     result
+}
+
+/// Forget the connection at once, so the socket can `accept` again before anything else
+/// happens: it is the one a pool closes to listen again, and every moment no socket
+/// listens, a new client is refused. No reset is sent (smoltcp would have to send it
+/// before the socket could listen); the peer gets one with its next segment, which no
+/// socket accepts, and a peer that never sends again costs the device nothing.
+pub fn drop_connection(socket: &mut TcpSocket<'_>) {
+    socket.abort();
+}
+
+/// Reset the connection and wait (at most `limit`) until the RST is out.
+async fn reset(socket: &mut TcpSocket<'_>, limit: Duration) {
+    socket.abort();
+    let _ = with_timeout(limit, socket.flush()).await;
 }
 
 /// Close `socket`: send FIN after what is queued, read and drop what the peer still
@@ -140,9 +289,7 @@ pub async fn close(socket: &mut TcpSocket<'_>, linger: Duration) {
     .await;
     let open = !matches!(socket.state(), tcp::State::Closed | tcp::State::TimeWait);
     if graceful.is_err() || open {
-        socket.abort();
-        // Until the RST is out; bounded, as a dead link never takes it.
-        let _ = with_timeout(linger, socket.flush()).await;
+        reset(socket, linger).await;
     }
 }
 
@@ -153,6 +300,9 @@ pub enum IoError {
     TimedOut,
     /// The connection was reset (by the peer, or by smoltcp's own timeout).
     Reset,
+    /// The server closed the connection to make room for another
+    /// ([`ConnState::close`]).
+    Closed,
 }
 
 impl core::fmt::Display for IoError {
@@ -160,6 +310,7 @@ impl core::fmt::Display for IoError {
         f.write_str(match self {
             IoError::TimedOut => "timed out",
             IoError::Reset => "connection reset",
+            IoError::Closed => "closed to make room for another connection",
         })
     }
 }
@@ -171,6 +322,7 @@ impl embedded_io::Error for IoError {
         match self {
             IoError::TimedOut => embedded_io::ErrorKind::TimedOut,
             IoError::Reset => embedded_io::ErrorKind::ConnectionReset,
+            IoError::Closed => embedded_io::ErrorKind::ConnectionAborted,
         }
     }
 }
@@ -187,17 +339,17 @@ impl From<tcp::Error> for IoError {
 /// phase-aware timeouts and a [`TimedWriter`].
 pub struct TcpTransport<'s, 'd> {
     socket: &'s mut TcpSocket<'d>,
-    monitor: &'s Monitor,
+    conn: &'s ConnState,
     timeouts: Timeouts,
     head_started: Option<Instant>,
 }
 
 impl<'s, 'd> TcpTransport<'s, 'd> {
-    /// Wrap `socket`; `monitor` must be the one the connection's `Session` reports to.
-    pub fn new(socket: &'s mut TcpSocket<'d>, monitor: &'s Monitor, timeouts: Timeouts) -> Self {
+    /// Wrap `socket`; `conn` must hold the monitor the connection's `Session` reports to.
+    pub fn new(socket: &'s mut TcpSocket<'d>, conn: &'s ConnState, timeouts: Timeouts) -> Self {
         TcpTransport {
             socket,
-            monitor,
+            conn,
             timeouts,
             head_started: None,
         }
@@ -219,7 +371,7 @@ impl Transport for TcpTransport<'_, '_> {
         (
             ServerReader {
                 inner: reader,
-                monitor: self.monitor,
+                conn: self.conn,
                 timeouts: self.timeouts,
                 head_started: &mut self.head_started,
             },
@@ -232,10 +384,11 @@ impl Transport for TcpTransport<'_, '_> {
 }
 
 /// The read half of a server connection: each read is bounded by the timeout of the
-/// connection's current [`Phase`].
+/// connection's current [`Phase`], and gives way when the connection is asked to close
+/// while it is idle or inside a head.
 pub struct ServerReader<'a> {
     inner: TcpReader<'a>,
-    monitor: &'a Monitor,
+    conn: &'a ConnState,
     timeouts: Timeouts,
     head_started: &'a mut Option<Instant>,
 }
@@ -244,26 +397,69 @@ impl embedded_io::ErrorType for ServerReader<'_> {
     type Error = IoError;
 }
 
+impl Readable for ServerReader<'_> {
+    /// Wait for a request's first byte, or the peer's FIN or reset, taking nothing
+    /// (`TcpReader::wait_read_ready` alone would miss a FIN).
+    async fn readable(&mut self) -> Result<(), IoError> {
+        *self.head_started = None;
+        if self.conn.close_requested() {
+            return Err(IoError::Closed);
+        }
+        if self.inner.read_ready() == Ok(true) {
+            return Ok(());
+        }
+        self.conn.mark(Instant::now());
+        let inner = &mut self.inner;
+        let ready = poll_fn(|cx| {
+            if inner.read_ready() == Ok(true) {
+                return Poll::Ready(());
+            }
+            // Registers for the next data or state change; pending, as nothing is there.
+            let _ = pin!(inner.wait_read_ready()).poll(cx);
+            Poll::Pending
+        });
+        match with_timeout(self.timeouts.idle, select(ready, self.conn.closed())).await {
+            Ok(Either::First(())) => Ok(()),
+            Ok(Either::Second(())) => Err(IoError::Closed),
+            Err(_) => Err(IoError::TimedOut),
+        }
+    }
+}
+
 impl embedded_io_async::Read for ServerReader<'_> {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, IoError> {
-        let read = match self.monitor.phase() {
+        let conn = self.conn;
+        if conn.close_requested() && conn.phase() != Phase::Busy {
+            return Err(IoError::Closed);
+        }
+        let read = match conn.phase() {
             Phase::Idle => {
                 *self.head_started = None;
-                let n = with_timeout(self.timeouts.idle, self.inner.read(buf)).await;
-                if let Ok(Ok(n)) = n
+                let read = select(self.inner.read(buf), conn.closed());
+                let n = with_timeout(self.timeouts.idle, read).await;
+                if let Ok(Either::First(Ok(n))) = n
                     && n > 0
                 {
-                    *self.head_started = Some(Instant::now());
+                    let now = Instant::now();
+                    *self.head_started = Some(now);
+                    conn.mark(now);
                 }
                 n
             }
             Phase::Head => {
                 let started = self.head_started.unwrap_or_else(Instant::now);
-                with_deadline(started + self.timeouts.head, self.inner.read(buf)).await
+                let read = select(self.inner.read(buf), conn.closed());
+                with_deadline(started + self.timeouts.head, read).await
             }
-            Phase::Busy | Phase::Done => with_timeout(self.timeouts.io, self.inner.read(buf)).await,
+            Phase::Busy | Phase::Done => {
+                return flatten(with_timeout(self.timeouts.io, self.inner.read(buf)).await);
+            }
         };
-        flatten(read)
+        match read {
+            Ok(Either::First(r)) => flatten(Ok(r)),
+            Ok(Either::Second(())) => Err(IoError::Closed),
+            Err(e) => flatten::<usize>(Err(e)),
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! degu-embassy on a real network path: an embassy-net stack on a Linux tap device serves
-//! the demo app with a [`PoolState`] of two workers, and
+//! the demo app with a [`PoolState`] of two workers and one spare socket, and
 //! degu-std's blocking client reaches it through the kernel's TCP.
 //!
 //! The test creates a network namespace with a tap device in it (the kernel's end is
@@ -18,7 +18,7 @@
 
 use degu_core::engine::{Pump, Read as EngineRead, Response};
 use degu_core::{ChunkExt, Framing};
-use degu_embassy::{PoolState, ServeConfig};
+use degu_embassy::{PoolEvents, PoolState, ServeConfig};
 use degu_examples::demo::DemoApp;
 use degu_std::blocking::{BlockingConnection, Wait};
 use degu_std::{Address, BodyExt, Client, ClientConfig};
@@ -40,8 +40,10 @@ const DEVICE_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 const KERNEL_CIDR: &str = "10.0.0.1/24";
 const TAP: &str = "tap0";
 const PORT: u16 = 80;
-/// Connections the device serves at once, one task and one socket each.
+/// Requests the device handles at once (buffer sets); it has one socket more than this.
 const WORKERS: usize = 2;
+/// The device's pool: two workers, three sockets.
+type Pool = PoolState<WORKERS, SOCKET_BUFFER, SOCKET_BUFFER>;
 /// Each socket's receive and send buffers, as on the boards.
 const SOCKET_BUFFER: usize = 4096;
 /// Namespace names start with this, then the test's process id.
@@ -91,7 +93,7 @@ async fn device_main(spawner: Spawner, device: TunTapDevice) {
         gateway: None,
         dns_servers: Default::default(),
     });
-    static RESOURCES: StaticCell<StackResources<WORKERS>> = StaticCell::new();
+    static RESOURCES: StaticCell<StackResources<{ Pool::SOCKETS }>> = StaticCell::new();
     let seed = u64::from(std::process::id()) << 32 | 0x6465_6775;
     let (stack, runner) =
         embassy_net::new(device, config, RESOURCES.init(StackResources::new()), seed);
@@ -99,10 +101,32 @@ async fn device_main(spawner: Spawner, device: TunTapDevice) {
     stack.wait_config_up().await;
     println!("listening on {DEVICE_IP}:{PORT}");
     // The workers' memory, as firmware keeps it: one static for all of them.
-    static POOL: StaticCell<PoolState<WORKERS, SOCKET_BUFFER, SOCKET_BUFFER>> = StaticCell::new();
+    static POOL: StaticCell<Pool> = StaticCell::new();
     POOL.init(PoolState::new())
-        .run(stack, PORT, &DemoApp, &CONFIG)
+        .run_with(stack, PORT, &DemoApp, &CONFIG, &Log)
         .await
+}
+
+/// The device's account of its connections, shown when the test fails.
+struct Log;
+
+impl PoolEvents for Log {
+    fn accepted(&self, socket: usize, peer: Option<embassy_net::IpEndpoint>) {
+        println!("socket {socket}: accepted {peer:?}");
+    }
+
+    fn closed(
+        &self,
+        socket: usize,
+        peer: Option<embassy_net::IpEndpoint>,
+        end: &Result<degu_core::engine::ServerEnd, degu_core::engine::Error>,
+    ) {
+        println!("socket {socket}: {peer:?} closed: {end:?}");
+    }
+
+    fn evicting(&self, socket: usize, rank: degu_core::pressure::Rank) {
+        println!("socket {socket}: closing to make room ({rank:?})");
+    }
 }
 
 #[embassy_executor::task]
@@ -222,33 +246,55 @@ fn exchanges() {
     assert_eq!(r.status, 404);
     assert_eq!(r.body.read_to_vec().wait().expect("404 body"), b"");
 
-    // Two workers: a second connection is served while the first stays open...
+    // A second connection is served while the first stays open (idle)...
     let mut second = client.connect_blocking().expect("connect a second time");
     assert_hello(&mut second);
-    // ... and a third is refused: with both sockets busy nothing listens on the port, and
-    // smoltcp answers the SYN with a reset (there is no backlog).
-    match client.connect_blocking() {
-        Err(e) => assert_eq!(
-            e.kind(),
-            ErrorKind::ConnectionRefused,
-            "third connection: {e}"
-        ),
-        Ok(_) => panic!("a third connection was accepted with {WORKERS} workers busy"),
-    }
-    // Once the first is closed, its worker accepts again (after its lingering close).
-    drop(first);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut third = loop {
-        match client.connect_blocking() {
-            Ok(c) => break c,
-            Err(e) if e.kind() == ErrorKind::ConnectionRefused && Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(e) => panic!("connect after closing the first: {e}"),
-        }
-    };
+    // ... and a third takes the spare socket. Then no socket listens, so the device
+    // closes the connection that matters least to listen again: the one idle longest,
+    // the first.
+    let started = Instant::now();
+    let mut third = client.connect_blocking().expect("connect a third time");
     assert_hello(&mut third);
-    assert_hello(&mut second);
+    let took = started.elapsed();
+    assert!(took < SERVED_WITHIN, "the third client waited {took:?}");
+    assert_closed_by_device(&mut first);
+    // A fourth is served too: the device now closes the second, idle longest. (The
+    // first's socket listens again at once; should this client still come too early,
+    // it may try again within the bound.)
+    let started = Instant::now();
+    let mut fourth = connect_within(&client, SERVED_WITHIN);
+    assert_hello(&mut fourth);
+    let took = started.elapsed();
+    assert!(took < SERVED_WITHIN, "the fourth client waited {took:?}");
+    assert_closed_by_device(&mut second);
+    assert_hello(&mut third);
+    assert_hello(&mut fourth);
+}
+
+/// How soon a new client must be served when every worker's connection sits idle.
+const SERVED_WITHIN: Duration = Duration::from_secs(1);
+
+/// Connect, trying again while the device refuses (no socket listening for a moment),
+/// for at most `limit`.
+fn connect_within(client: &Client, limit: Duration) -> BlockingConnection {
+    let deadline = Instant::now() + limit;
+    loop {
+        match client.connect_blocking() {
+            Ok(c) => return c,
+            Err(e) if e.kind() == ErrorKind::ConnectionRefused && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => panic!("connect: {e}"),
+        }
+    }
+}
+
+/// The device has closed `conn`: a request on it fails without an answer (the device
+/// dropped the connection, so the request meets no socket that has it and is reset).
+fn assert_closed_by_device(conn: &mut BlockingConnection) {
+    if let Ok(r) = conn.get("/hello", &[]).wait() {
+        panic!("a connection the device closed answered {}", r.status);
+    }
 }
 
 fn assert_hello(conn: &mut BlockingConnection) {

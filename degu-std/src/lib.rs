@@ -4,8 +4,10 @@
 //!
 //! * [`Address`]: IPv4, IPv6 with scope id, host names, AF_UNIX paths and abstract names.
 //! * [`Server`]: serve any `degu-core` [`App`](degu_core::app::App) with connection
-//!   limits, idle/head/I/O timeouts, eviction of idle connections and graceful shutdown.
-//! * [`Client`] → [`Connection`]: async requests; [`blocking`]: the same engine over
+//!   limits, idle/head/I/O timeouts, request buffers pooled so idle connections hold
+//!   none, the shared connection-pressure policy and graceful shutdown.
+//! * [`Client`] → [`ClientConnection`]: async requests; [`blocking`]: the same one
+//!   full-duplex client (degu-core's `engine::Connection`) over
 //!   blocking std sockets.
 //! * [`FilesApp`]: static files from a directory, with byte ranges.
 //! * `TempServer` (a throwaway server) and `TempPki` (a throwaway CA with a server and a
@@ -16,6 +18,7 @@
 
 pub mod address;
 pub mod blocking;
+mod buffers;
 pub mod client;
 pub mod files;
 #[cfg(feature = "test-util")]

@@ -2,14 +2,16 @@
 //! into halves that borrow the socket (no lock), every operation bounded by a timeout.
 //!
 //! The server's read half also watches the connection's [`Monitor`]: waiting for a new
-//! request it uses the idle timeout and gives way to eviction and shutdown; inside a
-//! head it uses the head deadline (counted from the head's first byte); otherwise the
-//! I/O timeout.
+//! request it uses the idle timeout, waits for readiness without taking bytes (so the
+//! engine leases its buffers only when a request arrives), and gives way when the server
+//! closes the connection to make room or shuts down; inside a head it uses the head
+//! deadline (counted from the head's first byte) and still gives way to the server;
+//! otherwise the I/O timeout.
 
 use degu_core::engine::{Monitor, Phase};
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
@@ -206,41 +208,79 @@ pub(crate) struct Timeouts {
     pub io: Duration,
 }
 
-/// What a connection shares with its server: the engine's phase, and the eviction
-/// request the server makes of an idle connection when all slots are taken.
-#[derive(Debug, Default)]
+/// Why the server asks a connection to close; later variants are stronger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub(crate) enum CloseRequest {
+    /// Not asked.
+    None = 0,
+    /// The server shuts down: close when idle, after any request in progress (a head
+    /// in progress included).
+    Shutdown = 1,
+    /// The server needs the slot ([`degu_core::pressure`]): close when idle or inside a
+    /// head; a request being handled still finishes.
+    Evict = 2,
+}
+
+/// What a connection shares with its server: the engine's phase and since when it is in
+/// it (for [`degu_core::pressure`]), and the request to close that the server makes when
+/// it needs the connection's slot or shuts down.
+#[derive(Debug)]
 pub(crate) struct ConnShared {
     pub monitor: Monitor,
-    evict: AtomicBool,
+    opened: Instant,
+    /// Nanoseconds from `opened` to the start of the current phase, as the reader last
+    /// saw it begin: the idle wait, or a head's first byte.
+    since: AtomicU64,
+    /// A [`CloseRequest`].
+    close: AtomicU8,
     wake: atomic_waker::AtomicWaker,
 }
 
 impl ConnShared {
-    /// Ask the connection to close if it is idle; whether it was.
-    pub(crate) fn evict_if_idle(&self) -> bool {
-        if self.monitor.phase() != Phase::Idle {
-            return false;
+    /// A connection accepted at `opened` (silent, so idle, since then).
+    pub(crate) fn new(opened: Instant) -> Self {
+        ConnShared {
+            monitor: Monitor::new(),
+            opened,
+            since: AtomicU64::new(0),
+            close: AtomicU8::new(CloseRequest::None as u8),
+            wake: atomic_waker::AtomicWaker::new(),
         }
-        self.close();
-        true
     }
 
-    /// Close at the connection's next idle moment (at once if it is idle): eviction
-    /// and server shutdown.
-    pub(crate) fn close(&self) {
-        self.evict.store(true, Ordering::Release);
+    /// When the connection entered its current phase.
+    pub(crate) fn since(&self) -> Instant {
+        self.opened + Duration::from_nanos(self.since.load(Ordering::Relaxed))
+    }
+
+    fn mark(&self, at: Instant) {
+        let nanos = u64::try_from(at.saturating_duration_since(self.opened).as_nanos());
+        self.since
+            .store(nanos.unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// Ask the connection to close, for `why` (a weaker request never replaces a
+    /// stronger one).
+    pub(crate) fn close(&self, why: CloseRequest) {
+        self.close.fetch_max(why as u8, Ordering::AcqRel);
         self.wake.wake();
     }
 
-    fn is_evicted(&self) -> bool {
-        self.evict.load(Ordering::Acquire)
+    /// What the server asked of this connection.
+    pub(crate) fn close_requested(&self) -> CloseRequest {
+        match self.close.load(Ordering::Acquire) {
+            0 => CloseRequest::None,
+            1 => CloseRequest::Shutdown,
+            _ => CloseRequest::Evict,
+        }
     }
 
-    /// Wait until the server asks this connection to close.
-    pub(crate) async fn evicted(&self) {
+    /// Wait until the server asks this connection to close for `at_least` or stronger.
+    pub(crate) async fn close_asked(&self, at_least: CloseRequest) {
         std::future::poll_fn(|cx| {
             self.wake.register(cx.waker());
-            if self.is_evicted() {
+            if self.close_requested() >= at_least {
                 Poll::Ready(())
             } else {
                 Poll::Pending
@@ -250,14 +290,18 @@ impl ConnShared {
     }
 }
 
+fn closed_by_server() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::ConnectionAborted,
+        "closed by the server (room for a new connection, or shutdown)",
+    )
+}
+
 /// A server connection's socket as the engine's [`degu_core::engine::Transport`].
 pub(crate) struct ServerSocket<'c> {
     pub socket: Socket,
     pub conn: &'c ConnShared,
     pub timeouts: Timeouts,
-    /// The idle timer, reset (not re-created) for every idle wait.
-    pub idle_sleep: Pin<Box<tokio::time::Sleep>>,
-    pub head_started: Option<Instant>,
 }
 
 impl degu_core::engine::Transport for ServerSocket<'_> {
@@ -277,8 +321,9 @@ impl degu_core::engine::Transport for ServerSocket<'_> {
                 inner: r,
                 conn: self.conn,
                 timeouts: self.timeouts,
-                idle_sleep: &mut self.idle_sleep,
-                head_started: &mut self.head_started,
+                idle_sleep: None,
+                head_started: None,
+                stash: Stash::Empty,
             },
             TimedWriter {
                 inner: w,
@@ -288,13 +333,133 @@ impl degu_core::engine::Transport for ServerSocket<'_> {
     }
 }
 
+/// What a TLS connection's wait for its next request read ahead (TLS has no readiness
+/// without reading: the bytes may already sit decrypted in rustls).
+#[derive(Clone, Copy, Debug)]
+enum Stash {
+    Empty,
+    Byte(u8),
+    Eof,
+}
+
 /// The read half of a server connection, with phase-aware timeouts.
 pub(crate) struct ServerReader<'a> {
     inner: ReadHalf<'a>,
     conn: &'a ConnShared,
     timeouts: Timeouts,
-    idle_sleep: &'a mut Pin<Box<tokio::time::Sleep>>,
-    head_started: &'a mut Option<Instant>,
+    /// The idle timer, made at the first idle wait and reset (not re-created) after.
+    idle_sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    head_started: Option<Instant>,
+    stash: Stash,
+}
+
+/// Wait for input on the socket itself: readiness for plain sockets (no bytes taken), a
+/// one-byte read into the stash for TLS.
+async fn wait_input(inner: &mut ReadHalf<'_>, stash: &mut Stash) -> io::Result<()> {
+    match inner {
+        // The socket's own read-waker slot, as a read uses (no waiter list to join).
+        ReadHalf::Tcp(r) => std::future::poll_fn(|cx| r.as_ref().poll_read_ready(cx)).await,
+        ReadHalf::Unix(r) => std::future::poll_fn(|cx| r.as_ref().poll_read_ready(cx)).await,
+        ReadHalf::TlsServer(_) | ReadHalf::TlsClient(_) => {
+            if let Stash::Empty = stash {
+                let mut byte = [0u8; 1];
+                *stash = match inner.read(&mut byte).await? {
+                    0 => Stash::Eof,
+                    _ => Stash::Byte(byte[0]),
+                };
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Read into `buf`, the stashed byte (or end of stream) first.
+async fn read_stashed(
+    inner: &mut ReadHalf<'_>,
+    stash: &mut Stash,
+    buf: &mut [u8],
+) -> io::Result<usize> {
+    match std::mem::replace(stash, Stash::Empty) {
+        Stash::Empty => inner.read(buf).await,
+        Stash::Eof => Ok(0),
+        Stash::Byte(b) => {
+            let Some((first, rest)) = buf.split_first_mut() else {
+                *stash = Stash::Byte(b);
+                return Ok(0);
+            };
+            *first = b;
+            // And what else rustls has decrypted already, without waiting for more; an
+            // error here shows again on the next read.
+            let mut more = std::pin::pin!(inner.read(rest));
+            match std::future::poll_fn(|cx| Poll::Ready(more.as_mut().poll(cx))).await {
+                Poll::Ready(Ok(n)) => Ok(1 + n),
+                Poll::Ready(Err(_)) | Poll::Pending => Ok(1),
+            }
+        }
+    }
+}
+
+/// `op` bounded by the idle timeout and given up when the server asks the connection to
+/// close. `op` is polled once per wake-up, first; the timer is armed (and the clock read)
+/// only when it does not finish on its first poll, so a request already waiting costs
+/// neither; arming it marks the idle wait's start.
+async fn idle_wait<T>(
+    conn: &ConnShared,
+    idle: Duration,
+    idle_sleep: &mut Option<Pin<Box<tokio::time::Sleep>>>,
+    op: impl std::future::Future<Output = io::Result<T>>,
+) -> io::Result<T> {
+    if conn.close_requested() != CloseRequest::None {
+        return Err(closed_by_server());
+    }
+    let mut op = std::pin::pin!(op);
+    let mut armed = false;
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(r) = op.as_mut().poll(cx) {
+            return Poll::Ready(r);
+        }
+        let sleep = match idle_sleep {
+            Some(sleep) if armed => sleep,
+            _ => {
+                armed = true;
+                let now = Instant::now();
+                conn.mark(now);
+                let deadline = now + idle;
+                match idle_sleep {
+                    Some(sleep) => {
+                        // A later deadline only updates the registered timer.
+                        sleep.as_mut().reset(deadline);
+                        sleep
+                    }
+                    None => idle_sleep.insert(Box::pin(tokio::time::sleep_until(deadline))),
+                }
+            }
+        };
+        if sleep.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Err(timed_out()));
+        }
+        conn.wake.register(cx.waker());
+        if conn.close_requested() != CloseRequest::None {
+            return Poll::Ready(Err(closed_by_server()));
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+impl degu_core::engine::Readable for ServerReader<'_> {
+    async fn readable(&mut self) -> io::Result<()> {
+        let ServerReader {
+            inner,
+            conn,
+            timeouts,
+            idle_sleep,
+            head_started,
+            stash,
+        } = self;
+        *head_started = None;
+        idle_wait(conn, timeouts.idle, idle_sleep, wait_input(inner, stash)).await
+    }
 }
 
 impl embedded_io::ErrorType for ServerReader<'_> {
@@ -303,39 +468,38 @@ impl embedded_io::ErrorType for ServerReader<'_> {
 
 impl embedded_io_async::Read for ServerReader<'_> {
     async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self.conn.monitor.phase() {
+        let ServerReader {
+            inner,
+            conn,
+            timeouts,
+            idle_sleep,
+            head_started,
+            stash,
+        } = self;
+        match conn.monitor.phase() {
             Phase::Idle => {
-                *self.head_started = None;
-                let conn = self.conn;
-                if conn.is_evicted() {
-                    return Err(io::Error::new(
-                        io::ErrorKind::ConnectionAborted,
-                        "closing idle connection",
-                    ));
-                }
-                // A later deadline only updates the registered timer (no wheel work).
-                self.idle_sleep
-                    .as_mut()
-                    .reset(Instant::now() + self.timeouts.idle);
-                tokio::select! {
-                    biased;
-                    r = self.inner.read(buf) => r,
-                    () = self.idle_sleep.as_mut() => Err(timed_out()),
-                    () = conn.evicted() => Err(io::Error::new(
-                        io::ErrorKind::ConnectionAborted,
-                        "evicted or shutting down while idle",
-                    )),
-                }
+                *head_started = None;
+                let read = read_stashed(inner, stash, buf);
+                idle_wait(conn, timeouts.idle, idle_sleep, read).await
             }
             Phase::Head => {
                 // The head's clock starts with its first byte's read.
-                let started = *self.head_started.get_or_insert_with(Instant::now);
+                let started = *head_started.get_or_insert_with(|| {
+                    let now = Instant::now();
+                    conn.mark(now);
+                    now
+                });
                 tokio::select! {
-                    r = self.inner.read(buf) => r,
-                    () = sleep_until(started + self.timeouts.head) => Err(timed_out()),
+                    r = read_stashed(inner, stash, buf) => r,
+                    () = sleep_until(started + timeouts.head) => Err(timed_out()),
+                    // A slow head may be closed to make room (not for a shutdown: the
+                    // head is a request in flight).
+                    () = conn.close_asked(CloseRequest::Evict) => Err(closed_by_server()),
                 }
             }
-            Phase::Busy | Phase::Done => bounded(self.timeouts.io, self.inner.read(buf)).await,
+            Phase::Busy | Phase::Done => {
+                bounded(timeouts.io, read_stashed(inner, stash, buf)).await
+            }
         }
     }
 }

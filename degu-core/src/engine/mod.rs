@@ -106,6 +106,23 @@ impl From<RenderError> for Error {
     }
 }
 
+/// A read half that can wait for input without taking it, so that a server connection
+/// between requests holds no buffers (see [`BufferSource`]).
+///
+/// The provided method returns at once, which is always correct: the engine then takes
+/// its buffers before the request's first byte is there. Adapters whose sockets can wait
+/// for readiness (Tokio's `readable`, embassy-net's `wait_read_ready`) override it.
+pub trait Readable: Read {
+    /// Wait until a read would not wait: input has arrived, the peer has closed, or the
+    /// stream has failed (then the error). May return early; the engine then simply
+    /// reads.
+    fn readable(&mut self) -> impl Future<Output = Result<(), Self::Error>> {
+        core::future::ready(Ok(()))
+    }
+}
+
+impl<R: Read + ?Sized> Readable for &mut R {}
+
 /// A byte stream the server engine can read and write at the same time: split into a
 /// read half and a write half for the life of a connection, so a handler can stream a
 /// request body in while it streams a response out.
@@ -114,7 +131,7 @@ impl From<RenderError> for Error {
 /// (embassy's `TcpSocket::split`, Tokio's `split`).
 pub trait Transport {
     /// The read half.
-    type Reader<'a>: Read
+    type Reader<'a>: Readable
     where
         Self: 'a;
     /// The write half.
@@ -191,6 +208,41 @@ impl<A: AsMut<[u8]>, B: AsMut<[u8]>> ConnBuffers for (A, B) {
     }
 }
 
+impl<B: ConnBuffers + ?Sized> ConnBuffers for &mut B {
+    fn split(&mut self) -> (&mut [u8], &mut [u8]) {
+        (**self).split()
+    }
+}
+
+/// Where a server connection gets its buffers: [`serve`] leases them when a request's
+/// first byte has arrived (see [`Readable`]) and drops the lease when the connection goes
+/// idle again with nothing pipelined, so an idle or silent connection holds none.
+///
+/// Every [`ConnBuffers`] is a source that lends itself (a connection that owns its
+/// buffers, as before); `degu-std` lends from a per-thread pool, `degu-embassy` shares a
+/// few static sets among more sockets than sets.
+pub trait BufferSource {
+    /// The buffers while a connection holds them; dropping it gives them back.
+    type Lease<'a>: ConnBuffers
+    where
+        Self: 'a;
+
+    /// Buffers for one request, or a run of pipelined requests. May wait until a set is
+    /// free; while it does, the connection is still [`Phase::Idle`].
+    fn lease(&mut self) -> impl Future<Output = Self::Lease<'_>>;
+}
+
+impl<B: ConnBuffers> BufferSource for B {
+    type Lease<'a>
+        = &'a mut B
+    where
+        Self: 'a;
+
+    fn lease(&mut self) -> impl Future<Output = &mut B> {
+        core::future::ready(self)
+    }
+}
+
 impl<const R: usize, const W: usize> Default for Buffers<R, W> {
     fn default() -> Self {
         Self::new()
@@ -198,12 +250,13 @@ impl<const R: usize, const W: usize> Default for Buffers<R, W> {
 }
 
 /// What a connection is waiting for, as an adapter needs to know to pick a timeout or
-/// to evict an idle connection.
+/// to choose a connection to close under pressure ([`crate::pressure`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
 pub enum Phase {
-    /// Waiting for the first byte of a request (keep-alive idle). Safe to evict.
+    /// Waiting for the first byte of a request: silent since it connected, or idle
+    /// between keep-alive requests. Holds no buffers (see [`BufferSource`]).
     Idle = 0,
     /// Part of a request head has arrived; waiting for the rest.
     Head = 1,
@@ -216,8 +269,8 @@ pub enum Phase {
 /// A connection's [`Phase`], shared between the engine and its adapter.
 ///
 /// The engine stores the phase; an adapter's read wrapper loads it to choose between
-/// idle, head and I/O timeouts, and its connection pool loads it to find idle
-/// connections. One byte, lock-free, `const fn new()`.
+/// idle, head and I/O timeouts, and its connection pool loads it to choose which
+/// connection to close when all are taken. One byte, lock-free, `const fn new()`.
 #[derive(Debug)]
 pub struct Monitor {
     phase: AtomicU8,
@@ -239,6 +292,12 @@ impl Monitor {
             2 => Phase::Busy,
             _ => Phase::Done,
         }
+    }
+
+    /// Back to [`Phase::Idle`], for an adapter that reuses the monitor for its next
+    /// connection (the engine leaves it at [`Phase::Done`]).
+    pub fn reset(&self) {
+        self.set(Phase::Idle);
     }
 
     pub(crate) fn set(&self, phase: Phase) {

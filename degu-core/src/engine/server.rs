@@ -3,7 +3,9 @@
 
 use super::body::ReadState;
 use super::write::{BodyWriter, Out};
-use super::{Body, ConnBuffers, Error, Phase, Read, Transport, Write, has_close};
+use super::{
+    Body, BufferSource, ConnBuffers, Error, Phase, Read, Readable, Transport, Write, has_close,
+};
 use crate::app::{App, Request, Session};
 use crate::body::{ChunkExt, Framing};
 use crate::error::ParseError;
@@ -255,25 +257,28 @@ impl<W> DerefMut for ResponseBody<'_, W> {
 /// `session` is created by the adapter (peer address, TLS identity, monitor) and keeps
 /// the app's per-connection state. Bad requests are answered with their status and
 /// `connection: close`, then the connection is closed; errors are returned after that.
-pub async fn serve<T: Transport, A: App, B: ConnBuffers>(
+///
+/// Between requests the connection holds no buffers: it waits until its reader is
+/// [`Readable`](super::Readable), then leases buffers from `buffers` (any
+/// [`ConnBuffers`](super::ConnBuffers) lends itself) for the request and for any request
+/// pipelined behind it, and gives them back when it is idle again.
+pub async fn serve<T: Transport, A: App, S: BufferSource>(
     io: &mut T,
-    buffers: &mut B,
+    buffers: &mut S,
     app: &A,
     session: &mut Session<'_, A::State>,
     config: &ServerConfig,
 ) -> Result<ServerEnd, Error> {
     let (mut reader, mut writer) = io.split();
-    let (rbuf, wbuf) = buffers.split();
-    let result = serve_split(&mut reader, &mut writer, rbuf, wbuf, app, session, config).await;
+    let result = serve_split(&mut reader, &mut writer, buffers, app, session, config).await;
     session.set_phase(Phase::Done);
     result
 }
 
-async fn serve_split<R: Read, W: Write, A: App>(
+async fn serve_split<R: Readable, W: Write, S: BufferSource, A: App>(
     reader: &mut R,
     writer: &mut W,
-    rbuf: &mut [u8],
-    wbuf: &mut [u8],
+    source: &mut S,
     app: &A,
     session: &mut Session<'_, A::State>,
     config: &ServerConfig,
@@ -282,12 +287,49 @@ async fn serve_split<R: Read, W: Write, A: App>(
         debug!("connection refused by on_connect");
         return Ok(ServerEnd::Refused);
     }
+    loop {
+        session.set_phase(Phase::Idle);
+        // Idle without buffers until the next request's first byte (or the peer's close).
+        if let Err(e) = reader.readable().await {
+            let e = Error::io(e);
+            debug!("closing after error: {}", e);
+            return Err(e);
+        }
+        let mut lease = source.lease().await;
+        let (rbuf, wbuf) = lease.split();
+        match serve_requests(reader, writer, rbuf, wbuf, app, session, config).await? {
+            Burst::Idle => {}
+            Burst::End(end) => return Ok(end),
+        }
+        // `lease` drops here: the buffers go back while the connection is idle.
+    }
+}
+
+/// How a run of requests on one lease ended.
+enum Burst {
+    /// Every request so far is answered and nothing is pipelined: the connection is idle.
+    Idle,
+    /// The connection closes.
+    End(ServerEnd),
+}
+
+/// Serve requests with `rbuf`/`wbuf` as long as pipelined bytes are waiting after each
+/// one; the first request's bytes are on their way (the reader was readable).
+async fn serve_requests<R: Read, W: Write, A: App>(
+    reader: &mut R,
+    writer: &mut W,
+    rbuf: &mut [u8],
+    wbuf: &mut [u8],
+    app: &A,
+    session: &mut Session<'_, A::State>,
+    config: &ServerConfig,
+) -> Result<Burst, Error> {
     let mut filled = 0;
     loop {
         session.set_phase(Phase::Idle);
         let head_len = match read_head(reader, rbuf, &mut filled, session).await {
             Ok(Some(n)) => n,
-            Ok(None) => return Ok(ServerEnd::PeerClosed),
+            Ok(None) => return Ok(Burst::End(ServerEnd::PeerClosed)),
             Err(e) => return fail(writer, wbuf, e).await,
         };
         session.set_phase(Phase::Busy);
@@ -346,23 +388,26 @@ async fn serve_split<R: Read, W: Write, A: App>(
             let rest = rbuf.get_mut(head_len..).unwrap_or(&mut []);
             let mut body = Body::new(reader, rest, &mut rs);
             if !body.drain(config.drain_limit).await? {
-                return Ok(ServerEnd::BodyNotRead);
+                return Ok(Burst::End(ServerEnd::BodyNotRead));
             }
         }
         if super::status_closes(ws.status) && !ws.keep {
-            return Ok(ServerEnd::StatusClose(ws.status));
+            return Ok(Burst::End(ServerEnd::StatusClose(ws.status)));
         }
         if close_requested {
-            return Ok(ServerEnd::CloseRequested);
+            return Ok(Burst::End(ServerEnd::CloseRequested));
         }
         if session.requests() >= config.max_requests {
-            return Ok(ServerEnd::MaxRequests);
+            return Ok(Burst::End(ServerEnd::MaxRequests));
         }
         // Pipelined bytes after this request's body start the next request.
         let start = head_len + rs.start;
         let end = head_len + rs.end;
         rbuf.copy_within(start..end, 0);
         filled = end - start;
+        if filled == 0 {
+            return Ok(Burst::Idle);
+        }
     }
 }
 
@@ -411,7 +456,7 @@ async fn read_head<R: Read, S>(
 
 /// Answer an error with its status and `connection: close` when it came from the peer
 /// or the app before any response byte, then report it.
-async fn fail<W: Write>(writer: &mut W, wbuf: &mut [u8], e: Error) -> Result<ServerEnd, Error> {
+async fn fail<W: Write, T>(writer: &mut W, wbuf: &mut [u8], e: Error) -> Result<T, Error> {
     if !matches!(e, Error::Io(_) | Error::Closed) {
         let status = e.status();
         let head = [Header::new("connection", "close")];

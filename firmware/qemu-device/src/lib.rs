@@ -4,12 +4,15 @@
 //! The device is 10.0.2.15/24 (gateway 10.0.2.2, the host). What it does is chosen at
 //! run time by a blob QEMU loads into RAM ([`config`]), so one ELF serves every test:
 //!
-//! * **serve** (no blob): `degu_examples::demo::DemoApp` on port 80 with [`WORKERS`]
-//!   connections at a time; `net up`, `listening on 10.0.2.15:80` and one line per
-//!   connection go to QEMU's stdout through semihosting. It stops by itself after
-//!   [`IDLE_EXIT`] without any connection (exit code 0), so a QEMU that its test forgot
-//!   never runs for long; unless the blob's "no idle exit" flag is set (`cargo xtask
-//!   qemu`), then it serves until QEMU is stopped.
+//! * **serve** (no blob): `degu_examples::demo::DemoApp` on port 80 with degu-embassy's
+//!   [`PoolState`]: [`WORKERS`] requests handled at once, [`WORKERS`] + [`SPARE`]
+//!   connections open at once, and a socket kept listening by closing the connection that
+//!   matters least (`degu_core::pressure`); `net up`, `listening on 10.0.2.15:80` and one
+//!   line per connection (and per connection closed to make room) go to QEMU's stdout
+//!   through semihosting. It stops by itself after [`IDLE_EXIT`] without any connection
+//!   (exit code 0), so a QEMU that its test forgot never runs for long; unless the
+//!   blob's "no idle exit" flag is set (`cargo xtask qemu`), then it serves until QEMU
+//!   is stopped.
 //! * **client**: degu-embassy's client to the gateway at 10.0.2.2:PORT, plain or (the
 //!   `tls` build, binary `qemu-device-tls`) mutual TLS 1.3 with the certificates from
 //!   the blob: `GET <path>`, then a chunked `POST /upload` of [`UPLOAD_LEN`] bytes; each
@@ -27,19 +30,26 @@ use config::{Config, Mode};
 use core::cell::Cell;
 use cortex_m_semihosting::{debug, hprintln};
 use critical_section::Mutex;
-use degu_core::engine::{Buffers, Connection, Error, Read, Write};
+use degu_core::engine::{Buffers, Connection, Error, Read, ServerEnd, Write};
+use degu_core::pressure::Rank;
 use degu_core::{Framing, Method};
-use degu_embassy::{ClientBuffers, ClientTimeouts, ServeConfig, serve_socket};
+use degu_embassy::{ClientBuffers, ClientTimeouts, PoolEvents, PoolState, ServeConfig};
 use degu_examples::demo::DemoApp;
 use embassy_executor::Spawner;
 use embassy_net::tcp::TcpSocket;
-use embassy_net::{Ipv4Address, Ipv4Cidr, Runner, Stack, StackResources, StaticConfigV4};
+use embassy_net::{
+    IpEndpoint, Ipv4Address, Ipv4Cidr, Runner, Stack, StackResources, StaticConfigV4,
+};
 use embassy_time::{Duration, Instant, Timer};
 use qemu_mps2::lan9118::Lan9118;
 use static_cell::{ConstStaticCell, StaticCell};
 
-/// Connections served at once: one task and one socket each.
+/// Requests handled at once: a set of engine buffers each.
 pub const WORKERS: usize = 2;
+/// Sockets beyond [`WORKERS`]: idle keep-alive connections (a browser keeps six) and a
+/// listening socket for the next client. Each costs its TCP buffers, its connection
+/// future and smoltcp's socket state (printed by the footprint mode).
+pub const SPARE: usize = 2;
 /// The HTTP port.
 pub const PORT: u16 = 80;
 /// Each socket's receive and send buffers (the TCP windows).
@@ -60,20 +70,20 @@ static CLIENT_TIMEOUTS: ClientTimeouts = ClientTimeouts {
     linger: Duration::from_secs(2),
 };
 
-/// What one server worker owns: its socket's buffers and the engine's buffers.
-pub struct WorkerResources {
-    rx: [u8; SOCKET_BUFFER],
-    tx: [u8; SOCKET_BUFFER],
-    buffers: Buffers,
-}
+/// The server's memory: every socket's TCP buffers and every worker's engine buffers.
+pub type Pool = PoolState<
+    WORKERS,
+    SOCKET_BUFFER,
+    SOCKET_BUFFER,
+    { degu_core::engine::DEFAULT_READ_BUFFER },
+    { degu_core::engine::DEFAULT_WRITE_BUFFER },
+    SPARE,
+>;
 
-static WORKER_RESOURCES: [ConstStaticCell<WorkerResources>; WORKERS] = [const {
-    ConstStaticCell::new(WorkerResources {
-        rx: [0; SOCKET_BUFFER],
-        tx: [0; SOCKET_BUFFER],
-        buffers: Buffers::new(),
-    })
-}; WORKERS];
+static POOL: ConstStaticCell<Pool> = ConstStaticCell::new(Pool::new());
+
+/// Sockets in the stack: the pool's (the client and footprint modes need one).
+const SOCKETS: usize = Pool::SOCKETS;
 
 /// What the client owns: its socket's buffers and the client's buffers.
 pub struct ClientResources {
@@ -135,7 +145,7 @@ pub async fn run(spawner: Spawner) -> ! {
         gateway: Some(GATEWAY),
         dns_servers: Default::default(),
     });
-    static RESOURCES: StaticCell<StackResources<WORKERS>> = StaticCell::new();
+    static RESOURCES: StaticCell<StackResources<SOCKETS>> = StaticCell::new();
     let (stack, runner) = embassy_net::new(nic, net, RESOURCES.init(StackResources::new()), seed);
     spawner.spawn(unwrap_spawn(net_task(runner)));
 
@@ -172,9 +182,7 @@ pub async fn run(spawner: Spawner) -> ! {
 async fn serve(spawner: Spawner, stack: Stack<'static>, idle_exit: bool) -> ! {
     stack.wait_config_up().await;
     hprintln!("net up");
-    for (id, cell) in WORKER_RESOURCES.iter().enumerate() {
-        spawner.spawn(unwrap_spawn(worker(id, stack, cell.take())));
-    }
+    spawner.spawn(unwrap_spawn(server(stack, POOL.take())));
     hprintln!("listening on 10.0.2.15:{}", PORT);
 
     activity(0);
@@ -193,48 +201,67 @@ async fn net_task(mut runner: Runner<'static, Lan9118>) -> ! {
     runner.run().await
 }
 
-#[embassy_executor::task(pool_size = WORKERS)]
-async fn worker(id: usize, stack: Stack<'static>, res: &'static mut WorkerResources) -> ! {
-    let WorkerResources { rx, tx, buffers } = res;
-    let mut socket = TcpSocket::new(stack, rx, tx);
-    loop {
-        if let Err(e) = socket.accept(PORT).await {
-            hprintln!("worker {}: accept: {:?}", id, e);
-            Timer::after_millis(10).await;
-            continue;
-        }
+#[embassy_executor::task]
+async fn server(stack: Stack<'static>, pool: &'static mut Pool) -> ! {
+    pool.run_with(stack, PORT, &DemoApp, &CONFIG, &Events).await
+}
+
+/// The pool's account of its connections: a line each on QEMU's stdout, and the activity
+/// that keeps the firmware from exiting.
+struct Events;
+
+impl PoolEvents for Events {
+    fn accepted(&self, _socket: usize, _peer: Option<IpEndpoint>) {
         activity(1);
-        let peer = socket.remote_endpoint();
-        let end = serve_socket(&mut socket, buffers, &DemoApp, &CONFIG).await;
+    }
+
+    fn closed(&self, socket: usize, peer: Option<IpEndpoint>, end: &Result<ServerEnd, Error>) {
         activity(-1);
         match peer {
-            Some(peer) => hprintln!("worker {}: {}: {:?}", id, peer, end),
-            None => hprintln!("worker {}: {:?}", id, end),
+            Some(peer) => hprintln!("socket {}: {}: {:?}", socket, peer, end),
+            None => hprintln!("socket {}: {:?}", socket, end),
         }
+    }
+
+    fn evicting(&self, socket: usize, rank: Rank) {
+        hprintln!("socket {}: closing to make room ({:?})", socket, rank);
     }
 }
 
-/// The size of the future that serves one connection (built, never polled).
-fn serve_future_size(socket: &mut TcpSocket<'_>, buffers: &mut Buffers) -> usize {
-    core::mem::size_of_val(&serve_socket(socket, buffers, &DemoApp, &CONFIG))
-}
-
-/// Print the RAM one connection takes: static buffers plus the future that runs it
-/// (kept in its task's static storage), as `footprint key=value...` lines.
+/// Print the RAM the server and the client take, as `footprint key=value...` lines:
+/// static buffers plus the futures that run them (kept in their tasks' static storage).
+///
+/// * `server`: one connection of a worker: its socket's TCP buffers, a set of engine
+///   buffers, and the future that accepts and serves a connection on a socket;
+/// * `spare`: one more socket: TCP buffers, its connection future and state in the
+///   pool's task, and smoltcp's socket state in the stack's resources;
+/// * `client`: the gateway client's connection.
 fn footprint(stack: Stack<'static>, config: &Config) {
-    let res = WORKER_RESOURCES[0].take();
-    let future = {
-        let mut socket = TcpSocket::new(stack, &mut res.rx, &mut res.tx);
-        serve_future_size(&mut socket, &mut res.buffers)
-    };
+    let pool = POOL.take();
+    let measured = pool.footprint(stack, &DemoApp, &CONFIG);
     let sockets = 2 * SOCKET_BUFFER;
     let buffers = core::mem::size_of::<Buffers>();
     hprintln!(
         "footprint server socket={} degu_buffers={} future={} per_connection={}",
         sockets,
         buffers,
-        future,
-        sockets + buffers + future
+        measured.connection,
+        sockets + buffers + measured.connection
+    );
+    // smoltcp's state for one socket: what one more slot of StackResources takes.
+    let smoltcp =
+        core::mem::size_of::<StackResources<2>>() - core::mem::size_of::<StackResources<1>>();
+    let spare = sockets + measured.connection + measured.socket_state + smoltcp;
+    hprintln!(
+        "footprint spare socket={} future={} state={} smoltcp={} per_socket={} (pool: {} workers, {} sockets, task {} bytes)",
+        sockets,
+        measured.connection,
+        measured.socket_state,
+        smoltcp,
+        spare,
+        WORKERS,
+        Pool::SOCKETS,
+        measured.task
     );
     let client_future = core::mem::size_of_val(&client(stack, config));
     let client_buffers = core::mem::size_of::<ClientBuffers>();
