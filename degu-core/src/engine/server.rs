@@ -81,12 +81,30 @@ pub enum ServerEnd {
     BodyNotRead,
 }
 
-/// Proof that a response was sent; only a [`Responder`] (or the writers it turns into)
-/// can make one.
+/// Proof that a response was sent, with what was sent: its status and the body bytes
+/// that went out. Only a [`Responder`] (or the [`ResponseBody`] it turns into) can make
+/// one, so a wrapping app (a request logger, metrics) that gets it back from the app it
+/// wraps learns what that app really sent.
 #[must_use = "return the Sent from your handler"]
 #[derive(Debug)]
 pub struct Sent {
+    status: u16,
+    body_bytes: u64,
     _private: PhantomData<()>,
+}
+
+impl Sent {
+    /// The response's status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// Body data bytes written to the connection: the content of a length body or of
+    /// every chunk, without heads or chunk framing; 0 for a response to HEAD, which
+    /// declares a body but never sends it.
+    pub fn body_bytes(&self) -> u64 {
+        self.body_bytes
+    }
 }
 
 /// The response side of one request: a typestate consumed by sending.
@@ -165,7 +183,7 @@ impl<'r, W: Write> Responder<'r, W> {
             out.data(body).await?;
         }
         out.finish().await?;
-        Ok(done(complete))
+        Ok(done(complete, status, &out))
     }
 
     /// Start a response whose body of exactly `length` bytes is written in pieces.
@@ -207,6 +225,7 @@ impl<'r, W: Write> Responder<'r, W> {
         Ok(ResponseBody {
             body: BodyWriter::new(out),
             complete,
+            status,
         })
     }
 }
@@ -215,9 +234,11 @@ fn bodiless(status: u16) -> bool {
     status < 200 || status == 204 || status == 304
 }
 
-fn done(complete: &mut bool) -> Sent {
+fn done<W: Write>(complete: &mut bool, status: u16, out: &Out<'_, W>) -> Sent {
     *complete = true;
     Sent {
+        status,
+        body_bytes: out.body_bytes(),
         _private: PhantomData,
     }
 }
@@ -227,6 +248,7 @@ fn done(complete: &mut bool) -> Sent {
 pub struct ResponseBody<'r, W> {
     body: BodyWriter<'r, W>,
     complete: &'r mut bool,
+    status: u16,
 }
 
 impl<W: Write> ResponseBody<'_, W> {
@@ -234,7 +256,7 @@ impl<W: Write> ResponseBody<'_, W> {
     /// length body, where fewer bytes than declared is an error), then flush.
     pub async fn finish(mut self, last: Option<ChunkExt<'_>>) -> Result<Sent, Error> {
         self.body.end(last).await?;
-        Ok(done(self.complete))
+        Ok(done(self.complete, self.status, &self.body.out))
     }
 }
 

@@ -25,6 +25,10 @@ pub(crate) struct Out<'a, W> {
     /// Set once any byte of this message has been handed to the stream, so the server
     /// knows whether an error can still be answered with a status of its own.
     wrote: Option<&'a mut bool>,
+    /// Body data bytes of a response written through [`Out::data`] (none for a
+    /// response to HEAD): what a [`Sent`](super::Sent) reports once the message is
+    /// flushed. A client's request body is not counted.
+    body_bytes: u64,
 }
 
 impl<'a, W: Write> Out<'a, W> {
@@ -46,6 +50,7 @@ impl<'a, W: Write> Out<'a, W> {
             framing,
             discard_body,
             wrote: None,
+            body_bytes: 0,
         })
     }
 
@@ -53,6 +58,11 @@ impl<'a, W: Write> Out<'a, W> {
     pub(crate) fn track(mut self, flag: &'a mut bool) -> Self {
         self.wrote = Some(flag);
         self
+    }
+
+    /// Body data bytes sent so far (framing bytes not counted).
+    pub(crate) fn body_bytes(&self) -> u64 {
+        self.body_bytes
     }
 
     fn mark_written(&mut self) {
@@ -121,6 +131,9 @@ impl<'a, W: Write> Out<'a, W> {
     pub(crate) async fn data(&mut self, data: &[u8]) -> Result<(), Error> {
         self.encoder.data(data.len())?;
         self.put(data).await?;
+        if !self.discard_body {
+            self.body_bytes += data.len() as u64;
+        }
         if self.encoder.chunk_complete() {
             self.end_chunk().await?;
         }
