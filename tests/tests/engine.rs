@@ -12,9 +12,9 @@ use degu_core::app::{App, Request, Session};
 use degu_core::engine::{
     Connection, Error, Pump, Read, Responder, Response, Sent, ServerConfig, ServerEnd, Write,
 };
+use degu_core::testing::{Duplex, End, PipeReader, PipeWriter};
 use degu_core::{BodyError, ChunkExt, Framing, Header, Method, ParseError, RenderError};
 use degu_examples::demo::DemoApp;
-use degu_tests::pipe::{Duplex, PipeReader, PipeWriter};
 use degu_tests::run::{raw_exchange, split_responses, with_default_server, with_server};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
@@ -184,9 +184,9 @@ impl App for TestApp {
     }
 }
 
-type Conn = Connection<PipeReader, PipeWriter, Vec<u8>>;
+type Conn<'a> = Connection<PipeReader<'a>, PipeWriter<'a>, Vec<u8>>;
 
-fn conn(end: Duplex) -> Conn {
+fn conn(end: End<'_>) -> Conn<'_> {
     Connection::new(end.rx, end.tx, vec![0; 4096], vec![0; 2048])
 }
 
@@ -227,7 +227,7 @@ type MatrixResult = (u16, String, Option<String>, Vec<(Option<String>, Vec<u8>)>
 
 /// One request of the matrix; the response body as (ext, data) pieces.
 async fn matrix_request(
-    c: &mut Conn,
+    c: &mut Conn<'_>,
     method: Method,
     body: ReqBody,
     kind: &str,
@@ -290,7 +290,7 @@ async fn matrix_response<R: Read, P: Pump>(
 
 #[test]
 fn every_method_with_every_body_kind_both_ways() {
-    let ((), end) = with_default_server(&TestApp, ServerConfig::new(), |end| async move {
+    let ((), end) = with_default_server(&TestApp, ServerConfig::new(), async move |end| {
         let mut c = conn(end);
         let mut combos = 0;
         for method in Method::ALL {
@@ -352,7 +352,7 @@ fn every_method_with_every_body_kind_both_ways() {
 
 #[test]
 fn one_hundred_sequential_requests_share_one_connection() {
-    let ((), end) = with_default_server(&TestApp, ServerConfig::new(), |end| async move {
+    let ((), end) = with_default_server(&TestApp, ServerConfig::new(), async move |end| {
         let mut c = conn(end);
         for i in 0..100 {
             let mut r = c.get(&format!("/count?{i}"), &[]).await.unwrap();
@@ -370,7 +370,9 @@ fn pipelined_requests_are_answered_in_order() {
         PUT /m/bytes HTTP/1.1\r\ncontent-length: 3\r\n\r\nabc\
         POST /m/none HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n1;k=v\r\nx\r\n0\r\n\r\n\
         GET /count?4 HTTP/1.1\r\n\r\n";
-    let (out, end) = with_default_server(&TestApp, ServerConfig::new(), |e| raw_exchange(e, input));
+    let (out, end) = with_default_server(&TestApp, ServerConfig::new(), async |e| {
+        raw_exchange(e, input).await
+    });
     let r = split_responses(&out, &[Method::Get]);
     assert_eq!(r.len(), 4);
     assert_eq!(r[0].body, b"1");
@@ -384,10 +386,12 @@ fn pipelined_requests_are_answered_in_order() {
 #[test]
 fn pipelined_bytes_split_into_one_byte_reads_give_the_same_answers() {
     let input = b"GET /count?1 HTTP/1.1\r\n\r\nPUT /m/chunked-ext HTTP/1.1\r\ncontent-length: 3\r\n\r\nabcGET /count?3 HTTP/1.1\r\n\r\n";
-    let (whole, _) = with_default_server(&TestApp, ServerConfig::new(), |e| raw_exchange(e, input));
-    let (bytewise, end) = with_default_server(&TestApp, ServerConfig::new(), |mut e| {
+    let (whole, _) = with_default_server(&TestApp, ServerConfig::new(), async |e| {
+        raw_exchange(e, input).await
+    });
+    let (bytewise, end) = with_default_server(&TestApp, ServerConfig::new(), async |mut e| {
         e.rx.max_read = 1;
-        raw_exchange(e, input)
+        raw_exchange(e, input).await
     });
     assert_eq!(whole, bytewise);
     assert_eq!(split_responses(&whole, &[Method::Get]).len(), 3);
@@ -398,7 +402,7 @@ fn pipelined_bytes_split_into_one_byte_reads_give_the_same_answers() {
 fn max_requests_closes_after_that_many() {
     let input = b"GET /count?1 HTTP/1.1\r\n\r\n".repeat(5);
     let config = ServerConfig::new().max_requests(3);
-    let (out, end) = with_default_server(&TestApp, config, |e| raw_exchange(e, &input));
+    let (out, end) = with_default_server(&TestApp, config, async |e| raw_exchange(e, &input).await);
     assert_eq!(split_responses(&out, &[Method::Get]).len(), 3);
     assert_eq!(end.unwrap(), ServerEnd::MaxRequests);
 }
@@ -406,7 +410,9 @@ fn max_requests_closes_after_that_many() {
 #[test]
 fn connection_close_is_honoured() {
     let input = b"GET /count?1 HTTP/1.1\r\nconnection: keep-alive, Close\r\n\r\nGET /count?2 HTTP/1.1\r\n\r\n";
-    let (out, end) = with_default_server(&TestApp, ServerConfig::new(), |e| raw_exchange(e, input));
+    let (out, end) = with_default_server(&TestApp, ServerConfig::new(), async |e| {
+        raw_exchange(e, input).await
+    });
     assert_eq!(split_responses(&out, &[Method::Get]).len(), 1);
     assert_eq!(end.unwrap(), ServerEnd::CloseRequested);
 }
@@ -428,8 +434,8 @@ fn app_statuses_close_per_design_except_404_409_412() {
         (503, true),
     ] {
         let input = format!("GET /status/{code} HTTP/1.1\r\n\r\nGET /count?2 HTTP/1.1\r\n\r\n");
-        let (out, end) = with_default_server(&TestApp, ServerConfig::new(), |e| {
-            raw_exchange(e, input.as_bytes())
+        let (out, end) = with_default_server(&TestApp, ServerConfig::new(), async |e| {
+            raw_exchange(e, input.as_bytes()).await
         });
         let r = split_responses(&out, &[Method::Get]);
         assert_eq!(r[0].status, code);
@@ -457,7 +463,9 @@ fn app_statuses_close_per_design_except_404_409_412() {
 #[test]
 fn an_app_can_keep_the_connection_after_an_error_status() {
     let input = b"GET /keep/502 HTTP/1.1\r\n\r\nGET /count?2 HTTP/1.1\r\n\r\n";
-    let (out, end) = with_default_server(&TestApp, ServerConfig::new(), |e| raw_exchange(e, input));
+    let (out, end) = with_default_server(&TestApp, ServerConfig::new(), async |e| {
+        raw_exchange(e, input).await
+    });
     let r = split_responses(&out, &[Method::Get]);
     assert_eq!((r.len(), r[0].status, r[1].status), (2, 502, 200));
     assert_eq!(end.unwrap(), ServerEnd::PeerClosed);
@@ -491,8 +499,9 @@ fn bad_requests_get_their_status_then_a_close() {
     ];
     for (name, mut input, status, error) in cases {
         input.extend_from_slice(b"GET /count?9 HTTP/1.1\r\n\r\n");
-        let (out, end) =
-            with_default_server(&TestApp, ServerConfig::new(), |e| raw_exchange(e, &input));
+        let (out, end) = with_default_server(&TestApp, ServerConfig::new(), async |e| {
+            raw_exchange(e, &input).await
+        });
         let r = split_responses(&out, &[Method::Get]);
         assert_eq!(
             r.len(),
@@ -511,7 +520,9 @@ fn a_truncated_body_closes_without_a_response_once_one_was_started() {
     // The body ends early: the handler fails before responding, so the error status
     // is sent; the connection is closed.
     let input = b"PUT /m/bytes HTTP/1.1\r\ncontent-length: 10\r\n\r\nabc";
-    let (out, end) = with_default_server(&TestApp, ServerConfig::new(), |e| raw_exchange(e, input));
+    let (out, end) = with_default_server(&TestApp, ServerConfig::new(), async |e| {
+        raw_exchange(e, input).await
+    });
     let r = split_responses(&out, &[Method::Get]);
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].status, 400);
@@ -522,7 +533,9 @@ fn a_truncated_body_closes_without_a_response_once_one_was_started() {
 fn an_unread_body_is_drained_when_small_and_closes_when_large() {
     let small =
         b"PUT /noread HTTP/1.1\r\ncontent-length: 5\r\n\r\nhelloGET /count?2 HTTP/1.1\r\n\r\n";
-    let (out, end) = with_default_server(&TestApp, ServerConfig::new(), |e| raw_exchange(e, small));
+    let (out, end) = with_default_server(&TestApp, ServerConfig::new(), async |e| {
+        raw_exchange(e, small).await
+    });
     let r = split_responses(&out, &[Method::Get]);
     assert_eq!(r.len(), 2, "drained, never parsed as a request");
     assert_eq!(r[1].body, b"2");
@@ -538,7 +551,7 @@ fn an_unread_body_is_drained_when_small_and_closes_when_large() {
     }
     large.extend_from_slice(b"0\r\n\r\n");
     let config = ServerConfig::new().drain_limit(1000);
-    let (out, end) = with_default_server(&TestApp, config, |e| raw_exchange(e, &large));
+    let (out, end) = with_default_server(&TestApp, config, async |e| raw_exchange(e, &large).await);
     let r = split_responses(&out, &[Method::Get]);
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].body, b"ignored");
@@ -547,7 +560,7 @@ fn an_unread_body_is_drained_when_small_and_closes_when_large() {
 
 #[test]
 fn the_client_refuses_a_new_request_before_the_body_is_read() {
-    let ((), _) = with_default_server(&TestApp, ServerConfig::new(), |end| async move {
+    let ((), _) = with_default_server(&TestApp, ServerConfig::new(), async move |end| {
         let mut c = conn(end);
         let status = c.get("/m/bytes", &[]).await.unwrap().status;
         assert_eq!(status, 200, "the body is left unread");
@@ -562,7 +575,7 @@ fn the_client_refuses_a_new_request_before_the_body_is_read() {
 
 #[test]
 fn a_body_read_error_closes_the_client_connection() {
-    let ((), _) = with_default_server(&TestApp, ServerConfig::new(), |end| async move {
+    let ((), _) = with_default_server(&TestApp, ServerConfig::new(), async move |end| {
         let mut c = conn(end);
         let mut r = c.get("/broken", &[]).await.unwrap();
         let mut buf = [0u8; 64];
@@ -588,10 +601,8 @@ fn ten_mib_streams_through_one_kib_buffers_both_ways() {
     };
     let want = format!("{N} {expected}");
     let ((), end) =
-        with_server::<_, _, _, 1024, 1024>(&TestApp, ServerConfig::new(), 8192, |end| {
-            let want = want.clone();
-            let expected = expected.clone();
-            async move {
+        with_server::<_, _, 1024, 1024>(&TestApp, ServerConfig::new(), 8192, async move |end| {
+            {
                 let mut c = Connection::new(end.rx, end.tx, vec![0u8; 1024], vec![0u8; 1024]);
                 let mut piece = [0u8; 1000];
                 // Up, length-framed.
@@ -657,7 +668,7 @@ fn ten_mib_streams_through_one_kib_buffers_both_ways() {
 
 #[test]
 fn chunks_larger_than_the_buffer_arrive_in_pieces_with_the_extension_once() {
-    let ((), _) = with_default_server(&TestApp, ServerConfig::new(), |end| async move {
+    let ((), _) = with_default_server(&TestApp, ServerConfig::new(), async move |end| {
         let mut c = conn(end);
         let mut r = c.get("/download-chunked?20000", &[]).await.unwrap();
         let mut buf = [0u8; 1024];
@@ -693,7 +704,7 @@ fn chunks_larger_than_the_buffer_arrive_in_pieces_with_the_extension_once() {
 
 #[test]
 fn the_demo_app_echoes_in_the_same_framing() {
-    let ((), _) = with_default_server(&DemoApp, ServerConfig::new(), |end| async move {
+    let ((), _) = with_default_server(&DemoApp, ServerConfig::new(), async move |end| {
         let mut c = conn(end);
         let mut r = c.put("/echo", &[], b"ping").await.unwrap();
         assert_eq!(r.headers.get("content-length"), Some("4"));
@@ -757,7 +768,7 @@ fn the_demo_app_echoes_in_the_same_framing() {
 
 #[test]
 fn a_head_and_small_body_go_out_in_one_write() {
-    let (writes, _) = with_default_server(&TestApp, ServerConfig::new(), |end| async move {
+    let (writes, _) = with_default_server(&TestApp, ServerConfig::new(), async move |end| {
         let before = end.tx.writes();
         let mut c = conn(end);
         let mut r = c.post("/m/bytes", &[], b"hello").await.unwrap();
@@ -768,7 +779,9 @@ fn a_head_and_small_body_go_out_in_one_write() {
     assert_eq!(writes, 1, "request head and body in one write");
 
     let input = b"GET /m/bytes HTTP/1.1\r\n\r\n";
-    let (_, _) = with_default_server(&TestApp, ServerConfig::new(), |e| raw_exchange(e, input));
+    let (_, _) = with_default_server(&TestApp, ServerConfig::new(), async |e| {
+        raw_exchange(e, input).await
+    });
 }
 
 #[test]
@@ -789,8 +802,8 @@ fn on_connect_can_refuse_before_any_request() {
             responder.send(200, "OK", &[], b"").await
         }
     }
-    let (out, end) = with_default_server(&Refuse, ServerConfig::new(), |e| {
-        raw_exchange(e, b"GET / HTTP/1.1\r\n\r\n")
+    let (out, end) = with_default_server(&Refuse, ServerConfig::new(), async |e| {
+        raw_exchange(e, b"GET / HTTP/1.1\r\n\r\n").await
     });
     assert!(out.is_empty());
     assert_eq!(end.unwrap(), ServerEnd::Refused);
@@ -799,20 +812,23 @@ fn on_connect_can_refuse_before_any_request() {
 #[test]
 fn expect_100_continue_is_answered_before_the_body() {
     let input = b"PUT /m/bytes HTTP/1.1\r\nexpect: 100-continue\r\ncontent-length: 2\r\n\r\nhi";
-    let (out, _) = with_default_server(&TestApp, ServerConfig::new(), |e| raw_exchange(e, input));
+    let (out, _) = with_default_server(&TestApp, ServerConfig::new(), async |e| {
+        raw_exchange(e, input).await
+    });
     assert!(out.starts_with(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"));
 }
 
 #[test]
 fn future_sizes_with_default_buffers() {
-    let (mut a, _b) = degu_tests::pipe::duplex(16);
+    let (mut s1, mut s2) = ([0u8; 16], [0u8; 16]);
+    let mut pipes = Duplex::new(&mut s1, &mut s2);
+    let (mut a, c_end) = pipes.split();
     let mut buffers = degu_core::engine::Buffers::<4096, 2048>::new();
     let mut session = Session::new(degu_core::app::PeerAddr::Unnamed, ());
     let config = ServerConfig::new();
     let serve = degu_core::engine::serve(&mut a, &mut buffers, &DemoApp, &mut session, &config);
     let serve_size = std::mem::size_of_val(&serve);
     drop(serve);
-    let (c_end, _d) = degu_tests::pipe::duplex(16);
     let (mut rb, mut wb) = ([0u8; 4096], [0u8; 2048]);
     let mut c = Connection::new(c_end.rx, c_end.tx, &mut rb[..], &mut wb[..]);
     let get = c.get("/hello", &[]);
@@ -838,7 +854,7 @@ fn a_chunked_body_is_complete_once_its_last_chunk_is_read_at_any_split() {
     for max_read in 1..=9 {
         for rbuf in [90usize, 96, 101, 110, 128, 160] {
             let ((), _) =
-                with_default_server(&TestApp, ServerConfig::new(), |mut end| async move {
+                with_default_server(&TestApp, ServerConfig::new(), async move |mut end| {
                     end.rx.max_read = max_read;
                     let mut c = Connection::new(end.rx, end.tx, vec![0u8; rbuf], vec![0u8; 256]);
                     for _ in 0..3 {
