@@ -12,6 +12,7 @@ use degu_core::app::{App, Request, Session};
 use degu_core::engine::{
     Connection, Error, Pump, Read, Responder, Response, Sent, ServerConfig, ServerEnd, Write,
 };
+use degu_core::logger::{Clock, RecordSink, RequestLogger, RequestRecord};
 use degu_core::testing::{Duplex, End, PipeReader, PipeWriter};
 use degu_core::{BodyError, ChunkExt, Framing, Header, Method, ParseError, RenderError};
 use degu_examples::demo::DemoApp;
@@ -877,4 +878,79 @@ fn a_chunked_body_is_complete_once_its_last_chunk_is_read_at_any_split() {
                 });
         }
     }
+}
+
+/// Every record a [`RequestLogger`] made: (method, uri, status, body bytes, micros, error).
+#[derive(Default)]
+struct Records(std::cell::RefCell<Vec<(Method, String, u16, u64, u64, Option<Error>)>>);
+
+impl RecordSink for Records {
+    fn record(&self, r: &RequestRecord<'_>) {
+        self.0.borrow_mut().push((
+            r.method,
+            r.uri.to_string(),
+            r.status,
+            r.body_bytes,
+            r.micros,
+            r.error,
+        ));
+    }
+}
+
+/// A clock that advances 100 µs per reading.
+#[derive(Default)]
+struct Ticks(std::cell::Cell<u64>);
+
+impl Clock for Ticks {
+    fn now_micros(&self) -> u64 {
+        self.0.replace(self.0.get() + 100)
+    }
+}
+
+#[test]
+fn sent_tells_a_request_logger_the_status_and_body_bytes_of_every_body_kind() {
+    let logged = RequestLogger::new(TestApp, Ticks::default()).with_sink(Records::default());
+    let ((), end) = with_default_server(&logged, ServerConfig::new(), async move |end| {
+        let mut c = conn(end);
+        let mut buf = [0u8; 256];
+        for uri in ["/m/none", "/m/bytes", "/m/stream", "/m/chunked-ext"] {
+            let mut r = c.get(uri, &[]).await.unwrap();
+            r.body.read_to_end(&mut buf).await.unwrap();
+            let mut r = c.head(uri, &[]).await.unwrap();
+            assert_eq!(r.body.read(&mut buf).await.unwrap(), 0);
+        }
+        let mut r = c.get("/status/404", &[]).await.unwrap();
+        r.body.read_to_end(&mut buf).await.unwrap();
+        let mut r = c.get("/download?100000", &[]).await.unwrap();
+        while r.body.read(&mut buf).await.unwrap() > 0 {}
+        // A handler error before any byte: the engine answers 500 and closes.
+        let r = c.get("/fail", &[]).await.unwrap();
+        assert_eq!(r.status, 500);
+    });
+    assert!(end.is_err());
+    let body = RESPONSE.len() as u64;
+    let want: Vec<(Method, &str, u16, u64)> = vec![
+        (Method::Get, "/m/none", 200, 0),
+        (Method::Head, "/m/none", 200, 0),
+        (Method::Get, "/m/bytes", 200, body),
+        (Method::Head, "/m/bytes", 200, 0),
+        (Method::Get, "/m/stream", 200, body),
+        (Method::Head, "/m/stream", 200, 0),
+        // Chunk data only: "resp" + "onse " + "body".
+        (Method::Get, "/m/chunked-ext", 200, 13),
+        (Method::Head, "/m/chunked-ext", 200, 0),
+        (Method::Get, "/status/404", 404, 0),
+        (Method::Get, "/download?100000", 200, 100_000),
+        (Method::Get, "/fail", 500, 0),
+    ];
+    let records = logged.sink().0.borrow();
+    let got: Vec<(Method, &str, u16, u64)> = records
+        .iter()
+        .map(|r| (r.0, r.1.as_str(), r.2, r.3))
+        .collect();
+    assert_eq!(got, want);
+    assert!(records.iter().all(|r| r.4 == 100), "one tick per request");
+    let errors: Vec<_> = records.iter().map(|r| r.5).collect();
+    assert_eq!(errors.last(), Some(&Some(Error::App)));
+    assert!(errors[..errors.len() - 1].iter().all(Option::is_none));
 }

@@ -1,6 +1,7 @@
 //! `demo-server [--address ADDR] [--workers N] [--max-connections N] [--files DIR]
-//! [--cert F --key F (--ca F | --allow-anonymous)]`: serve the demo app until SIGINT or
-//! SIGTERM, then shut down gracefully. With `--files DIR` it also serves the files under
+//! [--cert F --key F (--ca F | --allow-anonymous)] [-q]`: serve the demo app until SIGINT or
+//! SIGTERM, then shut down gracefully, logging one line per request to stderr (`-q`
+//! silences them). With `--files DIR` it also serves the files under
 //! DIR at `/files/` (degu-std's `FilesApp`: byte ranges, no listings). With `--cert` and
 //! `--key` it serves TLS and requires client certificates signed by `--ca`, unless
 //! `--allow-anonymous` is given.
@@ -16,7 +17,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: demo-server [--address ADDR] [--workers N] [--max-connections N]
-                   [--files DIR] [--cert FILE --key FILE (--ca FILE | --allow-anonymous)]";
+                   [--files DIR] [--cert FILE --key FILE (--ca FILE | --allow-anonymous)] [-q]";
 
 const HELP: &str = concat!(
     "demo-server ",
@@ -26,7 +27,7 @@ until SIGINT or SIGTERM, then shut down gracefully; with --files, also a directo
 files at /files/. The first line on stdout is `listening on <bound address>`.
 
 usage: demo-server [--address ADDR] [--workers N] [--max-connections N]
-                   [--files DIR] [--cert FILE --key FILE (--ca FILE | --allow-anonymous)]
+                   [--files DIR] [--cert FILE --key FILE (--ca FILE | --allow-anonymous)] [-q]
 
 options:
   -a, --address ADDR       where to listen (default 127.0.0.1:8080): IPv4, [IPv6] with an
@@ -49,12 +50,16 @@ options:
                            e.g. demo-server --cert server.pem --key server.key --ca ca.pem
   --allow-anonymous        TLS without client certificates (instead of --ca)
                            e.g. demo-server --cert server.pem --key server.key --allow-anonymous
+  -q, --quiet              no request log lines on stderr
+                           e.g. demo-server --quiet
   -h, --help               print this help
                            e.g. demo-server --help
   -V, --version            print the version
                            e.g. demo-server --version
 
-Log lines go to stderr; RUST_LOG=debug shows them all.
+Each request logs one line to stderr: peer, method and URI, status, body bytes sent and
+duration (`127.0.0.1:41234 \"GET /hello\" 200 12 85us`); -q silences them. Other log
+lines go to stderr too; RUST_LOG=debug shows them all.
 "
 );
 
@@ -62,6 +67,7 @@ struct Args {
     address: Address,
     config: ServerConfig,
     files: Option<PathBuf>,
+    quiet: bool,
 }
 
 /// The demo app, with `/files/...` going to a [`FilesApp`] when one is given.
@@ -95,12 +101,14 @@ fn parse_args() -> Result<Args, lexopt::Error> {
     let mut parser = lexopt::Parser::from_env();
     let (mut cert, mut key, mut ca, mut anonymous) = (None, None, None, false);
     let mut files = None;
+    let mut quiet = false;
     while let Some(arg) = parser.next()? {
         match arg {
             Long("cert") => cert = Some(PathBuf::from(parser.value()?)),
             Long("key") => key = Some(PathBuf::from(parser.value()?)),
             Long("ca") => ca = Some(PathBuf::from(parser.value()?)),
             Long("allow-anonymous") => anonymous = true,
+            Long("quiet") | Short('q') => quiet = true,
             Long("files") => files = Some(PathBuf::from(parser.value()?)),
             Long("address") | Short('a') => {
                 address = parser
@@ -136,14 +144,11 @@ fn parse_args() -> Result<Args, lexopt::Error> {
         address,
         config,
         files,
+        quiet,
     })
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {
@@ -151,6 +156,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    degu_examples::cli::init_logging(args.quiet);
     let args_tls = args.config.tls.is_some();
     let scheme = if args_tls { "tls" } else { "plain" };
     let files = match &args.files {
