@@ -880,9 +880,12 @@ fn a_chunked_body_is_complete_once_its_last_chunk_is_read_at_any_split() {
     }
 }
 
-/// Every record a [`RequestLogger`] made: (method, uri, status, body bytes, micros, error).
+/// One record, owned: (method, uri, status, body bytes, micros, error).
+type Owned = (Method, String, u16, u64, u64, Option<Error>);
+
+/// Every record a [`RequestLogger`] made.
 #[derive(Default)]
-struct Records(std::cell::RefCell<Vec<(Method, String, u16, u64, u64, Option<Error>)>>);
+struct Records(std::cell::RefCell<Vec<Owned>>);
 
 impl RecordSink for Records {
     fn record(&self, r: &RequestRecord<'_>) {
