@@ -152,9 +152,7 @@ impl Deadline {
 
     /// The instant the current request must be done by, if it has one.
     pub(crate) fn current(&self) -> Option<Instant> {
-        if self.limit.is_none() {
-            return None;
-        }
+        self.limit?;
         *self.at()
     }
 
