@@ -5,7 +5,12 @@
 //!   request and may refuse the connection.
 //! * [`App::handle`] gets each [`Request`] and a [`Responder`]; the responder is a
 //!   typestate that is consumed by sending, and only sending yields the [`Sent`] the
-//!   handler must return, so every request gets exactly one response.
+//!   handler must return, so every request gets exactly one response; the [`Sent`]
+//!   says what was sent (status, body bytes), for wrapping apps such as
+//!   [`RequestLogger`](crate::logger::RequestLogger).
+//!
+//! [`crate::testing`] runs an app without sockets, in a unit test on the host (see the
+//! example on [`App`]).
 
 use crate::engine::{Body, Error, Monitor, Phase, Read, Responder, Sent, Write};
 use crate::wire::head::{Headers, Method};
@@ -41,6 +46,12 @@ use core::net::SocketAddr;
 ///         }
 ///     }
 /// }
+///
+/// // Test it without sockets: raw request bytes in, raw response bytes out.
+/// let mut out = [0u8; 128];
+/// let answer = degu_core::testing::exchange(&Hello, b"GET /hello HTTP/1.1\r\n\r\n", &mut out)?;
+/// assert!(out[..answer.len].ends_with(b"\r\n\r\nhello, world"));
+/// # Ok::<(), degu_core::testing::HarnessError>(())
 /// ```
 pub trait App {
     /// Per-connection state, created with `Default` when a connection is accepted and
