@@ -12,13 +12,16 @@
 //!   that no socket listens for; there is no backlog).
 //!
 //! Log (defmt over RTT, shown by `probe-rs run`): the MAC address, the DHCP address and
-//! `listening on http://A.B.C.D:80/`, then one line per connection.
+//! `listening on http://A.B.C.D:80/`, then one line per request (degu-core's
+//! `RequestLogger`: peer, method and URI, status, body bytes sent, duration) and one per
+//! connection.
 #![no_std]
 #![no_main]
 
 use defmt::{info, warn};
 use degu_core::engine::Buffers;
-use degu_embassy::{ServeConfig, serve_socket};
+use degu_core::logger::RequestLogger;
+use degu_embassy::{EmbassyClock, ServeConfig, serve_socket};
 use degu_examples::demo::DemoApp;
 use embassy_executor::Spawner;
 use embassy_net::tcp::TcpSocket;
@@ -39,6 +42,10 @@ const PORT: u16 = 80;
 const SOCKET_BUFFER: usize = 4096;
 
 static CONFIG: ServeConfig = ServeConfig::new();
+
+/// The demo app, each request logged through `defmt` (peer, method, URI, status, body
+/// bytes sent, duration).
+static APP: RequestLogger<DemoApp, EmbassyClock> = RequestLogger::new(DemoApp, EmbassyClock);
 
 bind_interrupts!(struct Irqs {
     ETH => eth::InterruptHandler;
@@ -161,7 +168,7 @@ async fn worker(id: usize, stack: Stack<'static>, res: &'static mut WorkerResour
             continue;
         }
         let peer = socket.remote_endpoint();
-        let end = serve_socket(&mut socket, buffers, &DemoApp, &CONFIG).await;
+        let end = serve_socket(&mut socket, buffers, &APP, &CONFIG).await;
         info!("worker {}: {}: {}", id, peer, end);
     }
 }
