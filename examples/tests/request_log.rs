@@ -12,7 +12,7 @@ mod common;
 
 use common::spawn_listening_with;
 use degu_core::Header;
-use degu_std::blocking::Wait;
+use degu_std::blocking::{BlockingConnection, Wait};
 use degu_std::{Address, BodyExt, Client};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
@@ -51,6 +51,12 @@ impl Logged {
         }
     }
 
+    fn conn(&self) -> BlockingConnection {
+        Client::new(self.address.clone())
+            .connect_blocking()
+            .unwrap()
+    }
+
     fn demo(args: &[&str]) -> Logged {
         Logged::start(env!("CARGO_BIN_EXE_demo-server"), args)
     }
@@ -84,6 +90,12 @@ impl Drop for Logged {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// GET `uri` and read the whole body.
+fn get_body(conn: &mut BlockingConnection, uri: &str) -> Vec<u8> {
+    let mut response = conn.get(uri, &[]).wait().unwrap();
+    response.body.read_to_vec().wait().unwrap()
 }
 
 /// One request line: `... INFO degu::request: <peer> "<METHOD> <uri>" <status> <bytes> <n>us`.
@@ -126,19 +138,11 @@ impl Line {
 #[test]
 fn demo_server_logs_each_request_with_status_and_bytes() {
     let server = Logged::demo(&[]);
-    let mut conn = Client::new(server.address.clone())
-        .connect_blocking()
-        .unwrap();
+    let mut conn = server.conn();
     let local = "127.0.0.1:";
 
-    let body = conn
-        .get("/hello", &[])
-        .wait()
-        .unwrap()
-        .body
-        .read_to_vec()
-        .wait();
-    assert_eq!(body.unwrap(), b"hello, world");
+    let body = get_body(&mut conn, "/hello");
+    assert_eq!(body, b"hello, world");
     let line = server.next_request().expect("a line for GET /hello");
     assert_eq!(line.what(), ("GET", "/hello", 200, 12));
     assert!(line.peer.starts_with(local), "peer {:?}", line.peer);
@@ -165,14 +169,8 @@ fn demo_server_logs_each_request_with_status_and_bytes() {
     let line = server.next_request().unwrap();
     assert_eq!(line.what(), ("PUT", "/echo", 200, 300_000));
 
-    let chunks = conn
-        .get("/chunks?n=3", &[])
-        .wait()
-        .unwrap()
-        .body
-        .read_to_vec()
-        .wait();
-    assert_eq!(chunks.unwrap(), b"chunk 0chunk 1chunk 2");
+    let chunks = get_body(&mut conn, "/chunks?n=3");
+    assert_eq!(chunks, b"chunk 0chunk 1chunk 2");
     let line = server.next_request().unwrap();
     assert_eq!(
         line.what(),
@@ -201,9 +199,7 @@ fn demo_server_logs_each_request_with_status_and_bytes() {
 #[test]
 fn quiet_demo_server_and_gateway_log_no_request_lines() {
     let server = Logged::demo(&["-q"]);
-    let mut conn = Client::new(server.address.clone())
-        .connect_blocking()
-        .unwrap();
+    let mut conn = server.conn();
     assert_eq!(conn.get("/hello", &[]).wait().unwrap().status, 200);
     assert!(server.no_request_line(), "-q: no request lines");
 
@@ -212,17 +208,9 @@ fn quiet_demo_server_and_gateway_log_no_request_lines() {
         env!("CARGO_BIN_EXE_gateway"),
         &["--device", &device, "--quiet"],
     );
-    let mut conn = Client::new(gateway.address.clone())
-        .connect_blocking()
-        .unwrap();
-    let body = conn
-        .get("/device/dev/hello", &[])
-        .wait()
-        .unwrap()
-        .body
-        .read_to_vec()
-        .wait();
-    assert_eq!(body.unwrap(), b"hello, world");
+    let mut conn = gateway.conn();
+    let body = get_body(&mut conn, "/device/dev/hello");
+    assert_eq!(body, b"hello, world");
     assert!(
         gateway.no_request_line(),
         "gateway --quiet: no request lines"
@@ -234,18 +222,10 @@ fn gateway_logs_relayed_requests_and_its_own_errors() {
     let device = Logged::demo(&[]);
     let spec = format!("dev={}", device.address);
     let gateway = Logged::start(env!("CARGO_BIN_EXE_gateway"), &["--device", &spec]);
-    let mut conn = Client::new(gateway.address.clone())
-        .connect_blocking()
-        .unwrap();
+    let mut conn = gateway.conn();
 
-    let body = conn
-        .get("/device/dev/hello", &[])
-        .wait()
-        .unwrap()
-        .body
-        .read_to_vec()
-        .wait();
-    assert_eq!(body.unwrap(), b"hello, world");
+    let body = get_body(&mut conn, "/device/dev/hello");
+    assert_eq!(body, b"hello, world");
     let line = gateway.next_request().unwrap();
     assert_eq!(line.what(), ("GET", "/device/dev/hello", 200, 12));
     // The device logs the forwarded request, from the gateway's address.
@@ -282,18 +262,10 @@ fn files_requests_are_logged_with_their_status() {
     std::fs::write(dir.path().join("image.bin"), vec![9u8; 100_000]).unwrap();
     let root = dir.path().display().to_string();
     let server = Logged::demo(&["--files", &root]);
-    let mut conn = Client::new(server.address.clone())
-        .connect_blocking()
-        .unwrap();
+    let mut conn = server.conn();
 
-    let body = conn
-        .get("/files/image.bin", &[])
-        .wait()
-        .unwrap()
-        .body
-        .read_to_vec()
-        .wait();
-    assert_eq!(body.unwrap().len(), 100_000);
+    let body = get_body(&mut conn, "/files/image.bin");
+    assert_eq!(body.len(), 100_000);
     assert_eq!(
         server.next_request().unwrap().what(),
         ("GET", "/files/image.bin", 200, 100_000)
@@ -330,9 +302,7 @@ fn files_requests_are_logged_with_their_status() {
         ("GET", "/files/image.bin", 206, 1000)
     );
 
-    let mut conn = Client::new(server.address.clone())
-        .connect_blocking()
-        .unwrap();
+    let mut conn = server.conn();
     let r = conn
         .get_range("/files/image.bin", &[], 200_000, 200_010)
         .wait()
@@ -343,9 +313,7 @@ fn files_requests_are_logged_with_their_status() {
         ("GET", "/files/image.bin", 416, 0)
     );
 
-    let mut conn = Client::new(server.address.clone())
-        .connect_blocking()
-        .unwrap();
+    let mut conn = server.conn();
     assert_eq!(conn.get("/files/missing", &[]).wait().unwrap().status, 404);
     assert_eq!(
         server.next_request().unwrap().what(),
