@@ -346,3 +346,24 @@ impl<const R: usize, const W: usize> Default for ClientBuffers<R, W> {
         Self::new()
     }
 }
+
+#[cfg(all(test, feature = "ipv6"))]
+mod tests {
+    use super::needs_scope;
+    use embassy_net::{IpAddress, Ipv4Address, Ipv6Address};
+
+    fn v6(text: &str) -> IpAddress {
+        IpAddress::Ipv6(text.parse::<Ipv6Address>().expect("an IPv6 address"))
+    }
+
+    #[test]
+    fn only_unicast_link_local_addresses_need_their_interface() {
+        assert!(needs_scope(v6("fe80::1")));
+        assert!(needs_scope(v6("fe80::5054:ff:fede:900a")));
+        assert!(!needs_scope(v6("2001:db8::1")));
+        assert!(!needs_scope(v6("::1")));
+        // Link-local multicast is scoped too, but a TCP peer is never multicast.
+        assert!(!needs_scope(v6("ff02::1")));
+        assert!(!needs_scope(IpAddress::Ipv4(Ipv4Address::new(10, 0, 3, 1))));
+    }
+}

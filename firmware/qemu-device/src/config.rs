@@ -42,8 +42,8 @@ pub enum Mode {
     /// Print the RAM footprint and exit.
     Footprint,
     /// Device to device: run the demo app's routes against the [`Peer`] (another
-    /// device serving the demo app on the same [`Lan`]), over IPv4 and, in the `ipv6`
-    /// build, over IPv6 link-local; print each result and exit.
+    /// device serving the demo app on the same [`Lan`]) over IPv4 and IPv6 link-local,
+    /// print each result and exit (the `ipv6` build; the others refuse).
     PairClient,
 }
 

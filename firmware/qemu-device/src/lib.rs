@@ -20,18 +20,19 @@
 //!   2xx; otherwise an `error: ...` line and exit code 1. Nothing waits forever: connect,
 //!   every read and every write have timeouts.
 //! * **footprint**: print the RAM a connection takes (`footprint ...` lines) and exit.
-//! * **pair client** (device to device, [`pair`]): the demo app's routes against another
-//!   device on the same LAN ([`config::Lan`], no QEMU user network), over IPv4 and, in
-//!   the `ipv6` build (binary `qemu-device-ipv6`), over IPv6 link-local; `cargo xtask
-//!   qemu-pair` runs it against a second board that serves.
+//! * **pair client** (device to device, the `ipv6` build only: binary
+//!   `qemu-device-ipv6`, module `pair`): the demo app's routes against another device on
+//!   the same LAN ([`config::Lan`], no QEMU user network), over IPv4 and over IPv6
+//!   link-local; `cargo xtask qemu-pair` runs it against a second board that serves.
 //!
 //! The `ipv6` build also gives the device an IPv6 link-local address made from its MAC
-//! ([`link_local`]) and serves on it too.
+//! (`link_local`) and serves on it too. Any build serves on a LAN from the blob.
 //!
 //! A panic exits with code 1.
 #![no_std]
 
 pub mod config;
+#[cfg(feature = "ipv6")]
 pub mod pair;
 
 use config::{Config, Mode};
@@ -193,6 +194,9 @@ pub async fn run(spawner: Spawner) -> ! {
                 }
             }
         }
+        #[cfg(not(feature = "ipv6"))]
+        Mode::PairClient => fail("the pair client is in the ipv6 build (qemu-device-ipv6)"),
+        #[cfg(feature = "ipv6")]
         Mode::PairClient => {
             stack.wait_config_up().await;
             hprintln!("net up");

@@ -1,9 +1,9 @@
 //! Device to device: the pair client, which runs the demo app's routes against another
 //! device (the peer) that serves `DemoApp` on the same LAN.
 //!
-//! Over IPv4, and in the `ipv6` build then over IPv6 link-local (the peer's address made
-//! from its MAC, the scope this device's one interface: degu-embassy's [`Remote`]), one
-//! connection each, in this order:
+//! Over IPv4, then over IPv6 link-local (the peer's address made from its MAC, the scope
+//! this device's one interface: degu-embassy's [`Remote`]), one connection each, in this
+//! order:
 //!
 //! 1. `GET /hello`: 200, `hello, world`;
 //! 2. `HEAD /hello`: 200, `content-length: 12`, no body;
@@ -58,7 +58,7 @@ impl core::fmt::Display for PairError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "{} {}: ", self.family, self.step)?;
         match &self.what {
-            Failure::Connect(e) => write!(f, "connect: {e:?}"),
+            Failure::Connect(e) => write!(f, "{e:?}"),
             Failure::Http(e) => write!(f, "{e}"),
             Failure::Status(s) => write!(f, "unexpected status {s}"),
             Failure::Mismatch(what, at) => write!(f, "{what} (at {at})"),
@@ -66,21 +66,16 @@ impl core::fmt::Display for PairError {
     }
 }
 
-/// Run every request over IPv4, then (the `ipv6` build) over IPv6 link-local, and
-/// print each result.
+/// Run every request over IPv4, then over IPv6 link-local, and print each result.
 pub async fn run(stack: Stack<'static>, peer: &Peer) -> Result<(), PairError> {
     let ClientResources { rx, tx, buffers } = CLIENT_RESOURCES.take();
-    let v4 = Remote::new(stack, (Ipv4Address::from(peer.ipv4), PORT));
-    #[cfg(feature = "ipv6")]
     let remotes = [
-        ("ipv4", v4),
+        ("ipv4", Remote::new(stack, (Ipv4Address::from(peer.ipv4), PORT))),
         (
             "ipv6",
             Remote::new(stack, (crate::link_local(peer.mac).address(), PORT)),
         ),
     ];
-    #[cfg(not(feature = "ipv6"))]
-    let remotes = [("ipv4", v4)];
     let started = Instant::now();
     for (family, remote) in remotes {
         let fail = |step, what| PairError { family, step, what };
@@ -108,12 +103,7 @@ pub async fn run(stack: Stack<'static>, peer: &Peer) -> Result<(), PairError> {
         );
     }
     hprintln!(
-        "pair client done: {} in {} ms",
-        if cfg!(feature = "ipv6") {
-            "IPv4 and IPv6 link-local"
-        } else {
-            "IPv4 (this build has no IPv6)"
-        },
+        "pair client done: IPv4 and IPv6 link-local in {} ms",
         started.elapsed().as_millis()
     );
     Ok(())
