@@ -151,17 +151,10 @@ pub fn blob_file(name: &str, bytes: &[u8]) -> Result<PathBuf> {
 }
 
 /// QEMU for `elf` on `board` with the network `nic` (a `-nic` value) and the
-/// configuration blob `blob`, under `timeout` when `limit` is given (`timeout -k 5
-/// LIMIT`); output piped, no stdin, and stopped when this process ends.
-pub fn qemu(board: &Board, nic: &str, blob: &Path, elf: &Path, limit: Option<u64>) -> Command {
-    let mut qemu = match limit {
-        Some(secs) => {
-            let mut timeout = Command::new("timeout");
-            timeout.args(["-k", "5", &secs.to_string(), "qemu-system-arm"]);
-            timeout
-        }
-        None => Command::new("qemu-system-arm"),
-    };
+/// configuration blob `blob`; output piped, no stdin, and stopped when this process
+/// ends.
+pub fn qemu(board: &Board, nic: &str, blob: &Path, elf: &Path) -> Command {
+    let mut qemu = Command::new("qemu-system-arm");
     qemu.args(["-machine", board.machine, "-cpu", board.cpu])
         .args(["-nographic", "-monitor", "none"])
         .args(["-semihosting-config", "enable=on,target=native"])
@@ -219,7 +212,7 @@ pub fn boot_demo(board: &Board, elf: &Path, port: u16) -> Result {
     // Mode 0 (serve), flag bit 1 (no idle exit), no fields.
     let blob = blob_file("serve-forever.bin", &blob(0, 0b10, &[]))?;
     let nic = format!("user,model=lan9118,hostfwd=tcp:127.0.0.1:{port}-10.0.2.15:80");
-    let mut qemu = qemu(board, &nic, &blob, elf, None);
+    let mut qemu = qemu(board, &nic, &blob, elf);
     println!("\n{}", describe(&qemu));
     println!("booting {} ({}); Ctrl-C stops it", board.machine, board.cpu);
     let mut child = qemu

@@ -127,12 +127,7 @@ async fn requests<R: Read, W: Write, B: AsMut<[u8]>>(
     if body.get(..n) != Some(&b"hello, world"[..]) {
         return Err(fail(step, Failure::Mismatch("body is not `hello, world`", n)));
     }
-    hprintln!(
-        "{} {}: 200 \"hello, world\" in {} ms",
-        family,
-        step,
-        started.elapsed().as_millis()
-    );
+    held(family, step, started, format_args!("200 \"hello, world\""));
 
     let step = "HEAD /hello";
     let started = Instant::now();
@@ -147,35 +142,17 @@ async fn requests<R: Read, W: Write, B: AsMut<[u8]>>(
             Failure::Mismatch("not content-length 12 without a body", n),
         ));
     }
-    hprintln!(
-        "{} {}: 200, content-length 12, no body, in {} ms",
-        family,
-        step,
-        started.elapsed().as_millis()
-    );
+    held(family, step, started, format_args!("200, content-length 12, no body"));
 
     let step = "POST /echo";
     let started = Instant::now();
     let (count, bytes) = echo(conn).await.map_err(|w| fail(step, w))?;
-    hprintln!(
-        "{} {}: 200, {} chunks of {} bytes with extensions back chunk for chunk, in {} ms",
-        family,
-        step,
-        count,
-        bytes,
-        started.elapsed().as_millis()
-    );
+    held(family, step, started, format_args!("200, {} chunks of {} bytes with extensions back chunk for chunk", count, bytes));
 
     let step = "GET /chunks?n=16";
     let started = Instant::now();
     chunks(conn).await.map_err(|w| fail(step, w))?;
-    hprintln!(
-        "{} {}: 200, {} chunks `chunk <i>` with i=<i>, in {} ms",
-        family,
-        step,
-        CHUNKS,
-        started.elapsed().as_millis()
-    );
+    held(family, step, started, format_args!("200, {} chunks `chunk <i>` with i=<i>", CHUNKS));
 
     let step = "GET /no-such-route";
     let started = Instant::now();
@@ -186,13 +163,19 @@ async fn requests<R: Read, W: Write, B: AsMut<[u8]>>(
     if conn.is_closed() {
         return Err(fail(step, Failure::Mismatch("connection closed after 404", 0)));
     }
+    held(family, step, started, format_args!("404, connection still open"));
+    Ok(())
+}
+
+/// Print that `step` held: `<family> <step>: <detail> (<ms> ms)`.
+fn held(family: &str, step: &str, started: Instant, detail: core::fmt::Arguments<'_>) {
     hprintln!(
-        "{} {}: 404 in {} ms, connection still open",
+        "{} {}: {} ({} ms)",
         family,
         step,
+        detail,
         started.elapsed().as_millis()
     );
-    Ok(())
 }
 
 fn expect_status(status: u16, want: u16) -> Result<(), Failure> {
