@@ -344,3 +344,57 @@ fn a_saw_both(a_lines: &[String]) -> bool {
     };
     clean(&ipv4) && clean(": fe80::")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{a_saw_both, boards};
+
+    fn args(text: &str) -> Vec<String> {
+        text.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn boards_default_to_an386_serving_an385_and_take_either_order() {
+        let (a, b) = boards(&[]).unwrap();
+        assert_eq!((a.name, b.name), ("an386", "an385"));
+        let (a, b) = boards(&args("--a an385 --b an386")).unwrap();
+        assert_eq!((a.machine, b.machine), ("mps2-an385", "mps2-an386"));
+        let (a, b) = boards(&args("--b an386")).unwrap();
+        assert_eq!((a.name, b.name), ("an386", "an386"));
+        assert!(
+            boards(&args("--a an500"))
+                .err()
+                .expect("refused")
+                .contains("no board")
+        );
+        assert!(
+            boards(&args("--a"))
+                .err()
+                .expect("refused")
+                .contains("needs a board")
+        );
+        assert!(
+            boards(&args("an385"))
+                .err()
+                .expect("refused")
+                .contains("unexpected")
+        );
+    }
+
+    #[test]
+    fn a_must_have_logged_a_clean_connection_from_each_family() {
+        let lines = |text: &str| -> Vec<String> { text.lines().map(String::from).collect() };
+        let both = "listening on 10.0.3.1:80\n\
+                    socket 0: 10.0.3.2:8358: Ok(PeerClosed)\n\
+                    socket 1: fe80::5054:ff:fede:900b:8359: Ok(PeerClosed)";
+        assert!(a_saw_both(&lines(both)));
+        let ipv4_only = "socket 0: 10.0.3.2:8358: Ok(PeerClosed)";
+        assert!(!a_saw_both(&lines(ipv4_only)));
+        let ipv6_failed = "socket 0: 10.0.3.2:8358: Ok(PeerClosed)\n\
+                           socket 1: fe80::5054:ff:fede:900b:8359: Err(Io(TimedOut))";
+        assert!(!a_saw_both(&lines(ipv6_failed)));
+        let other_peer = "socket 0: 10.0.3.9:8358: Ok(PeerClosed)\n\
+                          socket 1: fe80::1:8359: Ok(PeerClosed)";
+        assert!(!a_saw_both(&lines(other_peer)));
+    }
+}
