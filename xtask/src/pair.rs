@@ -275,6 +275,10 @@ fn run(a: &Board, a_elf: &Path, b: &Board, b_elf: &Path) -> Ran {
     let b_ran = b_started.elapsed();
     drop(a_board);
     drop(b_board);
+    // QEMU read them at start; each run has its own (named by this process).
+    for blob in [&a_blob, &b_blob] {
+        let _ = std::fs::remove_file(blob);
+    }
     // The lines still on the way from either QEMU.
     while let Ok((side, line)) = lines.recv_timeout(Duration::from_millis(200)) {
         show(side, &line, &mut a_lines);
