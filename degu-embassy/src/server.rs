@@ -236,7 +236,7 @@ pub async fn serve_conn<A: App, B: BufferSource>(
     let peer = socket
         .remote_endpoint()
         .map_or(PeerAddr::Unnamed, |ep| PeerAddr::Ip(ep.into()));
-    let mut session = Session::new(peer, A::State::default()).with_monitor(conn.monitor());
+    let mut session = Session::new(peer, A::State::default());
     let result = {
         let mut transport = TcpTransport::new(socket, conn, config.timeouts);
         degu_core::engine::serve(&mut transport, buffers, app, &mut session, &config.server).await
@@ -398,6 +398,10 @@ impl embedded_io::ErrorType for ServerReader<'_> {
 }
 
 impl Readable for ServerReader<'_> {
+    fn set_phase(&mut self, phase: Phase) {
+        self.conn.monitor.set(phase);
+    }
+
     /// Wait for a request's first byte, or the peer's FIN or reset, taking nothing
     /// (`TcpReader::wait_read_ready` alone would miss a FIN).
     async fn readable(&mut self) -> Result<(), IoError> {

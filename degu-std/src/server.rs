@@ -621,7 +621,7 @@ async fn serve_connection<A: App>(
             }
         },
     };
-    let mut session = Session::new(peer.into(), A::State::default()).with_monitor(&conn.monitor);
+    let mut session = Session::new(peer.into(), A::State::default());
     if let Some(c) = creds {
         session = session.with_credentials(c);
     }

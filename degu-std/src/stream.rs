@@ -448,6 +448,10 @@ async fn idle_wait<T>(
 }
 
 impl degu_core::engine::Readable for ServerReader<'_> {
+    fn set_phase(&mut self, phase: Phase) {
+        self.conn.monitor.set(phase);
+    }
+
     async fn readable(&mut self) -> io::Result<()> {
         let ServerReader {
             inner,

@@ -8,10 +8,13 @@
 //! * `cargo xtask qemu`: the demo firmware on an emulated Cortex-M4, its port 80 on
 //!   `127.0.0.1:8081`, until Ctrl-C.
 //! * `cargo xtask setup`, `firmware`, `cross-env`: the steps on their own, for `.ci/run`.
+//! * `cargo xtask cycles`: the layer check `.ci/run` makes (no import cycle between
+//!   degu-core's top-level modules).
 //!
 //! Every step prints how long it took; a summary follows at the end, also on failure.
 
 mod firmware;
+mod layers;
 mod setup;
 mod steps;
 mod suite;
@@ -48,6 +51,9 @@ commands:
                         e.g. env $(cargo xtask cross-env thumbv6m-none-eabi) cargo build
   cross-env --build-std the same for Debian's rustc with -Z build-std=core
                         e.g. cargo xtask cross-env --build-std
+  cycles                fail if degu-core's top-level modules import each other in a
+                        cycle (layers point down only); prints the module graph
+                        e.g. cargo xtask cycles
   help                  this text
 
 The Cortex-M toolchain: a thumb target installed with rustup (`rustup target add
@@ -66,6 +72,9 @@ fn main() -> ExitCode {
         },
         Some("firmware") => no_more(&args[1..]).and_then(|()| firmware_only()),
         Some("cross-env") => cross_env(&args[1..]),
+        Some("cycles") => {
+            no_more(&args[1..]).and_then(|()| layers::check(&root().join("degu-core/src")))
+        }
         Some("help" | "--help" | "-h") => {
             println!("{HELP}");
             Ok(())

@@ -5,11 +5,13 @@
 //! The engine does I/O but reads no clock: adapters bound reads and writes with their
 //! own timers and learn what the connection is waiting for from a [`Monitor`].
 
+pub(crate) mod app;
 mod body;
 mod client;
 mod server;
 mod write;
 
+pub use app::{App, Credentials, MAX_UNIX_ADDR_LEN, PeerAddr, PeerIdentity, Request, Session};
 pub use body::{Body, ChunkPiece, Pump, RelayError, relay};
 pub use client::{
     BaseHeaders, Connection, MAX_INTERIM_RESPONSES, PendingResponse, RequestBody, Response, Upload,
@@ -112,12 +114,24 @@ impl From<RenderError> for Error {
 /// The provided method returns at once, which is always correct: the engine then takes
 /// its buffers before the request's first byte is there. Adapters whose sockets can wait
 /// for readiness (Tokio's `readable`, embassy-net's `wait_read_ready`) override it.
+///
+/// It is also how the server engine tells its adapter what the connection is waiting
+/// for: [`Readable::set_phase`] is called on every change of [`Phase`], so the reader
+/// that must pick a timeout (and the pool that must pick a connection to close) learns
+/// it from the stream it already holds, with no other handle passed around.
 pub trait Readable: Read {
     /// Wait until a read would not wait: input has arrived, the peer has closed, or the
     /// stream has failed (then the error). May return early; the engine then simply
     /// reads.
     fn readable(&mut self) -> impl Future<Output = Result<(), Self::Error>> {
         core::future::ready(Ok(()))
+    }
+
+    /// The connection entered `phase`: [`serve`] calls it on each change (a connection
+    /// starts [`Phase::Idle`]) and with [`Phase::Done`] when it returns. The provided
+    /// method ignores it.
+    fn set_phase(&mut self, phase: Phase) {
+        let _ = phase;
     }
 }
 
@@ -268,8 +282,8 @@ pub enum Phase {
 
 /// A connection's [`Phase`], shared between the engine and its adapter.
 ///
-/// The engine stores the phase; an adapter's read wrapper loads it to choose between
-/// idle, head and I/O timeouts, and its connection pool loads it to choose which
+/// The engine reports the phase to the adapter's reader ([`Readable::set_phase`]), which
+/// stores it here for the adapter's connection pool, which loads it to choose which
 /// connection to close when all are taken. One byte, lock-free, `const fn new()`.
 #[derive(Debug)]
 pub struct Monitor {
@@ -300,7 +314,8 @@ impl Monitor {
         self.set(Phase::Idle);
     }
 
-    pub(crate) fn set(&self, phase: Phase) {
+    /// Store `phase`: an adapter's reader does, from [`Readable::set_phase`].
+    pub fn set(&self, phase: Phase) {
         self.phase.store(phase as u8, Ordering::Relaxed);
     }
 }

@@ -1,12 +1,10 @@
 //! The server side: the keep-alive loop for one connection and the [`Responder`]
 //! typestate handed to applications.
 
+use super::app::{App, Request, Session};
 use super::body::ReadState;
 use super::write::{BodyWriter, Out};
-use super::{
-    Body, BufferSource, ConnBuffers, Error, Phase, Read, Readable, Transport, Write, has_close,
-};
-use crate::app::{App, Request, Session};
+use super::{Body, BufferSource, ConnBuffers, Error, Phase, Readable, Transport, Write, has_close};
 use crate::body::{ChunkExt, Framing};
 use crate::error::ParseError;
 use crate::limits::MAX_HEAD_LEN;
@@ -271,7 +269,7 @@ pub async fn serve<T: Transport, A: App, S: BufferSource>(
 ) -> Result<ServerEnd, Error> {
     let (mut reader, mut writer) = io.split();
     let result = serve_split(&mut reader, &mut writer, buffers, app, session, config).await;
-    session.set_phase(Phase::Done);
+    reader.set_phase(Phase::Done);
     result
 }
 
@@ -288,7 +286,6 @@ async fn serve_split<R: Readable, W: Write, S: BufferSource, A: App>(
         return Ok(ServerEnd::Refused);
     }
     loop {
-        session.set_phase(Phase::Idle);
         // Idle without buffers until the next request's first byte (or the peer's close).
         if let Err(e) = reader.readable().await {
             let e = Error::io(e);
@@ -298,7 +295,7 @@ async fn serve_split<R: Readable, W: Write, S: BufferSource, A: App>(
         let mut lease = source.lease().await;
         let (rbuf, wbuf) = lease.split();
         match serve_requests(reader, writer, rbuf, wbuf, app, session, config).await? {
-            Burst::Idle => {}
+            Burst::Idle => reader.set_phase(Phase::Idle),
             Burst::End(end) => return Ok(end),
         }
         // `lease` drops here: the buffers go back while the connection is idle.
@@ -315,7 +312,7 @@ enum Burst {
 
 /// Serve requests with `rbuf`/`wbuf` as long as pipelined bytes are waiting after each
 /// one; the first request's bytes are on their way (the reader was readable).
-async fn serve_requests<R: Read, W: Write, A: App>(
+async fn serve_requests<R: Readable, W: Write, A: App>(
     reader: &mut R,
     writer: &mut W,
     rbuf: &mut [u8],
@@ -326,13 +323,12 @@ async fn serve_requests<R: Read, W: Write, A: App>(
 ) -> Result<Burst, Error> {
     let mut filled = 0;
     loop {
-        session.set_phase(Phase::Idle);
-        let head_len = match read_head(reader, rbuf, &mut filled, session).await {
+        let head_len = match read_head(reader, rbuf, &mut filled).await {
             Ok(Some(n)) => n,
             Ok(None) => return Ok(Burst::End(ServerEnd::PeerClosed)),
             Err(e) => return fail(writer, wbuf, e).await,
         };
-        session.set_phase(Phase::Busy);
+        reader.set_phase(Phase::Busy);
         let (head_buf, rest) = rbuf.split_at_mut(head_len);
         let head = match parse_request(head_buf) {
             Ok(Status::Complete(h)) => h,
@@ -408,19 +404,20 @@ async fn serve_requests<R: Read, W: Write, A: App>(
         if filled == 0 {
             return Ok(Burst::Idle);
         }
+        reader.set_phase(Phase::Idle);
     }
 }
 
 /// Read until `rbuf[..filled]` holds a complete head; its length, or `None` when the
 /// peer closed before sending a byte.
-async fn read_head<R: Read, S>(
+async fn read_head<R: Readable>(
     reader: &mut R,
     rbuf: &mut [u8],
     filled: &mut usize,
-    session: &Session<'_, S>,
 ) -> Result<Option<usize>, Error> {
     let limit = rbuf.len().min(MAX_HEAD_LEN);
     let mut scanned = 0;
+    let mut in_head = false;
     loop {
         let seen = rbuf.get(..*filled).unwrap_or(&[]);
         if let Some(end) = find_head_end(seen, &mut scanned) {
@@ -430,7 +427,11 @@ async fn read_head<R: Read, S>(
             return Err(Error::Parse(overflow_error(seen)));
         }
         if *filled > 0 {
-            session.set_phase(Phase::Head);
+            if !in_head {
+                // The head's clock starts here: its first bytes are in.
+                in_head = true;
+                reader.set_phase(Phase::Head);
+            }
             // Refuse a bad head as soon as its first bad line is in, not when the
             // buffer is full: the parser re-runs only when a line has been completed.
             if seen.last() == Some(&b'\n')
