@@ -39,5 +39,5 @@ pub use client::{
     ClientBuffers, ClientTimeouts, HalfDuplex, HalfDuplexReader, HalfDuplexWriter, TimedReader,
     TimedSocket, connect,
 };
-pub use pool::{Footprint, PoolEvents, PoolState};
-pub use server::{ConnState, ServeConfig, Timeouts, serve_conn, serve_socket};
+pub use pool::{Footprint, LogEvents, PoolEvents, PoolState};
+pub use server::{ConnState, ServeConfig, serve_conn, serve_socket};

@@ -8,6 +8,7 @@
 pub(crate) mod app;
 mod body;
 mod client;
+mod phase;
 mod server;
 mod write;
 
@@ -16,13 +17,13 @@ pub use body::{Body, ChunkPiece, Pump, RelayError, relay};
 pub use client::{
     BaseHeaders, Connection, MAX_INTERIM_RESPONSES, PendingResponse, RequestBody, Response, Upload,
 };
+pub use phase::{Monitor, Phase, PhaseClock, Timeouts};
 pub use server::{Responder, ResponseBody, Sent, ServerConfig, ServerEnd, serve};
 pub use write::BodyWriter;
 
 pub use embedded_io_async::{Read, Write};
 
 use crate::error::{BodyError, ParseError, RenderError};
-use core::sync::atomic::{AtomicU8, Ordering};
 
 /// Why an exchange failed. Any error closes the connection it happened on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -258,69 +259,6 @@ impl<B: ConnBuffers> BufferSource for B {
 }
 
 impl<const R: usize, const W: usize> Default for Buffers<R, W> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// What a connection is waiting for, as an adapter needs to know to pick a timeout or
-/// to choose a connection to close under pressure ([`crate::pressure`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[repr(u8)]
-pub enum Phase {
-    /// Waiting for the first byte of a request: silent since it connected, or idle
-    /// between keep-alive requests. Holds no buffers (see [`BufferSource`]).
-    Idle = 0,
-    /// Part of a request head has arrived; waiting for the rest.
-    Head = 1,
-    /// A request is being handled (body, application, response).
-    Busy = 2,
-    /// The engine has returned; the connection is closing.
-    Done = 3,
-}
-
-/// A connection's [`Phase`], shared between the engine and its adapter.
-///
-/// The engine reports the phase to the adapter's reader ([`Readable::set_phase`]), which
-/// stores it here for the adapter's connection pool, which loads it to choose which
-/// connection to close when all are taken. One byte, lock-free, `const fn new()`.
-#[derive(Debug)]
-pub struct Monitor {
-    phase: AtomicU8,
-}
-
-impl Monitor {
-    /// A monitor in [`Phase::Idle`].
-    pub const fn new() -> Self {
-        Monitor {
-            phase: AtomicU8::new(Phase::Idle as u8),
-        }
-    }
-
-    /// The current phase.
-    pub fn phase(&self) -> Phase {
-        match self.phase.load(Ordering::Relaxed) {
-            0 => Phase::Idle,
-            1 => Phase::Head,
-            2 => Phase::Busy,
-            _ => Phase::Done,
-        }
-    }
-
-    /// Back to [`Phase::Idle`], for an adapter that reuses the monitor for its next
-    /// connection (the engine leaves it at [`Phase::Done`]).
-    pub fn reset(&self) {
-        self.set(Phase::Idle);
-    }
-
-    /// Store `phase`: an adapter's reader does, from [`Readable::set_phase`].
-    pub fn set(&self, phase: Phase) {
-        self.phase.store(phase as u8, Ordering::Relaxed);
-    }
-}
-
-impl Default for Monitor {
     fn default() -> Self {
         Self::new()
     }

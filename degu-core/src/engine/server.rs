@@ -3,7 +3,7 @@
 
 use super::app::{App, Request, Session};
 use super::body::ReadState;
-use super::write::{BodyWriter, Out};
+use super::write::{BodyWriter, Out, Progress};
 use super::{Body, BufferSource, ConnBuffers, Error, Phase, Readable, Transport, Write, has_close};
 use crate::body::{ChunkExt, Framing};
 use crate::error::ParseError;
@@ -97,11 +97,9 @@ pub struct Responder<'r, W> {
 
 #[derive(Debug, Default)]
 struct ResponseState {
+    /// The status rendered (0 until a head is).
     status: u16,
-    /// Some byte of the response has been handed to the stream.
-    started: bool,
-    /// The response was written completely.
-    complete: bool,
+    progress: Progress,
     /// The app asked to keep the connection despite an error status.
     keep: bool,
 }
@@ -127,21 +125,20 @@ impl<'r, W: Write> Responder<'r, W> {
         reason: &str,
         headers: &[Header<'_>],
         framing: Framing,
-    ) -> Result<(Out<'r, W>, &'r mut bool), Error> {
+    ) -> Result<Out<'r, W>, Error> {
         let discard = self.method == Method::Head;
         let out = Out::new(self.writer, self.buf, framing, discard, |buf| {
             render_response(buf, status, reason, headers, framing)
         })?;
         let ResponseState {
             status: st,
-            started,
-            complete,
+            progress,
             ..
         } = self.state;
         *st = status;
-        // Rendered is not sent: until a byte is written, an error can still be
-        // answered with a status of the engine's own.
-        Ok((out.track(started), complete))
+        // Rendered is not sent: until a byte is written (`Progress::Started`), an error
+        // can still be answered with a status of the engine's own.
+        Ok(out.track(progress))
     }
 
     /// Send a response with `body` (`content-length` framing; an empty body still says
@@ -158,12 +155,12 @@ impl<'r, W: Write> Responder<'r, W> {
         } else {
             Framing::Length(body.len() as u64)
         };
-        let (mut out, complete) = self.out(status, reason, headers, framing)?;
+        let mut out = self.out(status, reason, headers, framing)?;
         if framing != Framing::None {
             out.data(body).await?;
         }
         out.finish().await?;
-        Ok(done(complete))
+        Ok(sent(&mut out))
     }
 
     /// Start a response whose body of exactly `length` bytes is written in pieces.
@@ -201,10 +198,9 @@ impl<'r, W: Write> Responder<'r, W> {
             Framing::None if !bodiless(status) => Framing::Length(0),
             f => f,
         };
-        let (out, complete) = self.out(status, reason, headers, framing)?;
+        let out = self.out(status, reason, headers, framing)?;
         Ok(ResponseBody {
             body: BodyWriter::new(out),
-            complete,
         })
     }
 }
@@ -213,8 +209,9 @@ fn bodiless(status: u16) -> bool {
     status < 200 || status == 204 || status == 304
 }
 
-fn done(complete: &mut bool) -> Sent {
-    *complete = true;
+/// The one place a [`Sent`] is made: the response went out whole.
+fn sent<W: Write>(out: &mut Out<'_, W>) -> Sent {
+    out.complete();
     Sent {
         _private: PhantomData,
     }
@@ -224,7 +221,6 @@ fn done(complete: &mut bool) -> Sent {
 /// [`ResponseBody::finish`] gives the [`Sent`] a handler returns.
 pub struct ResponseBody<'r, W> {
     body: BodyWriter<'r, W>,
-    complete: &'r mut bool,
 }
 
 impl<W: Write> ResponseBody<'_, W> {
@@ -232,7 +228,7 @@ impl<W: Write> ResponseBody<'_, W> {
     /// length body, where fewer bytes than declared is an error), then flush.
     pub async fn finish(mut self, last: Option<ChunkExt<'_>>) -> Result<Sent, Error> {
         self.body.end(last).await?;
-        Ok(done(self.complete))
+        Ok(sent(&mut self.body.out))
     }
 }
 
@@ -371,11 +367,12 @@ async fn serve_requests<R: Readable, W: Write, A: App>(
             state: &mut ws,
         };
         let handled = app.handle(session, request, responder).await;
-        match handled {
-            Ok(_) if ws.complete => {}
-            Ok(_) => return Err(Error::App),
-            Err(e) if !ws.started => return fail(writer, wbuf, e).await,
-            Err(e) => return Err(e),
+        match (handled, ws.progress) {
+            (Ok(_), Progress::Complete) => {}
+            // A `Sent` that is not this response's: nothing to answer with but a close.
+            (Ok(_), _) => return Err(Error::App),
+            (Err(e), Progress::Pending) => return fail(writer, wbuf, e).await,
+            (Err(e), Progress::Started | Progress::Complete) => return Err(e),
         }
         session.count_request();
         trace!("request done, status {}", ws.status);
