@@ -5,17 +5,27 @@
 //! owns its socket's rx/tx buffers and its [`Buffers`](degu_core::engine::Buffers), all
 //! `static` on firmware:
 //!
-//! ```ignore
-//! #[embassy_executor::task(pool_size = WORKERS)]
-//! async fn worker(stack: Stack<'static>, res: &'static mut WorkerResources) -> ! {
-//!     let mut socket = TcpSocket::new(stack, &mut res.rx, &mut res.tx);
+//! ```no_run
+//! use degu_core::engine::Buffers;
+//! use degu_embassy::{ServeConfig, serve_socket};
+//! use degu_examples::demo::DemoApp;
+//! use embassy_net::Stack;
+//! use embassy_net::tcp::TcpSocket;
+//!
+//! static CONFIG: ServeConfig = ServeConfig::new();
+//!
+//! // On firmware: an `#[embassy_executor::task(pool_size = WORKERS)]`, its memory static.
+//! async fn worker(stack: Stack<'_>, rx: &mut [u8], tx: &mut [u8], buffers: &mut Buffers) -> ! {
+//!     let mut socket = TcpSocket::new(stack, rx, tx);
 //!     loop {
 //!         if socket.accept(80).await.is_ok() {
-//!             let _ = serve_socket(&mut socket, &mut res.buffers, &DemoApp, &CONFIG).await;
+//!             let _ = serve_socket(&mut socket, buffers, &DemoApp, &CONFIG).await;
 //!         }
 //!     }
 //! }
 //! ```
+//!
+//! [`PoolState`](crate::PoolState) does this for a whole pool of sockets, in one task.
 //!
 //! Timeouts follow degu-core's one policy ([`Timeouts`], kept by a [`PhaseClock`] from the
 //! phases the engine reports), as in `degu-std`: each idle wait, the whole head from its

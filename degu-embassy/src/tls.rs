@@ -19,12 +19,32 @@
 //! default (16.6 KB to receive, 4.2 KB to send; a `static` on firmware). A smaller
 //! receive buffer works only with a server that sends smaller records.
 //!
-//! ```ignore
-//! let io = client::connect(&mut socket, gateway, &TIMEOUTS).await?;
-//! let creds = Credentials { ca, server_name: "gateway.local", client: Some(ClientCert { cert, key }) };
-//! let tls = tls::connect(io, &mut tls_buffers, &creds, &mut rng).await?;
-//! let mut conn = client_buffers.connection(tls);
-//! let response = conn.get("/status", &[]).await?;
+//! ```no_run
+//! use degu_embassy::client::{self, ClientTimeouts, HalfDuplex};
+//! use degu_embassy::tls::{self, ClientCert, Credentials, TlsBuffers};
+//! use degu_embassy::ClientBuffers;
+//! use embassy_net::tcp::TcpSocket;
+//! use embassy_net::IpEndpoint;
+//!
+//! async fn status(
+//!     mut socket: TcpSocket<'_>,
+//!     gateway: IpEndpoint,
+//!     timeouts: &ClientTimeouts,
+//!     (ca, cert, key): (&[u8], &[u8], &[u8]),
+//!     rng: impl embedded_tls::CryptoRngCore,
+//!     tls_buffers: &mut TlsBuffers,
+//!     client_buffers: &mut ClientBuffers,
+//! ) -> Option<u16> {
+//!     let io = client::connect(&mut socket, gateway, timeouts).await.ok()?;
+//!     let client = Some(ClientCert { cert, key });
+//!     let creds = Credentials { ca, server_name: "gateway.local", client };
+//!     let stream = tls::connect(io, tls_buffers, &creds, rng).await.ok()?;
+//!     let stream = HalfDuplex::new(stream);
+//!     let (reader, writer) = stream.split();
+//!     let mut conn = client_buffers.connection(reader, writer);
+//!     let response = conn.get("/status", &[]).await.ok()?;
+//!     Some(response.status)
+//! }
 //! ```
 
 use embedded_tls::pki::CertVerifier;

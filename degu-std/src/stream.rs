@@ -461,16 +461,9 @@ impl degu_core::engine::Readable for ServerReader<'_> {
     }
 
     async fn readable(&mut self) -> io::Result<()> {
-        let ServerReader {
-            inner,
-            conn,
-            timeouts,
-            idle_sleep,
-            clock,
-            stash,
-        } = self;
-        let deadline = || clock.deadline(timeouts, Instant::now);
-        idle_wait(conn, deadline, idle_sleep, wait_input(inner, stash)).await
+        let deadline = || self.clock.deadline(&self.timeouts, Instant::now);
+        let input = wait_input(&mut self.inner, &mut self.stash);
+        idle_wait(self.conn, deadline, &mut self.idle_sleep, input).await
     }
 }
 
@@ -480,19 +473,12 @@ impl embedded_io::ErrorType for ServerReader<'_> {
 
 impl embedded_io_async::Read for ServerReader<'_> {
     async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let ServerReader {
-            inner,
-            conn,
-            timeouts,
-            idle_sleep,
-            clock,
-            stash,
-        } = self;
-        let deadline = || clock.deadline(timeouts, Instant::now);
-        match clock.phase() {
+        let deadline = || self.clock.deadline(&self.timeouts, Instant::now);
+        let (inner, stash, conn) = (&mut self.inner, &mut self.stash, self.conn);
+        match self.clock.phase() {
             Phase::Idle => {
                 let read = read_stashed(inner, stash, buf);
-                idle_wait(conn, deadline, idle_sleep, read).await
+                idle_wait(conn, deadline, &mut self.idle_sleep, read).await
             }
             Phase::Head => {
                 tokio::select! {

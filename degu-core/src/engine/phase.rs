@@ -4,15 +4,8 @@
 //! The engine reads no clock: it reports each change of phase to the adapter's reader
 //! ([`Readable::set_phase`](super::Readable::set_phase)), and the adapter, which has a
 //! clock, keeps a [`PhaseClock`] in that reader. The policy lives here, once, in terms
-//! of the adapter's own instant and duration types (Tokio's, embassy-time's):
-//!
-//! * **idle** (waiting for a request's first byte): each wait may last `idle`;
-//! * **head** (a head's first bytes are in, the rest is not): the whole head must arrive
-//!   within `head` of the moment the engine reported [`Phase::Head`], i.e. from when its
-//!   first bytes were read, however many reads it takes (the one rule for when the head
-//!   clock starts);
-//! * **busy** (body, application, response) and **done**: each read and write may
-//!   last `io`.
+//! of the adapter's own instant and duration types (Tokio's, embassy-time's): see
+//! [`Timeouts`].
 //!
 //! The same clock says since when a connection is in its phase, which the connection
 //! pressure policy ([`crate::pressure`]) ranks by.
@@ -84,7 +77,15 @@ impl Default for Monitor {
 }
 
 /// How long a server connection may wait in each [`Phase`], in the adapter's duration
-/// type (see the [module docs](self) for what each bounds).
+/// type: the one timeout policy, which [`PhaseClock::deadline`] applies.
+///
+/// * **idle** (waiting for a request's first byte): each wait may last `idle`;
+/// * **head** (a head's first bytes are in, the rest is not): the whole head must arrive
+///   within `head` of the moment the engine reported [`Phase::Head`], i.e. from when its
+///   first bytes were read, however many reads it takes (the one rule for when the head
+///   clock starts);
+/// * **busy** (body, application, response) and **done**: each read and write may
+///   last `io`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Timeouts<D> {

@@ -102,7 +102,7 @@ async fn main(spawner: Spawner) {
     static RESOURCES: StaticCell<StackResources<{ Pool::SOCKETS + 1 }>> = StaticCell::new();
     let (stack, runner) =
         embassy_net::new(device, config, RESOURCES.init(StackResources::new()), seed);
-    spawner.spawn(unwrap_spawn(net_task(runner)));
+    spawner.spawn(defmt::unwrap!(net_task(runner)));
 
     info!("waiting for the link and DHCP");
     stack.wait_config_up().await;
@@ -110,7 +110,7 @@ async fn main(spawner: Spawner) {
         Some(v4) => info!("listening on http://{}:{}/", v4.address.address(), PORT),
         None => info!("listening on port {}", PORT),
     }
-    spawner.spawn(unwrap_spawn(server(stack, POOL.take())));
+    spawner.spawn(defmt::unwrap!(server(stack, POOL.take())));
 }
 
 /// HSI (16 MHz) / 8 × 168 = 336 MHz VCO: /2 = 168 MHz system clock, /7 = 48 MHz for the
@@ -143,11 +143,4 @@ async fn net_task(mut runner: Runner<'static, Device>) -> ! {
 async fn server(stack: Stack<'static>, pool: &'static mut Pool) -> ! {
     pool.run_with(stack, PORT, &DemoApp, &CONFIG, &LogEvents)
         .await
-}
-
-fn unwrap_spawn<T>(token: Result<T, embassy_executor::SpawnError>) -> T {
-    match token {
-        Ok(token) => token,
-        Err(_) => defmt::panic!("task pool exhausted"),
-    }
 }

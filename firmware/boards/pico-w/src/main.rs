@@ -146,7 +146,7 @@ async fn main(spawner: Spawner) {
     static STATE: StaticCell<cyw43::State> = StaticCell::new();
     let (device, mut control, runner) =
         cyw43::new(STATE.init(cyw43::State::new()), pwr, spi, &FIRMWARE, NVRAM).await;
-    spawner.spawn(unwrap_spawn(cyw43_task(runner)));
+    spawner.spawn(defmt::unwrap!(cyw43_task(runner)));
     // The country location matrix (radio rules per country).
     control.init(cyw43_firmware::CYW43_43439A0_CLM).await;
     control
@@ -159,7 +159,7 @@ async fn main(spawner: Spawner) {
     static RESOURCES: StaticCell<StackResources<{ Pool::SOCKETS + 1 }>> = StaticCell::new();
     let (stack, runner) =
         embassy_net::new(device, config, RESOURCES.init(StackResources::new()), seed);
-    spawner.spawn(unwrap_spawn(net_task(runner)));
+    spawner.spawn(defmt::unwrap!(net_task(runner)));
 
     let options = match WIFI_PASSWORD {
         Some(password) => JoinOptions::new(password.as_bytes()),
@@ -177,7 +177,7 @@ async fn main(spawner: Spawner) {
         None => info!("listening on port {}", PORT),
     }
     control.gpio_set(0, true).await;
-    spawner.spawn(unwrap_spawn(server(stack, POOL.take())));
+    spawner.spawn(defmt::unwrap!(server(stack, POOL.take())));
 }
 
 #[embassy_executor::task]
@@ -195,11 +195,4 @@ async fn net_task(mut runner: Runner<'static, cyw43::NetDriver<'static>>) -> ! {
 async fn server(stack: Stack<'static>, pool: &'static mut Pool) -> ! {
     pool.run_with(stack, PORT, &DemoApp, &CONFIG, &LogEvents)
         .await
-}
-
-fn unwrap_spawn<T>(token: Result<T, embassy_executor::SpawnError>) -> T {
-    match token {
-        Ok(token) => token,
-        Err(_) => defmt::panic!("task pool exhausted"),
-    }
 }
