@@ -39,7 +39,7 @@ use core::pin::pin;
 use core::task::{Poll, Waker};
 use degu_core::app::{App, PeerAddr, Session};
 use degu_core::engine::{
-    BufferSource, Error, Monitor, Phase, PhaseClock, Readable, ServerConfig, ServerEnd, Timeouts,
+    BufferSource, Error, KeepAlive, Monitor, Phase, PhaseClock, Readable, ServerEnd, Timeouts,
     Transport,
 };
 use embassy_futures::select::{Either, select};
@@ -50,8 +50,8 @@ use embedded_io_async::ReadReady;
 /// Everything [`serve_socket`] needs besides the socket, buffers and app.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ServeConfig {
-    /// The engine's limits.
-    pub server: ServerConfig,
+    /// The engine's keep-alive limits.
+    pub keep_alive: KeepAlive,
     /// How long a connection may wait in each phase (degu-core's policy).
     pub timeouts: Timeouts<Duration>,
     /// After the server closes its side: time for the peer to read the rest, acknowledge
@@ -72,15 +72,15 @@ impl ServeConfig {
     /// The defaults.
     pub const fn new() -> Self {
         ServeConfig {
-            server: ServerConfig::new(),
+            keep_alive: KeepAlive::new(),
             timeouts: Self::DEFAULT_TIMEOUTS,
             linger: Self::DEFAULT_LINGER,
         }
     }
 
-    /// With different engine limits.
-    pub const fn server(mut self, server: ServerConfig) -> Self {
-        self.server = server;
+    /// With different keep-alive limits.
+    pub const fn keep_alive(mut self, keep_alive: KeepAlive) -> Self {
+        self.keep_alive = keep_alive;
         self
     }
 
@@ -236,7 +236,14 @@ pub async fn serve_conn<A: App, B: BufferSource>(
     let mut session = Session::new(peer, A::State::default());
     let result = {
         let mut transport = TcpTransport::new(socket, conn, config.timeouts);
-        degu_core::engine::serve(&mut transport, buffers, app, &mut session, &config.server).await
+        degu_core::engine::serve(
+            &mut transport,
+            buffers,
+            app,
+            &mut session,
+            &config.keep_alive,
+        )
+        .await
     };
     conn.mark(Instant::now());
     if conn.close_requested() {

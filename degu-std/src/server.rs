@@ -21,7 +21,7 @@ use crate::buffers::{BufferPool, PoolSource};
 use crate::stream::{CloseRequest, ConnShared, Plain, ServerSocket, Socket, Timeouts};
 use crate::tls::{TlsPeer, TlsServerConfig};
 use degu_core::app::{App, Credentials, Session};
-use degu_core::engine::{ServerConfig as EngineConfig, ServerEnd, serve};
+use degu_core::engine::{KeepAlive, ServerEnd, serve};
 use degu_core::pressure::{self, Rank};
 use std::io;
 use std::net::TcpListener as StdTcpListener;
@@ -638,7 +638,7 @@ async fn serve_connection<A: App>(
         },
     };
     let mut buffers = PoolSource(pool);
-    let engine = EngineConfig::new()
+    let engine = KeepAlive::new()
         .max_requests(cfg.max_requests)
         .drain_limit(cfg.drain_limit);
     tracing::debug!("connected");

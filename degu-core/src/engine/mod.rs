@@ -18,7 +18,7 @@ pub use client::{
     BaseHeaders, Connection, MAX_INTERIM_RESPONSES, PendingResponse, RequestBody, Response, Upload,
 };
 pub use phase::{Monitor, Phase, PhaseClock, Timeouts};
-pub use server::{Responder, ResponseBody, Sent, ServerConfig, ServerEnd, serve};
+pub use server::{KeepAlive, Responder, ResponseBody, Sent, ServerEnd, serve};
 pub use write::BodyWriter;
 
 pub use embedded_io_async::{Read, Write};

@@ -14,21 +14,22 @@ use crate::wire::render::render_response;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 
-/// Server limits. A plain struct with `const fn` defaults, so firmware can keep it in a
+/// How long a server keeps a connection: the keep-alive limits of [`serve`]. A plain
+/// struct with `const fn` defaults, so firmware can keep it in a
 /// `static`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct ServerConfig {
+pub struct KeepAlive {
     /// Requests served on one connection before it is closed (default
-    /// [`ServerConfig::DEFAULT_MAX_REQUESTS`]).
+    /// [`KeepAlive::DEFAULT_MAX_REQUESTS`]).
     pub max_requests: u32,
     /// Request body bytes the server reads and discards when a handler leaves a body
     /// unread, so the connection can be kept; a longer remainder closes it instead
-    /// (default [`ServerConfig::DEFAULT_DRAIN_LIMIT`]).
+    /// (default [`KeepAlive::DEFAULT_DRAIN_LIMIT`]).
     pub drain_limit: u64,
 }
 
-impl ServerConfig {
+impl KeepAlive {
     /// The Python original's `max_requests`.
     pub const DEFAULT_MAX_REQUESTS: u32 = 1000;
     /// 64 KiB.
@@ -36,7 +37,7 @@ impl ServerConfig {
 
     /// The defaults.
     pub const fn new() -> Self {
-        ServerConfig {
+        KeepAlive {
             max_requests: Self::DEFAULT_MAX_REQUESTS,
             drain_limit: Self::DEFAULT_DRAIN_LIMIT,
         }
@@ -55,7 +56,7 @@ impl ServerConfig {
     }
 }
 
-impl Default for ServerConfig {
+impl Default for KeepAlive {
     fn default() -> Self {
         Self::new()
     }
@@ -261,7 +262,7 @@ pub async fn serve<T: Transport, A: App, S: BufferSource>(
     buffers: &mut S,
     app: &A,
     session: &mut Session<'_, A::State>,
-    config: &ServerConfig,
+    config: &KeepAlive,
 ) -> Result<ServerEnd, Error> {
     let (mut reader, mut writer) = io.split();
     let result = serve_split(&mut reader, &mut writer, buffers, app, session, config).await;
@@ -275,7 +276,7 @@ async fn serve_split<R: Readable, W: Write, S: BufferSource, A: App>(
     source: &mut S,
     app: &A,
     session: &mut Session<'_, A::State>,
-    config: &ServerConfig,
+    config: &KeepAlive,
 ) -> Result<ServerEnd, Error> {
     if !app.on_connect(session) {
         debug!("connection refused by on_connect");
@@ -315,7 +316,7 @@ async fn serve_requests<R: Readable, W: Write, A: App>(
     wbuf: &mut [u8],
     app: &A,
     session: &mut Session<'_, A::State>,
-    config: &ServerConfig,
+    config: &KeepAlive,
 ) -> Result<Burst, Error> {
     let mut filled = 0;
     loop {

@@ -339,14 +339,14 @@ async fn client(stack: Stack<'static>, config: &Config) -> Result<(), ClientErro
     }
     #[cfg(feature = "tls")]
     {
-        use degu_embassy::tls::{self, ClientCert, Credentials};
+        use degu_embassy::tls::{self, ClientCert, TlsCredentials};
         use rand_chacha::rand_core::SeedableRng;
         let mut seed = config.seed;
         for (s, t) in seed.iter_mut().zip(Instant::now().as_ticks().to_le_bytes()) {
             *s ^= t;
         }
         let rng = rand_chacha::ChaCha20Rng::from_seed(seed);
-        let credentials = Credentials {
+        let credentials = TlsCredentials {
             ca: config.ca,
             server_name: config.server_name,
             client: (!config.cert.is_empty()).then_some(ClientCert {
