@@ -15,12 +15,12 @@
 //! impl App for Hello {
 //!     type State = ();
 //!
-//!     async fn handle<R: Read, W: Write>(
+//!     async fn handle<'r, R: Read, W: Write>(
 //!         &self,
 //!         _session: &mut Session<'_, ()>,
 //!         _request: Request<'_, R>,
-//!         responder: Responder<'_, W>,
-//!     ) -> Result<Sent, Error> {
+//!         responder: Responder<'r, W>,
+//!     ) -> Result<Sent<'r>, Error> {
 //!         responder.send(200, "OK", &[], b"hello").await
 //!     }
 //! }

@@ -93,12 +93,12 @@ impl Proxy {
 
     /// Forward `request` (its remaining path and query) upstream through `slot`'s
     /// connection and send the answer through `responder`.
-    pub async fn forward<R: Read, W: Write>(
+    pub async fn forward<'r, R: Read, W: Write>(
         &self,
         slot: &mut ProxySlot,
         mut request: Request<'_, R>,
-        mut responder: Responder<'_, W>,
-    ) -> Result<Sent, Error> {
+        mut responder: Responder<'r, W>,
+    ) -> Result<Sent<'r>, Error> {
         if slot.buf.len() != 2 * PROXY_BUFFER {
             slot.buf = vec![0u8; 2 * PROXY_BUFFER];
         }
@@ -175,7 +175,7 @@ async fn exchange<'r, R: Read, W: Write>(
     responder: Responder<'r, W>,
     up_buf: &mut [u8],
     down_buf: &mut [u8],
-) -> Result<(u16, Result<Sent, Error>), NoResponse<'r, W>> {
+) -> Result<(u16, Result<Sent<'r>, Error>), NoResponse<'r, W>> {
     let framing = request.body.framing();
     let (mut up, pending) = match conn.send(method, target, headers, framing) {
         Ok(halves) => halves,
@@ -211,7 +211,7 @@ async fn download<'r, W: Write>(
     method: Method,
     responder: Responder<'r, W>,
     buf: &mut [u8],
-) -> Result<(u16, Result<Sent, Error>), NoResponse<'r, W>> {
+) -> Result<(u16, Result<Sent<'r>, Error>), NoResponse<'r, W>> {
     let mut response = match pending.receive().await {
         Ok(r) => r,
         Err(error) => return Err(NoResponse { error, responder }),
@@ -266,20 +266,20 @@ fn stale(e: &Error) -> bool {
 }
 
 /// Answer a failed upstream connect: 504 when it timed out, else 502.
-async fn connect_failed<W: Write>(
-    responder: Responder<'_, W>,
+async fn connect_failed<'r, W: Write>(
+    responder: Responder<'r, W>,
     e: &std::io::Error,
-) -> Result<Sent, Error> {
+) -> Result<Sent<'r>, Error> {
     let timeout = e.kind() == std::io::ErrorKind::TimedOut;
     gateway_error(responder, timeout, &format!("cannot connect upstream: {e}")).await
 }
 
 /// Answer 502 or 504 with a short plain-text reason, keeping the client's connection.
-async fn gateway_error<W: Write>(
-    responder: Responder<'_, W>,
+async fn gateway_error<'r, W: Write>(
+    responder: Responder<'r, W>,
     timeout: bool,
     why: &str,
-) -> Result<Sent, Error> {
+) -> Result<Sent<'r>, Error> {
     let (status, reason) = if timeout {
         (504, "Gateway Timeout")
     } else {
@@ -317,12 +317,12 @@ impl ProxyApp {
 impl App for ProxyApp {
     type State = ProxySlot;
 
-    async fn handle<R: Read, W: Write>(
+    async fn handle<'r, R: Read, W: Write>(
         &self,
         session: &mut Session<'_, ProxySlot>,
         request: Request<'_, R>,
-        responder: Responder<'_, W>,
-    ) -> Result<Sent, Error> {
+        responder: Responder<'r, W>,
+    ) -> Result<Sent<'r>, Error> {
         self.proxy
             .forward(&mut session.state, request, responder)
             .await
@@ -377,12 +377,12 @@ impl GatewayApp {
 impl App for GatewayApp {
     type State = HashMap<String, ProxySlot>;
 
-    async fn handle<R: Read, W: Write>(
+    async fn handle<'r, R: Read, W: Write>(
         &self,
         session: &mut Session<'_, Self::State>,
         mut request: Request<'_, R>,
-        responder: Responder<'_, W>,
-    ) -> Result<Sent, Error> {
+        responder: Responder<'r, W>,
+    ) -> Result<Sent<'r>, Error> {
         let device = match (request.shift_path(), request.shift_path()) {
             (Some("device"), Some(name)) => self.devices.get_key_value(name),
             _ => None,

@@ -65,12 +65,12 @@ fn data_byte(i: u64) -> u8 {
 impl App for TestApp {
     type State = ();
 
-    async fn handle<R: Read, W: Write>(
+    async fn handle<'r, R: Read, W: Write>(
         &self,
         _session: &mut Session<'_, ()>,
         mut request: Request<'_, R>,
-        responder: Responder<'_, W>,
-    ) -> Result<Sent, Error> {
+        responder: Responder<'r, W>,
+    ) -> Result<Sent<'r>, Error> {
         let first = request.shift_path();
         let second = request.shift_path();
         match (first, second) {
@@ -779,12 +779,12 @@ fn on_connect_can_refuse_before_any_request() {
             session.state = 7;
             false
         }
-        async fn handle<R: Read, W: Write>(
+        async fn handle<'r, R: Read, W: Write>(
             &self,
             _: &mut Session<'_, u32>,
             _: Request<'_, R>,
-            responder: Responder<'_, W>,
-        ) -> Result<Sent, Error> {
+            responder: Responder<'r, W>,
+        ) -> Result<Sent<'r>, Error> {
             responder.send(200, "OK", &[], b"").await
         }
     }

@@ -28,12 +28,12 @@ use core::net::SocketAddr;
 /// impl App for Hello {
 ///     type State = ();
 ///
-///     async fn handle<R: Read, W: Write>(
+///     async fn handle<'r, R: Read, W: Write>(
 ///         &self,
 ///         _session: &mut Session<'_, ()>,
 ///         request: Request<'_, R>,
-///         responder: Responder<'_, W>,
-///     ) -> Result<Sent, Error> {
+///         responder: Responder<'r, W>,
+///     ) -> Result<Sent<'r>, Error> {
 ///         match request.path.components().next() {
 ///             Some("hello") => responder.send(200, "OK", &[], b"hello, world").await,
 ///             _ => responder.send(404, "Not Found", &[], b"").await,
@@ -56,12 +56,12 @@ pub trait App {
     ///
     /// Returning `Err` closes the connection: with a `500` (or the error's own status)
     /// when no byte of a response was written yet, silently otherwise.
-    fn handle<R: Read, W: Write>(
+    fn handle<'r, R: Read, W: Write>(
         &self,
         session: &mut Session<'_, Self::State>,
         request: Request<'_, R>,
-        responder: Responder<'_, W>,
-    ) -> impl Future<Output = Result<Sent, Error>>;
+        responder: Responder<'r, W>,
+    ) -> impl Future<Output = Result<Sent<'r>, Error>>;
 }
 
 impl<A: App> App for &A {
@@ -71,12 +71,12 @@ impl<A: App> App for &A {
         (**self).on_connect(session)
     }
 
-    fn handle<R: Read, W: Write>(
+    fn handle<'r, R: Read, W: Write>(
         &self,
         session: &mut Session<'_, Self::State>,
         request: Request<'_, R>,
-        responder: Responder<'_, W>,
-    ) -> impl Future<Output = Result<Sent, Error>> {
+        responder: Responder<'r, W>,
+    ) -> impl Future<Output = Result<Sent<'r>, Error>> {
         (**self).handle(session, request, responder)
     }
 }

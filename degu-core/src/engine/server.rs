@@ -84,8 +84,39 @@ pub enum ServerEnd {
 /// can make one.
 #[must_use = "return the Sent from your handler"]
 #[derive(Debug)]
-pub struct Sent {
-    _private: PhantomData<()>,
+///
+/// `'r` is the lifetime of the [`Responder`] that made it, and `Sent` is invariant in it:
+/// a handler, generic over `'r`, can return only the `Sent` of the responder it was given,
+/// never one from elsewhere, which the compiler checks. A `Sent` kept from another
+/// request does not compile:
+///
+/// ```compile_fail
+/// use degu_core::app::{App, Error, Read, Request, Responder, Sent, Session, Write};
+///
+/// struct Replay;
+///
+/// impl App for Replay {
+///     type State = Option<Sent<'static>>;
+///
+///     async fn handle<'r, R: Read, W: Write>(
+///         &self,
+///         session: &mut Session<'_, Self::State>,
+///         _request: Request<'_, R>,
+///         responder: Responder<'r, W>,
+///     ) -> Result<Sent<'r>, Error> {
+///         drop(responder);
+///         session.state.take().ok_or(Error::App) // Sent<'static> is not Sent<'r>
+///     }
+/// }
+/// ```
+///
+/// and neither does one made by hand (its field is private):
+///
+/// ```compile_fail
+/// let sent: degu_core::app::Sent<'static> = degu_core::app::Sent { _brand: core::marker::PhantomData };
+/// ```
+pub struct Sent<'r> {
+    _brand: PhantomData<fn(&'r ()) -> &'r ()>,
 }
 
 /// The response side of one request: a typestate consumed by sending.
@@ -150,7 +181,7 @@ impl<'r, W: Write> Responder<'r, W> {
         reason: &str,
         headers: &[Header<'_>],
         body: &[u8],
-    ) -> Result<Sent, Error> {
+    ) -> Result<Sent<'r>, Error> {
         let framing = if body.is_empty() && bodiless(status) {
             Framing::None
         } else {
@@ -211,10 +242,10 @@ fn bodiless(status: u16) -> bool {
 }
 
 /// The one place a [`Sent`] is made: the response went out whole.
-fn sent<W: Write>(out: &mut Out<'_, W>) -> Sent {
+fn sent<'r, W: Write>(out: &mut Out<'r, W>) -> Sent<'r> {
     out.complete();
     Sent {
-        _private: PhantomData,
+        _brand: PhantomData,
     }
 }
 
@@ -224,10 +255,10 @@ pub struct ResponseBody<'r, W> {
     body: BodyWriter<'r, W>,
 }
 
-impl<W: Write> ResponseBody<'_, W> {
+impl<'r, W: Write> ResponseBody<'r, W> {
     /// End the response: the last chunk with `last` as its extension (`None` for a
     /// length body, where fewer bytes than declared is an error), then flush.
-    pub async fn finish(mut self, last: Option<ChunkExt<'_>>) -> Result<Sent, Error> {
+    pub async fn finish(mut self, last: Option<ChunkExt<'_>>) -> Result<Sent<'r>, Error> {
         self.body.end(last).await?;
         Ok(sent(&mut self.body.out))
     }
@@ -367,11 +398,13 @@ async fn serve_requests<R: Readable, W: Write, A: App>(
             method,
             state: &mut ws,
         };
-        let handled = app.handle(session, request, responder).await;
+        // The `Sent` borrows this response's state: done with it here, the state is read.
+        let handled = app.handle(session, request, responder).await.map(drop);
         match (handled, ws.progress) {
-            (Ok(_), Progress::Complete) => {}
-            // A `Sent` that is not this response's: nothing to answer with but a close.
-            (Ok(_), _) => return Err(Error::App),
+            (Ok(()), Progress::Complete) => {}
+            // Unreachable: a handler's `Sent` is its own responder's (its lifetime says so),
+            // made only on completion. A typed error, not a panic, all the same.
+            (Ok(()), _) => return Err(Error::App),
             (Err(e), Progress::Pending) => return fail(writer, wbuf, e).await,
             (Err(e), Progress::Started | Progress::Complete) => return Err(e),
         }
