@@ -28,7 +28,7 @@
 //! [`PoolState`](crate::PoolState) does this for a whole pool of sockets, in one task.
 //!
 //! Timeouts follow degu-core's one policy ([`Timeouts`], kept by a [`PhaseClock`] from the
-//! phases the engine reports), as in `degu-std`: the idle period, the whole head from its
+//! phases the engine reports), as in `degu-std`: each idle wait, the whole head from its
 //! first bytes, each read and write inside a request. Between requests the connection waits for
 //! readiness without taking its buffers ([`Readable`]), so several sockets can share a
 //! few buffer sets ([`crate::pool`]).

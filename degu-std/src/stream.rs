@@ -2,7 +2,7 @@
 //! into halves that borrow the socket (no lock), every operation bounded by a timeout.
 //!
 //! The server's read half keeps the connection's [`PhaseClock`] from the phases the engine
-//! reports, and bounds each read as degu-core's one timeout policy says (idle period, whole
+//! reports, and bounds each read as degu-core's one timeout policy says (idle wait, whole
 //! head, each I/O: see [`degu_core::engine::Timeouts`]); it publishes the phase to the
 //! connection's [`Monitor`] for the server's pressure policy. Waiting for a new request
 //! it waits for readiness without taking bytes (so the engine leases its buffers only

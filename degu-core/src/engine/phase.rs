@@ -79,8 +79,7 @@ impl Default for Monitor {
 /// How long a server connection may wait in each [`Phase`], in the adapter's duration
 /// type: the one timeout policy, which [`PhaseClock::deadline`] applies.
 ///
-/// * **idle** (waiting for a request's first byte): `idle` from when the connection went
-///   idle (accepted, or its last response sent), however many waits it takes;
+/// * **idle** (waiting for a request's first byte): each wait may last `idle`;
 /// * **head** (a head's first bytes are in, the rest is not): the whole head must arrive
 ///   within `head` of the moment the engine reported [`Phase::Head`], i.e. from when its
 ///   first bytes were read, however many reads it takes (the one rule for when the head
@@ -90,7 +89,8 @@ impl Default for Monitor {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Timeouts<D> {
-    /// From going idle (accepted, or the last response sent) to a request's first byte.
+    /// Each wait for a request's first byte (keep-alive idle, or a silent new
+    /// connection).
     pub idle: D,
     /// A whole head, from its first bytes.
     pub head: D,
@@ -111,7 +111,7 @@ pub struct Timeouts<D> {
 ///
 /// let t = Timeouts { idle: 30, head: 10, io: 20 };
 /// let mut clock = PhaseClock::new(100u64); // connected at t = 100: idle
-/// assert_eq!(clock.deadline(&t, || 105), 130); // idle since 100: until 130
+/// assert_eq!(clock.deadline(&t, || 105), 135); // each idle wait: 30
 /// clock.enter(Phase::Head, || 140); // the head's first bytes at 140
 /// assert_eq!(clock.deadline(&t, || 145), 150); // the whole head by 150
 /// assert_eq!(clock.deadline(&t, || 149), 150);
@@ -158,15 +158,14 @@ impl<I: Copy> PhaseClock<I> {
         true
     }
 
-    /// The deadline of a wait that begins now in the current phase: the fixed end of the
-    /// idle period or of the head (no clock read), otherwise `now()` plus the I/O
-    /// timeout.
+    /// The deadline of a wait that begins now in the current phase: the head's fixed
+    /// end inside a head (no clock read), otherwise `now()` plus the phase's timeout.
     pub fn deadline<D: Copy>(&self, timeouts: &Timeouts<D>, now: impl FnOnce() -> I) -> I
     where
         I: Add<D, Output = I>,
     {
         match self.phase {
-            Phase::Idle => self.since + timeouts.idle,
+            Phase::Idle => now() + timeouts.idle,
             Phase::Head => self.since + timeouts.head,
             Phase::Busy | Phase::Done => now() + timeouts.io,
         }
