@@ -4,14 +4,17 @@ use crate::setup::{Toolchain, describe, run};
 use crate::{Result, root};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Instant;
 
 /// One QEMU board: machine, CPU, and the target its firmware is built for (as in
 /// `tests/tests/qemu/mod.rs`).
 pub struct Board {
-    machine: &'static str,
+    /// What `cargo xtask qemu-pair --a/--b` calls it.
+    pub name: &'static str,
+    /// QEMU's `-machine`.
+    pub machine: &'static str,
     cpu: &'static str,
     /// The thumb target.
     pub target: &'static str,
@@ -19,6 +22,7 @@ pub struct Board {
 
 /// mps2-an386: a Cortex-M4 with FPU.
 pub const AN386: Board = Board {
+    name: "an386",
     machine: "mps2-an386",
     cpu: "cortex-m4",
     target: "thumbv7em-none-eabihf",
@@ -26,10 +30,19 @@ pub const AN386: Board = Board {
 
 /// mps2-an385: a Cortex-M3, running thumbv6m code.
 pub const AN385: Board = Board {
+    name: "an385",
     machine: "mps2-an385",
     cpu: "cortex-m3",
     target: "thumbv6m-none-eabi",
 };
+
+/// The board called `name` (`an386`, `an385`).
+pub fn board(name: &str) -> Result<&'static Board> {
+    [&AN386, &AN385]
+        .into_iter()
+        .find(|b| b.name == name)
+        .ok_or_else(|| format!("no board {name:?}: an386 (Cortex-M4) or an385 (Cortex-M3)"))
+}
 
 /// The host port `cargo xtask qemu` forwards to the device's port 80.
 pub const QEMU_PORT: u16 = 8081;
@@ -41,13 +54,15 @@ const CONFIG_ADDR: u32 = 0x203f_0000;
 /// What the firmware prints once it serves.
 const LISTENING: &str = "listening on 10.0.2.15:80";
 
-/// The two ELFs of `qemu-device`.
+/// The ELFs of `qemu-device`.
 #[derive(Clone, Copy)]
 pub enum Build {
     /// `qemu-device`.
     Plain,
     /// `qemu-device-tls` (feature `tls`).
     Tls,
+    /// `qemu-device-ipv6` (feature `ipv6`): device to device.
+    Ipv6,
 }
 
 /// Build one ELF for `target` (release, as the tests run it); its path.
@@ -62,13 +77,17 @@ pub fn build(toolchain: &Toolchain, target: &str, which: Build) -> Result<PathBu
         "-p",
         "qemu-device",
     ]);
+    // A feature's binary is built on its own: with the feature on, the plain one
+    // would be rebuilt with it too.
     let bin = match which {
         Build::Plain => "qemu-device",
         Build::Tls => {
-            // Only this binary: with the feature on, the plain one would be rebuilt
-            // with TLS too.
             cargo.args(["--features", "tls", "--bin", "qemu-device-tls"]);
             "qemu-device-tls"
+        }
+        Build::Ipv6 => {
+            cargo.args(["--features", "ipv6", "--bin", "qemu-device-ipv6"]);
+            "qemu-device-ipv6"
         }
     };
     let started = Instant::now();
@@ -92,44 +111,54 @@ pub fn build(toolchain: &Toolchain, target: &str, which: Build) -> Result<PathBu
     Ok(elf)
 }
 
-/// Every ELF the device tests boot: plain and TLS, for both boards.
+/// Every ELF the device tests boot: plain, TLS and IPv6, for both boards.
 pub fn build_for_tests(toolchain: &Toolchain) -> Result {
     for board in [&AN386, &AN385] {
-        for which in [Build::Plain, Build::Tls] {
+        for which in [Build::Plain, Build::Tls, Build::Ipv6] {
             build(toolchain, board.target, which)?;
         }
     }
     Ok(())
 }
 
-/// The configuration blob for serving without the idle exit: the 48-byte header of
-/// `firmware/qemu-device/src/config.rs`, mode 0 (serve), flag bit 1 (no idle exit), no
-/// fields.
-fn serve_forever_blob() -> Vec<u8> {
+/// A configuration blob (layout in `firmware/qemu-device/src/config.rs`): the 48-byte
+/// header with `mode` and `flags` (gateway port and TLS seed zero), then `fields`, each
+/// with its 2-byte length.
+pub fn blob(mode: u8, flags: u8, fields: &[&[u8]]) -> Vec<u8> {
     let mut blob = b"DEGUCFG1".to_vec();
-    blob.extend_from_slice(&48u32.to_le_bytes());
-    blob.push(0); // mode: serve
-    blob.push(0b10); // flags: no idle exit
-    blob.extend_from_slice(&0u16.to_le_bytes()); // gateway port: unused
-    blob.extend_from_slice(&[0; 32]); // TLS seed: unused
+    blob.extend_from_slice(&[0; 4]); // the length, below
+    blob.push(mode);
+    blob.push(flags);
+    blob.extend_from_slice(&0u16.to_le_bytes()); // gateway port
+    blob.extend_from_slice(&[0; 32]); // TLS seed
+    for field in fields {
+        let len = u16::try_from(field.len()).expect("a field under 64 KiB");
+        blob.extend_from_slice(&len.to_le_bytes());
+        blob.extend_from_slice(field);
+    }
+    let total = u32::try_from(blob.len()).expect("a blob under 4 GiB");
+    blob[8..12].copy_from_slice(&total.to_le_bytes());
     blob
 }
 
-/// Boot `elf` on `board` with 127.0.0.1:`port` forwarded to the device's port 80 and
-/// no idle exit; print what it prints until QEMU ends (Ctrl-C).
-pub fn boot_demo(board: &Board, elf: &Path, port: u16) -> Result {
-    let blob = root().join("target/xtask/serve-forever.bin");
-    std::fs::create_dir_all(blob.parent().expect("a parent"))
-        .and_then(|()| std::fs::write(&blob, serve_forever_blob()))
-        .map_err(|e| format!("write {}: {e}", blob.display()))?;
+/// Write `bytes` to `target/xtask/<name>` for QEMU's loader; its path.
+pub fn blob_file(name: &str, bytes: &[u8]) -> Result<PathBuf> {
+    let path = root().join("target/xtask").join(name);
+    std::fs::create_dir_all(path.parent().expect("a parent"))
+        .and_then(|()| std::fs::write(&path, bytes))
+        .map_err(|e| format!("write {}: {e}", path.display()))?;
+    Ok(path)
+}
+
+/// QEMU for `elf` on `board` with the network `nic` (a `-nic` value) and the
+/// configuration blob `blob`; output piped, no stdin, and stopped when this process
+/// ends.
+pub fn qemu(board: &Board, nic: &str, blob: &Path, elf: &Path) -> Command {
     let mut qemu = Command::new("qemu-system-arm");
     qemu.args(["-machine", board.machine, "-cpu", board.cpu])
         .args(["-nographic", "-monitor", "none"])
         .args(["-semihosting-config", "enable=on,target=native"])
-        .arg("-nic")
-        .arg(format!(
-            "user,model=lan9118,hostfwd=tcp:127.0.0.1:{port}-10.0.2.15:80"
-        ))
+        .args(["-nic", nic])
         .arg("-device")
         .arg(format!(
             "loader,file={},addr={CONFIG_ADDR:#x},force-raw=on",
@@ -142,12 +171,16 @@ pub fn boot_demo(board: &Board, elf: &Path, port: u16) -> Result {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     die_with_parent(&mut qemu);
-    println!("\n{}", describe(&qemu));
-    println!("booting {} ({}); Ctrl-C stops it", board.machine, board.cpu);
-    let mut child = qemu
-        .spawn()
-        .map_err(|e| format!("cannot start qemu-system-arm: {e}"))?;
-    let (send, lines) = mpsc::channel();
+    qemu
+}
+
+/// Send every line `child` prints (stdout and stderr) to `send`, tagged with `tag`,
+/// from a thread per pipe; the channel sees the end when both pipes close.
+pub fn forward_lines<T: Copy + Send + 'static>(
+    child: &mut Child,
+    tag: T,
+    send: &mpsc::Sender<(T, String)>,
+) {
     let pipes: [Option<Box<dyn Read + Send>>; 2] = [
         child
             .stdout
@@ -165,15 +198,31 @@ pub fn boot_demo(board: &Board, elf: &Path, port: u16) -> Result {
                 .lines()
                 .map_while(std::result::Result::ok)
             {
-                if send.send(line).is_err() {
+                if send.send((tag, line)).is_err() {
                     break;
                 }
             }
         });
     }
+}
+
+/// Boot `elf` on `board` with 127.0.0.1:`port` forwarded to the device's port 80 and
+/// no idle exit; print what it prints until QEMU ends (Ctrl-C).
+pub fn boot_demo(board: &Board, elf: &Path, port: u16) -> Result {
+    // Mode 0 (serve), flag bit 1 (no idle exit), no fields.
+    let blob = blob_file("serve-forever.bin", &blob(0, 0b10, &[]))?;
+    let nic = format!("user,model=lan9118,hostfwd=tcp:127.0.0.1:{port}-10.0.2.15:80");
+    let mut qemu = qemu(board, &nic, &blob, elf);
+    println!("\n{}", describe(&qemu));
+    println!("booting {} ({}); Ctrl-C stops it", board.machine, board.cpu);
+    let mut child = qemu
+        .spawn()
+        .map_err(|e| format!("cannot start qemu-system-arm: {e}"))?;
+    let (send, lines) = mpsc::channel();
+    forward_lines(&mut child, (), &send);
     drop(send);
     let mut forward_failed = false;
-    for line in lines {
+    for ((), line) in lines {
         println!("{line}");
         if line.contains(LISTENING) {
             println!(
