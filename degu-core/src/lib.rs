@@ -18,6 +18,9 @@
 //! * [`Range`] / [`ContentRange`]: single byte ranges, Python-original rules plus the
 //!   open form `bytes=N-` and a 416's `bytes */<total>`.
 //!
+//! [`attach`] is the attach protocol: a device behind NAT dials its gateway and serves it
+//! on that connection.
+//!
 //! [`pressure`] is the one eviction policy every adapter applies when its connections
 //! are all taken.
 //!
@@ -48,6 +51,7 @@
 mod fmt;
 
 pub mod app;
+pub mod attach;
 pub mod body;
 pub mod engine;
 pub mod error;
