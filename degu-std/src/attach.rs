@@ -704,9 +704,17 @@ impl AttachedDevice {
         })
     }
 
-    /// The counters.
-    pub fn stats(&self) -> &DeviceStats {
+    /// The counters (shared: clone to watch them from elsewhere).
+    pub fn stats(&self) -> &Arc<DeviceStats> {
         &self.stats
+    }
+
+    /// Serve until SIGINT or SIGTERM, then close every attachment (for programs like
+    /// `demo-server --attach`).
+    pub fn run_until_signal(self) -> io::Result<()> {
+        crate::server::wait_for_signal()?;
+        tracing::info!("signal received: detaching");
+        self.stop()
     }
 
     /// Wait until at least `n` attachments are handed over, up to `limit`.

@@ -535,6 +535,14 @@ impl DevicePolicy {
         self
     }
 
+    /// Add every rule of `other`.
+    pub fn extend(&mut self, other: DevicePolicy) -> &mut Self {
+        for (client, devices) in other.rules {
+            self.allow(&client, &devices);
+        }
+        self
+    }
+
     /// Parse one rule, `CLIENT=DEVICE[,DEVICE...]` (the gateway's `--allow`).
     pub fn parse_rule(&mut self, rule: &str) -> Result<&mut Self, String> {
         let (client, devices) = rule

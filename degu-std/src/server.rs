@@ -422,19 +422,7 @@ impl RunningServer {
     /// Serve until SIGINT or SIGTERM, then shut down gracefully and wait (for
     /// programs like `demo-server` and `gateway`).
     pub fn run_until_signal(self) -> io::Result<()> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        rt.block_on(async {
-            use tokio::signal::unix::{SignalKind, signal};
-            let mut term = signal(SignalKind::terminate())?;
-            let mut int = signal(SignalKind::interrupt())?;
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-            io::Result::Ok(())
-        })?;
+        wait_for_signal()?;
         tracing::info!("signal received: shutting down");
         self.stop()
     }
@@ -444,6 +432,23 @@ impl RunningServer {
         self.shutdown_handle().shutdown();
         self.join()
     }
+}
+
+/// Block until SIGINT or SIGTERM arrives.
+pub(crate) fn wait_for_signal() -> io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        io::Result::Ok(())
+    })
 }
 
 pub(crate) enum AsyncListener {
