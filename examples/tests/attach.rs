@@ -1,0 +1,297 @@
+//! Devices behind NAT, from outside: the `gateway` binary with `--attach` and
+//! `demo-server --attach` devices that dial it over mutual TLS with certificates made by
+//! the openssl CLI, on TCP and AF_UNIX; curl and Degu's client in front. Also the
+//! gateway's TLS front door and its device policy.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::openssl::OpensslCa;
+use common::{expected_echo, stream_echo};
+use degu_std::blocking::Wait;
+use degu_std::{Address, BodyExt, Client};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How long a device may take to attach once started (a debug build on a busy machine).
+const ATTACH_WAIT: Duration = Duration::from_secs(10);
+
+/// A child process whose stdout lines arrive on a channel; killed when dropped.
+struct Proc {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Proc {
+    fn spawn(bin: &str, args: &[&str]) -> Proc {
+        let mut child = Command::new(bin)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = mpsc::channel();
+        let out = BufReader::new(child.stdout.take().unwrap());
+        std::thread::spawn(move || {
+            for line in out.lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        Proc { child, lines }
+    }
+
+    /// The next stdout line within `limit`.
+    fn line(&self, limit: Duration) -> Option<String> {
+        self.lines.recv_timeout(limit).ok()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A gateway process: where its clients and its devices reach it.
+struct Gateway {
+    _proc: Proc,
+    front: Address,
+    attach: Address,
+}
+
+fn gateway(args: &[&str]) -> Gateway {
+    let mut all = vec!["--address", "127.0.0.1:0", "--timeout", "5"];
+    all.extend_from_slice(args);
+    let proc = Proc::spawn(env!("CARGO_BIN_EXE_gateway"), &all);
+    let field = |prefix: &str| -> Address {
+        let line = proc.line(Duration::from_secs(10)).expect("gateway output");
+        let rest = line.strip_prefix(prefix).unwrap_or_else(|| panic!("{line:?}"));
+        rest.trim().parse().unwrap()
+    };
+    let (front, attach) = (field("listening on "), field("attach on "));
+    Gateway {
+        _proc: proc,
+        front,
+        attach,
+    }
+}
+
+/// `demo-server --attach <gateway> ARGS...`, attached (or not, `None`) within the wait.
+fn device(attach: &Address, args: &[&str]) -> (Proc, bool) {
+    let gateway = attach.to_string();
+    let mut all = vec!["--attach", gateway.as_str()];
+    all.extend_from_slice(args);
+    let proc = Proc::spawn(env!("CARGO_BIN_EXE_demo-server"), &all);
+    let attached = proc
+        .line(ATTACH_WAIT)
+        .is_some_and(|l| l == format!("attached to {gateway}"));
+    (proc, attached)
+}
+
+/// The TLS options of a device with `leaf` from `ca`.
+fn tls_args<'a>(ca: &'a Path, cert: &'a Path, key: &'a Path) -> Vec<&'a str> {
+    vec![
+        "--ca",
+        ca.to_str().unwrap(),
+        "--cert",
+        cert.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+        "--server-name",
+        "gateway",
+    ]
+}
+
+/// `curl ARGS...`: exit status and stdout.
+fn curl(args: &[&str]) -> (bool, Vec<u8>) {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "30"])
+        .args(args)
+        .output()
+        .expect("curl must be installed (cargo xtask setup installs it)");
+    (out.status.success(), out.stdout)
+}
+
+fn get_status(front: &Address, path: &str) -> u16 {
+    let mut conn = Client::new(front.clone()).connect_blocking().unwrap();
+    let mut r = conn.get(path, &[]).wait().unwrap();
+    let status = r.status;
+    let _ = r.body.read_to_vec().wait();
+    status
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("degu-attach-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn devices_behind_nat_attach_over_mutual_tls_on_tcp_and_unix() {
+    let dir = temp_dir("mtls");
+    let ca = OpensslCa::new(&dir, "ca");
+    let (gw, lamp, door) = (ca.issue("gateway"), ca.issue("lamp"), ca.issue("door"));
+    let unix = dir.join("attach.sock");
+    for attach_on in ["127.0.0.1:0", unix.to_str().unwrap()] {
+        let g = gateway(&[
+            "--attach",
+            attach_on,
+            "--ca",
+            ca.cert().to_str().unwrap(),
+            "--cert",
+            gw.cert.to_str().unwrap(),
+            "--key",
+            gw.key.to_str().unwrap(),
+        ]);
+        let ca_pem = ca.cert();
+        let lamp_args = tls_args(&ca_pem, &lamp.cert, &lamp.key);
+        let door_args = tls_args(&ca_pem, &door.cert, &door.key);
+        let (lamp_proc, attached) = device(&g.attach, &lamp_args);
+        assert!(attached, "lamp attaches on {attach_on}");
+        let (_door, attached) = device(&g.attach, &door_args);
+        assert!(attached, "door attaches on {attach_on}");
+        let front = format!("http://{}", g.front);
+
+        // GET and HEAD with curl, each device under its own name.
+        for name in ["lamp", "door"] {
+            let (ok, body) = curl(&[&format!("{front}/device/{name}/hello")]);
+            assert!(ok);
+            assert_eq!(body, b"hello, world");
+        }
+        let (ok, head) = curl(&["-I", &format!("{front}/device/lamp/hello")]);
+        let head = String::from_utf8(head).unwrap();
+        assert!(ok && head.starts_with("HTTP/1.1 200"), "{head}");
+        assert!(head.contains("content-length: 12"), "{head}");
+        let (_, unknown) = curl(&["-o", "/dev/null", "-w", "%{http_code}", &format!("{front}/device/safe/hello")]);
+        assert_eq!(unknown, b"502", "a device that is not attached");
+
+        // 1 MiB chunked echo with extensions: bytes and chunk list identical.
+        let mut conn = Client::new(g.front.clone()).connect_blocking().unwrap();
+        let (status, got) = stream_echo(&mut conn, "/device/lamp/echo", 1 << 20, 7, true);
+        assert_eq!(status, 200);
+        assert_eq!(got, expected_echo(1 << 20, 7, true), "chunk-exact echo");
+        let big = dir.join("big.bin");
+        let data: Vec<u8> = (0..1u32 << 20).map(|i| (i * 7 + i / 251) as u8).collect();
+        std::fs::write(&big, &data).unwrap();
+        let (ok, echoed) = curl(&[
+            "-T",
+            big.to_str().unwrap(),
+            "-H",
+            "transfer-encoding: chunked",
+            &format!("{front}/device/door/echo"),
+        ]);
+        assert!(ok && echoed == data, "curl's 1 MiB chunked upload echoed");
+
+        // The device goes away (power cut): 502; it comes back: reachable within 5 s.
+        drop(lamp_proc);
+        let gone = Instant::now();
+        while get_status(&g.front, "/device/lamp/hello") != 502 {
+            assert!(gone.elapsed() < Duration::from_secs(5), "still routed after the device left");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let started = Instant::now();
+        let (_lamp, _) = device(&g.attach, &lamp_args);
+        while get_status(&g.front, "/device/lamp/hello") != 200 {
+            assert!(started.elapsed() < Duration::from_secs(5), "not reachable again in 5 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        println!(
+            "attach on {attach_on}: the restarted device is reachable again after {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+#[test]
+fn a_foreign_ca_and_a_false_name_do_not_attach() {
+    let dir = temp_dir("refused");
+    let ca = OpensslCa::new(&dir, "ca");
+    let foreign = OpensslCa::new(&dir, "foreign");
+    let gw = ca.issue("gateway");
+    let g = gateway(&[
+        "--attach",
+        "127.0.0.1:0",
+        "--ca",
+        ca.cert().to_str().unwrap(),
+        "--cert",
+        gw.cert.to_str().unwrap(),
+        "--key",
+        gw.key.to_str().unwrap(),
+    ]);
+    // A device certificate from another CA: refused at the handshake.
+    let impostor = foreign.issue("lamp");
+    let ca_pem = ca.cert();
+    let (_p, attached) = device(&g.attach, &tls_args(&ca_pem, &impostor.cert, &impostor.key));
+    assert!(!attached, "a foreign CA's certificate attaches");
+    assert_eq!(get_status(&g.front, "/device/lamp/hello"), 502);
+    // A genuine certificate claiming another device's name: 403, never attached.
+    let door = ca.issue("door");
+    let mut args = tls_args(&ca_pem, &door.cert, &door.key);
+    args.extend(["--name", "lamp"]);
+    let (_p, attached) = device(&g.attach, &args);
+    assert!(!attached, "a device attaches as another");
+    assert_eq!(get_status(&g.front, "/device/lamp/hello"), 502);
+    assert_eq!(get_status(&g.front, "/device/door/hello"), 502);
+    // A plain device at a TLS gateway.
+    let (_p, attached) = device(&g.attach, &["--name", "lamp"]);
+    assert!(!attached, "a plain device attaches to a TLS gateway");
+}
+
+#[test]
+fn plain_attachments_need_the_explicit_opt_in() {
+    let out = Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .args(["--address", "127.0.0.1:0", "--attach", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--allow-anonymous"), "{err}");
+    let g = gateway(&["--attach", "127.0.0.1:0", "--allow-anonymous"]);
+    let (_p, attached) = device(&g.attach, &["--name", "lamp"]);
+    assert!(attached);
+    assert_eq!(get_status(&g.front, "/device/lamp/hello"), 200);
+}
+
+#[test]
+fn the_front_door_wants_a_client_certificate_and_enforces_the_policy() {
+    let dir = temp_dir("front");
+    let ca = OpensslCa::new(&dir, "ca");
+    let (gw, alice, bob) = (ca.issue("gateway"), ca.issue("alice"), ca.issue("bob"));
+    let (lamp, door) = (ca.issue("lamp"), ca.issue("door"));
+    let cert = |p: &PathBuf| p.to_str().unwrap().to_string();
+    let (ca_pem, gw_pem, gw_key) = (cert(&ca.cert()), cert(&gw.cert), cert(&gw.key));
+    let g = gateway(&[
+        "--attach", "127.0.0.1:0", "--ca", &ca_pem, "--cert", &gw_pem, "--key", &gw_key,
+        "--listen-cert", &gw_pem, "--listen-key", &gw_key, "--listen-ca", &ca_pem,
+        "--allow", "alice=lamp", "--allow", "bob=door,lamp",
+    ]);
+    let ca_path = ca.cert();
+    let (_lamp, a) = device(&g.attach, &tls_args(&ca_path, &lamp.cert, &lamp.key));
+    let (_door, b) = device(&g.attach, &tls_args(&ca_path, &door.cert, &door.key));
+    assert!(a && b);
+    let Address::Ip(front) = g.front else { panic!() };
+    let resolve = format!("gateway:{}:127.0.0.1", front.port());
+    let url = |device: &str| format!("https://gateway:{}/device/{device}/hello", front.port());
+    let as_client = |who: Option<&common::openssl::Leaf>, device: &str| {
+        let mut args = vec!["--resolve".to_string(), resolve.clone(), "--cacert".into(), ca_pem.clone()];
+        if let Some(leaf) = who {
+            args.extend(["--cert".into(), cert(&leaf.cert), "--key".into(), cert(&leaf.key)]);
+        }
+        args.extend(["-w".into(), "\n%{http_code}".into(), url(device)]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (ok, out) = curl(&args);
+        (ok, String::from_utf8(out).unwrap())
+    };
+    assert_eq!(as_client(Some(&alice), "lamp"), (true, "hello, world\n200".into()));
+    let (ok, out) = as_client(Some(&alice), "door");
+    assert!(ok && out.ends_with("\n403"), "alice may not reach door: {out}");
+    assert_eq!(as_client(Some(&bob), "door"), (true, "hello, world\n200".into()));
+    let (ok, out) = as_client(None, "lamp");
+    assert!(!ok, "a client without a certificate is refused at the handshake: {out}");
+    assert!(!out.contains("hello"));
+}
