@@ -141,6 +141,7 @@ struct DeviceSlot {
     /// Requests queue on the lock, first come first served.
     idle_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Attachment>>,
     live: AtomicUsize,
+    handovers: AtomicUsize,
 }
 
 /// One attachment: a connection over which the gateway is the client.
@@ -219,6 +220,14 @@ impl Attachments {
             .unwrap_or(0)
     }
 
+    /// Hand-overs accepted for `name` so far (an attachment that ended still counts).
+    pub fn handovers_as(&self, name: &str) -> usize {
+        let devices = self.inner.devices.lock().ok();
+        devices
+            .and_then(|d| d.get(name).map(|s| s.handovers.load(Ordering::Acquire)))
+            .unwrap_or(0)
+    }
+
     fn devices(&self) -> Vec<Arc<DeviceSlot>> {
         let devices = self.inner.devices.lock().ok();
         devices.map_or_else(Vec::new, |d| d.values().cloned().collect())
@@ -237,11 +246,13 @@ impl Attachments {
                     idle_tx,
                     idle_rx: tokio::sync::Mutex::new(idle_rx),
                     live: AtomicUsize::new(0),
+                    handovers: AtomicUsize::new(0),
                 })
             })
             .clone();
         drop(devices);
         slot.live.fetch_add(1, Ordering::AcqRel);
+        slot.handovers.fetch_add(1, Ordering::AcqRel);
         let attachment = Attachment {
             conn,
             slot: slot.clone(),
