@@ -144,6 +144,64 @@ pub async fn attach<R: Read, W: Write>(
     Ok(())
 }
 
+/// Waits before a device dials again, in milliseconds (degu-core has no clock): the
+/// first after a drop or a failed dial, doubling with each failure in a row up to the
+/// most; each wait is drawn from the upper half of its value ([`Backoff::delay_ms`]), so
+/// devices that lost their gateway together do not all dial back at the same instant.
+/// A hand-over resets the count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Backoff {
+    /// The first wait.
+    pub first_ms: u32,
+    /// The longest wait.
+    pub max_ms: u32,
+}
+
+impl Backoff {
+    /// 100 ms first, 30 s at most.
+    pub const DEFAULT: Backoff = Backoff {
+        first_ms: 100,
+        max_ms: 30_000,
+    };
+
+    /// The wait after `failures` failures in a row (0 after a link that worked and
+    /// dropped), drawn from the upper half by `random` (any value, e.g. [`jitter`]).
+    ///
+    /// ```
+    /// use degu_core::attach::Backoff;
+    /// let b = Backoff::DEFAULT;
+    /// assert!((50..=100).contains(&b.delay_ms(0, 12345)));
+    /// assert!((400..=800).contains(&b.delay_ms(3, 777)));
+    /// assert!((15_000..=30_000).contains(&b.delay_ms(40, 9)));
+    /// ```
+    pub const fn delay_ms(&self, failures: u32, random: u32) -> u32 {
+        let shift = if failures < 16 { failures } else { 16 };
+        let grown = self.first_ms.saturating_mul(1 << shift);
+        let wait = if grown < self.max_ms { grown } else { self.max_ms };
+        let half = wait / 2;
+        let span = wait - half + 1;
+        half + random % span
+    }
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff::DEFAULT
+    }
+}
+
+/// The next value of a xorshift32 generator (`state` must not be 0): jitter for
+/// [`Backoff::delay_ms`], not for anything that must be unpredictable.
+pub fn jitter(state: &mut u32) -> u32 {
+    let mut x = if *state == 0 { 0x9e37_79b9 } else { *state };
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    *state = x;
+    x
+}
+
 /// Why a gateway refuses an attach request; [`Refusal::status`] is its answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

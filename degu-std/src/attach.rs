@@ -50,7 +50,8 @@ use crate::stream::Socket;
 use crate::tls::{TlsClientConfig, TlsServerConfig};
 use degu_core::Header;
 use degu_core::app::{App, Request, Session};
-use degu_core::attach::{DEVICE_HEADER, HANDOVER_HEADER, attach, attach_name};
+pub use degu_core::attach::Backoff;
+use degu_core::attach::{DEVICE_HEADER, HANDOVER_HEADER, attach, attach_name, jitter};
 use degu_core::engine::{Error, Read, Responder, Sent, ServerConfig as EngineConfig, ServerEnd};
 use degu_core::engine::{Write, serve};
 use std::collections::HashMap;
@@ -490,39 +491,6 @@ impl App for HandOver {
     }
 }
 
-/// Reconnect backoff: the first wait after a drop or a failed dial, doubling up to the
-/// most; each wait is drawn at random from its upper half, so devices that lost the
-/// gateway together do not dial back in step. A hand-over resets it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Backoff {
-    /// The first wait (default 100 ms).
-    pub first: Duration,
-    /// The longest wait (default 30 s).
-    pub max: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff {
-            first: Duration::from_millis(100),
-            max: Duration::from_secs(30),
-        }
-    }
-}
-
-impl Backoff {
-    /// The wait after `failures` failures in a row, jittered by `random`.
-    pub fn delay(&self, failures: u32, random: u64) -> Duration {
-        let exp = self
-            .first
-            .saturating_mul(1u32 << failures.min(16))
-            .min(self.max);
-        let half = exp / 2;
-        let nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
-        half + Duration::from_nanos(random % nanos.max(1))
-    }
-}
-
 /// A host-side device's attachments: where to dial and how; every field has a
 /// documented default.
 #[derive(Clone, Debug)]
@@ -538,7 +506,7 @@ pub struct DeviceConfig {
     /// Attachments kept open in parallel (default 1): how many requests the gateway can
     /// have in flight to this device at once.
     pub attachments: usize,
-    /// Waits before dialling again.
+    /// Waits before dialling again (default [`Backoff::DEFAULT`]).
     pub backoff: Backoff,
     /// Bound on dialling, TLS and the hand-over together (default 10 s).
     pub handshake_timeout: Duration,
@@ -556,7 +524,7 @@ impl DeviceConfig {
             tls: None,
             name: Some(name.to_string()),
             attachments: 1,
-            backoff: Backoff::default(),
+            backoff: Backoff::DEFAULT,
             handshake_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(300),
         }
@@ -603,8 +571,8 @@ impl Drop for Attached<'_> {
 
 /// One attachment's life, again and again: dial, hand over, serve `app` until the link
 /// drops, wait (backoff), dial again; until `stats` says stop. `seed` varies the jitter.
-pub async fn keep_attached<A: App>(app: &A, config: &DeviceConfig, stats: &DeviceStats, seed: u64) {
-    let mut random = seed | 1;
+pub async fn keep_attached<A: App>(app: &A, config: &DeviceConfig, stats: &DeviceStats, seed: u32) {
+    let mut random = seed;
     let mut failures = 0u32;
     while !stats.stop.load(Ordering::Acquire) {
         match attach_once(app, config, stats).await {
@@ -614,11 +582,8 @@ pub async fn keep_attached<A: App>(app: &A, config: &DeviceConfig, stats: &Devic
                 failures = failures.saturating_add(1);
             }
         }
-        // xorshift64: jitter only, no need for a better generator.
-        random ^= random << 13;
-        random ^= random >> 7;
-        random ^= random << 17;
-        tokio::time::sleep(config.backoff.delay(failures, random)).await;
+        let wait = config.backoff.delay_ms(failures, jitter(&mut random));
+        tokio::time::sleep(Duration::from_millis(u64::from(wait))).await;
     }
 }
 
@@ -698,7 +663,7 @@ impl AttachedDevice {
                     let (app, config) = (Rc::new(app), Rc::new(config));
                     for i in 0..config.attachments.max(1) {
                         let (app, config, stats) = (app.clone(), config.clone(), shared.clone());
-                        let seed = u64::from(std::process::id()) ^ ((i as u64 + 1) << 32);
+                        let seed = std::process::id() ^ ((i as u32 + 1) << 20);
                         tokio::task::spawn_local(async move {
                             keep_attached(&*app, &config, &stats, seed).await;
                         });

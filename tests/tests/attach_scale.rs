@@ -87,7 +87,7 @@ fn a_thousand_devices_attached_to_one_gateway_answer_20000_requests() {
                     let config = DeviceConfig::plain(attach.clone(), &format!("d{i}"));
                     let (app, stats) = (app.clone(), stats.clone());
                     tokio::task::spawn_local(async move {
-                        keep_attached(&*app, &config, &stats, i as u64).await;
+                        keep_attached(&*app, &config, &stats, i as u32 + 1).await;
                     });
                 }
                 while !stop.load(Ordering::Acquire) {

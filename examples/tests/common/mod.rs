@@ -9,6 +9,7 @@
     clippy::indexing_slicing
 )]
 
+pub mod attach;
 pub mod openssl;
 
 use degu_core::{ChunkExt, Framing, Method};

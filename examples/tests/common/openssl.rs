@@ -106,3 +106,39 @@ impl OpensslCa {
         }
     }
 }
+
+impl Leaf {
+    /// The certificate as DER (what a device's configuration carries).
+    pub fn cert_der(&self) -> Vec<u8> {
+        der(&["x509", "-in"], &self.cert)
+    }
+
+    /// The key as SEC1 DER (`openssl ec`), what degu-embassy's TLS client takes.
+    pub fn key_sec1_der(&self) -> Vec<u8> {
+        der(&["ec", "-in"], &self.key)
+    }
+}
+
+impl OpensslCa {
+    /// The CA certificate as DER.
+    pub fn cert_der(&self) -> Vec<u8> {
+        der(&["x509", "-in"], &self.cert())
+    }
+}
+
+/// `openssl <command> <file> -outform DER`: its output.
+fn der(command: &[&str], file: &Path) -> Vec<u8> {
+    let out = Command::new("openssl")
+        .args(command)
+        .arg(file)
+        .args(["-outform", "DER"])
+        .output()
+        .expect("openssl must be installed (cargo xtask setup installs it)");
+    assert!(
+        out.status.success() && !out.stdout.is_empty(),
+        "openssl {command:?} {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
