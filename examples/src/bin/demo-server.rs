@@ -255,6 +255,11 @@ fn main() -> ExitCode {
             }
         },
     };
+    if let Some(device) = args.attach {
+        let scheme = if device.tls.is_some() { "mutual TLS" } else { "plain" };
+        eprintln!("demo-server: attaching to {} ({scheme})", device.gateway);
+        return attach_until_signal(Served { files }, device);
+    }
     match &files {
         Some(f) => eprintln!(
             "demo-server: serving the demo app ({scheme}), {} at /files/",
@@ -263,9 +268,5 @@ fn main() -> ExitCode {
         None => eprintln!("demo-server: serving the demo app ({scheme})"),
     }
     let app = Served { files };
-    if let Some(device) = args.attach {
-        eprintln!("demo-server: attaching to {}", device.gateway);
-        return attach_until_signal(app, device);
-    }
     degu_examples::cli::serve_until_signal("demo-server", &args.address, args.config, app)
 }
