@@ -178,7 +178,11 @@ impl Backoff {
     pub const fn delay_ms(&self, failures: u32, random: u32) -> u32 {
         let shift = if failures < 16 { failures } else { 16 };
         let grown = self.first_ms.saturating_mul(1 << shift);
-        let wait = if grown < self.max_ms { grown } else { self.max_ms };
+        let wait = if grown < self.max_ms {
+            grown
+        } else {
+            self.max_ms
+        };
         let half = wait / 2;
         let span = wait - half + 1;
         half + random % span

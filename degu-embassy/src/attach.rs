@@ -5,7 +5,7 @@
 //!   must opt in to plain attachments).
 //! * `attach_tls` (feature `tls`): one attachment over mutual TLS 1.3; the device's name
 //!   is its certificate's common name. `embedded-tls` cannot split a connection, so the
-//!   engine serves over a [`HalfDuplex`] stream.
+//!   engine serves over a [`HalfDuplex`](crate::HalfDuplex) stream.
 //! * [`Redial`]: the bounded, jittered wait before dialling again
 //!   ([`degu_core::attach::Backoff`]).
 //!

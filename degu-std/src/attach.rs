@@ -56,8 +56,8 @@ use degu_core::engine::{Error, Read, Responder, Sent, ServerConfig as EngineConf
 use degu_core::engine::{Write, serve};
 use std::collections::HashMap;
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -296,7 +296,11 @@ impl Attachments {
     /// Close every idle attachment and forget every device (the slots hold their idle
     /// attachments, which point back at their slots).
     fn close_all(&self) {
-        let slots = self.inner.devices.lock().map(|mut d| std::mem::take(&mut *d));
+        let slots = self
+            .inner
+            .devices
+            .lock()
+            .map(|mut d| std::mem::take(&mut *d));
         for slot in slots.into_iter().flat_map(HashMap::into_values) {
             if let Ok(mut idle) = slot.idle_rx.try_lock() {
                 while idle.try_recv().is_ok() {}
@@ -700,7 +704,10 @@ impl AttachedDevice {
             if std::time::Instant::now() >= deadline {
                 return Err(io::Error::new(
                     io::ErrorKind::TimedOut,
-                    format!("{} of {n} attachments after {limit:?}", self.stats.attached()),
+                    format!(
+                        "{} of {n} attachments after {limit:?}",
+                        self.stats.attached()
+                    ),
                 ));
             }
             std::thread::sleep(WAIT_POLL);

@@ -177,9 +177,7 @@ impl Upstream<'_> {
     fn keep(&mut self, held: Held) {
         match (self, held) {
             (Upstream::Dial { kept, .. }, Held::Dialled(c)) => **kept = Some(c),
-            (Upstream::Attached { attachments, .. }, Held::Attached(a)) => {
-                attachments.give_back(a)
-            }
+            (Upstream::Attached { attachments, .. }, Held::Attached(a)) => attachments.give_back(a),
             _ => {}
         }
     }
@@ -495,7 +493,10 @@ impl App for GatewayApp {
             if !policy.allows(client, name) {
                 tracing::debug!(?client, device = name, "refused by the device policy");
                 let why = b"403 Forbidden: this client may not reach this device\n";
-                return responder.keep_alive().send(403, "Forbidden", &[], why).await;
+                return responder
+                    .keep_alive()
+                    .send(403, "Forbidden", &[], why)
+                    .await;
             }
         }
         let slots = &mut session.state;

@@ -532,7 +532,9 @@ fn out_of_descriptors(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(n) if n == Errno::EMFILE as i32 || n == Errno::ENFILE as i32)
 }
 
-pub(crate) async fn accept(listener: &AsyncListener) -> io::Result<(Plain, Address, Option<Credentials>)> {
+pub(crate) async fn accept(
+    listener: &AsyncListener,
+) -> io::Result<(Plain, Address, Option<Credentials>)> {
     match listener {
         AsyncListener::Tcp(l) => {
             let (s, peer) = l.accept().await?;

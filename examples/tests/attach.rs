@@ -50,7 +50,13 @@ fn devices_behind_nat_attach_over_mutual_tls_on_tcp_and_unix() {
         let head = String::from_utf8(head).unwrap();
         assert!(ok && head.starts_with("HTTP/1.1 200"), "{head}");
         assert!(head.contains("content-length: 12"), "{head}");
-        let (_, unknown) = curl(&["-o", "/dev/null", "-w", "%{http_code}", &format!("{front}/device/safe/hello")]);
+        let (_, unknown) = curl(&[
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &format!("{front}/device/safe/hello"),
+        ]);
         assert_eq!(unknown, b"502", "a device that is not attached");
 
         // 1 MiB chunked echo with extensions: bytes and chunk list identical.
@@ -74,13 +80,19 @@ fn devices_behind_nat_attach_over_mutual_tls_on_tcp_and_unix() {
         drop(lamp_proc);
         let gone = Instant::now();
         while get_status(&g.front, "/device/lamp/hello") != 502 {
-            assert!(gone.elapsed() < Duration::from_secs(5), "still routed after the device left");
+            assert!(
+                gone.elapsed() < Duration::from_secs(5),
+                "still routed after the device left"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         let started = Instant::now();
         let (_lamp, _) = device(&g.attach, &lamp_args);
         while get_status(&g.front, "/device/lamp/hello") != 200 {
-            assert!(started.elapsed() < Duration::from_secs(5), "not reachable again in 5 s");
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "not reachable again in 5 s"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         println!(
@@ -149,32 +161,71 @@ fn the_front_door_wants_a_client_certificate_and_enforces_the_policy() {
     let cert = |p: &PathBuf| p.to_str().unwrap().to_string();
     let (ca_pem, gw_pem, gw_key) = (cert(&ca.cert()), cert(&gw.cert), cert(&gw.key));
     let g = gateway(&[
-        "--attach", "127.0.0.1:0", "--ca", &ca_pem, "--cert", &gw_pem, "--key", &gw_key,
-        "--listen-cert", &gw_pem, "--listen-key", &gw_key, "--listen-ca", &ca_pem,
-        "--allow", "alice=lamp", "--allow", "bob=door,lamp",
+        "--attach",
+        "127.0.0.1:0",
+        "--ca",
+        &ca_pem,
+        "--cert",
+        &gw_pem,
+        "--key",
+        &gw_key,
+        "--listen-cert",
+        &gw_pem,
+        "--listen-key",
+        &gw_key,
+        "--listen-ca",
+        &ca_pem,
+        "--allow",
+        "alice=lamp",
+        "--allow",
+        "bob=door,lamp",
     ]);
     let ca_path = ca.cert();
     let (_lamp, a) = device(&g.attach, &tls_args(&ca_path, &lamp.cert, &lamp.key));
     let (_door, b) = device(&g.attach, &tls_args(&ca_path, &door.cert, &door.key));
     assert!(a && b);
-    let Address::Ip(front) = g.front else { panic!() };
+    let Address::Ip(front) = g.front else {
+        panic!()
+    };
     let resolve = format!("gateway:{}:127.0.0.1", front.port());
     let url = |device: &str| format!("https://gateway:{}/device/{device}/hello", front.port());
     let as_client = |who: Option<&common::openssl::Leaf>, device: &str| {
-        let mut args = vec!["--resolve".to_string(), resolve.clone(), "--cacert".into(), ca_pem.clone()];
+        let mut args = vec![
+            "--resolve".to_string(),
+            resolve.clone(),
+            "--cacert".into(),
+            ca_pem.clone(),
+        ];
         if let Some(leaf) = who {
-            args.extend(["--cert".into(), cert(&leaf.cert), "--key".into(), cert(&leaf.key)]);
+            args.extend([
+                "--cert".into(),
+                cert(&leaf.cert),
+                "--key".into(),
+                cert(&leaf.key),
+            ]);
         }
         args.extend(["-w".into(), "\n%{http_code}".into(), url(device)]);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let (ok, out) = curl(&args);
         (ok, String::from_utf8(out).unwrap())
     };
-    assert_eq!(as_client(Some(&alice), "lamp"), (true, "hello, world\n200".into()));
+    assert_eq!(
+        as_client(Some(&alice), "lamp"),
+        (true, "hello, world\n200".into())
+    );
     let (ok, out) = as_client(Some(&alice), "door");
-    assert!(ok && out.ends_with("\n403"), "alice may not reach door: {out}");
-    assert_eq!(as_client(Some(&bob), "door"), (true, "hello, world\n200".into()));
+    assert!(
+        ok && out.ends_with("\n403"),
+        "alice may not reach door: {out}"
+    );
+    assert_eq!(
+        as_client(Some(&bob), "door"),
+        (true, "hello, world\n200".into())
+    );
     let (ok, out) = as_client(None, "lamp");
-    assert!(!ok, "a client without a certificate is refused at the handshake: {out}");
+    assert!(
+        !ok,
+        "a client without a certificate is refused at the handshake: {out}"
+    );
     assert!(!out.contains("hello"));
 }

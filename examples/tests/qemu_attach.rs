@@ -31,9 +31,16 @@ const FIRST_ATTACH: Duration = Duration::from_secs(30);
 const REATTACH: Duration = Duration::from_secs(5);
 
 /// Boot the TLS firmware in attach mode with `leaf` (signed by `ca`) against `g`.
-fn boot(board: &Board, g: &Gateway, ca: &OpensslCa, leaf: &Leaf) -> (Qemu, tempfile::NamedTempFile) {
+fn boot(
+    board: &Board,
+    g: &Gateway,
+    ca: &OpensslCa,
+    leaf: &Leaf,
+) -> (Qemu, tempfile::NamedTempFile) {
     let elf = qemu::firmware(board, "qemu-device-tls");
-    let Address::Ip(attach) = &g.attach else { panic!("{}", g.attach) };
+    let Address::Ip(attach) = &g.attach else {
+        panic!("{}", g.attach)
+    };
     let (ca_der, cert, key) = (ca.cert_der(), leaf.cert_der(), leaf.key_sec1_der());
     let blob = Blob {
         mode: Mode::Attach,
@@ -92,7 +99,10 @@ fn attach_behind_nat(board: &Board) {
     let lamp = ca.issue("lamp");
     let (device, _blob) = boot(board, &g, &ca, &lamp);
     let took = reachable(&g, "lamp", FIRST_ATTACH, &device);
-    println!("{}: booted device attached over mutual TLS, reachable after {took:?}", board.machine);
+    println!(
+        "{}: booted device attached over mutual TLS, reachable after {took:?}",
+        board.machine
+    );
 
     // curl: GET and HEAD.
     let front = format!("http://{}", g.front);
@@ -125,7 +135,10 @@ fn attach_behind_nat(board: &Board) {
     drop(device);
     let gone = Instant::now();
     while get_status(&g.front, "/device/lamp/hello") != 502 {
-        assert!(gone.elapsed() < Duration::from_secs(10), "still routed to a stopped device");
+        assert!(
+            gone.elapsed() < Duration::from_secs(10),
+            "still routed to a stopped device"
+        );
         std::thread::sleep(Duration::from_millis(25));
     }
     let started = Instant::now();

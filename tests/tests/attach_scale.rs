@@ -134,11 +134,12 @@ fn a_thousand_devices_attached_to_one_gateway_answer_20000_requests() {
                         }
                         // The gateway closes a client connection after its max_requests
                         // (1000 by default): start a new one well before.
-                        if done > 0 && done % REQUESTS_PER_CONNECTION == 0 {
+                        if done > 0 && done.is_multiple_of(REQUESTS_PER_CONNECTION) {
                             conn = client.connect().await.map_err(|e| e.to_string())?;
                         }
                         let device = (k * 7919) % DEVICES;
-                        let fail = |e: &dyn std::fmt::Display| format!("request {k} to d{device}: {e}");
+                        let fail =
+                            |e: &dyn std::fmt::Display| format!("request {k} to d{device}: {e}");
                         if k % 2 == 0 {
                             let uri = format!("/device/d{device}/hello");
                             let mut r = conn.get(&uri, &[]).await.map_err(|e| fail(&e))?;
@@ -183,7 +184,11 @@ fn a_thousand_devices_attached_to_one_gateway_answer_20000_requests() {
     );
     assert!(errors.is_empty(), "errors: {errors:?}");
     assert_eq!(done, REQUESTS);
-    assert_eq!(stats.handovers(), DEVICES, "no attachment dropped and redialled");
+    assert_eq!(
+        stats.handovers(),
+        DEVICES,
+        "no attachment dropped and redialled"
+    );
     assert!(
         per_device <= RSS_PER_DEVICE_LIMIT_KIB as f64,
         "{per_device:.1} KiB per attached device"

@@ -861,10 +861,13 @@ fn hostile_device(
     hold: bool,
     done: std::sync::mpsc::Receiver<()>,
 ) {
-    let Address::Ip(addr) = attach else { panic!("{attach}") };
+    let Address::Ip(addr) = attach else {
+        panic!("{attach}")
+    };
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(CASE_DEADLINE)).unwrap();
-    let hello = format!("POST /.degu/attach HTTP/1.1\r\ndegu-device: {name}\r\ncontent-length: 0\r\n\r\n");
+    let hello =
+        format!("POST /.degu/attach HTTP/1.1\r\ndegu-device: {name}\r\ncontent-length: 0\r\n\r\n");
     s.write_all(hello.as_bytes()).unwrap();
     let read_head = |s: &mut TcpStream| -> Vec<u8> {
         let mut head = Vec::new();
@@ -878,9 +881,17 @@ fn hostile_device(
         head
     };
     let answer = read_head(&mut s);
-    assert!(answer.starts_with(b"HTTP/1.1 200 OK\r\n"), "{}", answer.escape_ascii());
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200 OK\r\n"),
+        "{}",
+        answer.escape_ascii()
+    );
     let request = read_head(&mut s);
-    assert!(request.starts_with(b"GET /x HTTP/1.1\r\n"), "{}", request.escape_ascii());
+    assert!(
+        request.starts_with(b"GET /x HTTP/1.1\r\n"),
+        "{}",
+        request.escape_ascii()
+    );
     let _ = s.write_all(bytes);
     if !hold {
         let _ = s.shutdown(Shutdown::Write);
@@ -913,10 +924,7 @@ fn hostile_corpus_from_an_attached_device() {
                 config.timeout = Some(CASE_DEADLINE);
                 let client = Client::with_config(front.address().clone(), config);
                 let mut cases_done = 0;
-                loop {
-                    let Some(case) = cases.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                        break;
-                    };
+                while let Some(case) = cases.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let bytes = as_response(&case.bytes);
                     let attach_address = listener.address().clone();
                     let (n, hold) = (name.clone(), case.hold);
@@ -927,7 +935,11 @@ fn hostile_corpus_from_an_attached_device() {
                     });
                     let waited = Instant::now();
                     while attachments.handovers_as(&name) < cases_done + 1 {
-                        assert!(waited.elapsed() < CASE_DEADLINE, "{}: no attachment", case.name);
+                        assert!(
+                            waited.elapsed() < CASE_DEADLINE,
+                            "{}: no attachment",
+                            case.name
+                        );
                         std::thread::sleep(Duration::from_millis(1));
                     }
                     let started = Instant::now();
@@ -949,7 +961,11 @@ fn hostile_corpus_from_an_attached_device() {
                             // when the device closes.
                             assert_eq!(status, 502, "{}: {e} must be a 502", case.name);
                             let body = String::from_utf8(body.unwrap()).unwrap();
-                            assert!(body.starts_with("502 Bad Gateway: "), "{}: {body}", case.name);
+                            assert!(
+                                body.starts_with("502 Bad Gateway: "),
+                                "{}: {body}",
+                                case.name
+                            );
                             rejected.fetch_add(1, Ordering::Relaxed);
                         }
                         Ok(Status::Partial) => {

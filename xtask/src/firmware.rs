@@ -209,7 +209,15 @@ pub fn boot_attached(board: &Board, elf: &Path, attach: &Attach) -> Result {
          Once it is attached, try through the gateway:\n\n    \
          curl http://<gateway address>/device/<its certificate's name>/hello\n\nCtrl-C stops QEMU.\n"
     );
-    run_qemu(board, elf, &blob, &nic, "attaching to 10.0.2.2", &hint, None)
+    run_qemu(
+        board,
+        elf,
+        &blob,
+        &nic,
+        "attaching to 10.0.2.2",
+        &hint,
+        None,
+    )
 }
 
 fn write_blob(path: &Path, bytes: &[u8]) -> Result {

@@ -193,7 +193,9 @@ fn qemu(run: QemuRun) -> Result {
         QemuRun::Attach(_) => (Needs::qemu_attach(board.target), firmware::Build::Tls),
     };
     let toolchain = steps.run("setup", || setup::setup(&needs))?;
-    let elf = steps.run("firmware", || firmware::build(&toolchain, board.target, build))?;
+    let elf = steps.run("firmware", || {
+        firmware::build(&toolchain, board.target, build)
+    })?;
     steps.finish();
     match run {
         QemuRun::Serve(port) => firmware::boot_demo(board, &elf, port),

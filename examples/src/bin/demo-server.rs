@@ -256,7 +256,11 @@ fn main() -> ExitCode {
         },
     };
     if let Some(device) = args.attach {
-        let scheme = if device.tls.is_some() { "mutual TLS" } else { "plain" };
+        let scheme = if device.tls.is_some() {
+            "mutual TLS"
+        } else {
+            "plain"
+        };
         eprintln!("demo-server: attaching to {} ({scheme})", device.gateway);
         return attach_until_signal(Served { files }, device);
     }

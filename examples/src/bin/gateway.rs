@@ -19,8 +19,8 @@
 
 use degu_std::attach::{AttachConfig, Attachments};
 use degu_std::{
-    Address, Client, ClientConfig, DevicePolicy, GatewayApp, Proxy, ServerConfig,
-    TlsClientConfig, TlsServerConfig,
+    Address, Client, ClientConfig, DevicePolicy, GatewayApp, Proxy, ServerConfig, TlsClientConfig,
+    TlsServerConfig,
 };
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -270,11 +270,18 @@ fn main() -> ExitCode {
     // Bound before the front door, kept until the gateway stops.
     let _listener = match args.attach {
         Some((address, config)) => {
-            let scheme = if config.tls.is_some() { "mutual TLS" } else { "plain" };
+            let scheme = if config.tls.is_some() {
+                "mutual TLS"
+            } else {
+                "plain"
+            };
             match Attachments::listen(&address, config) {
                 Ok(listener) => {
                     more.push(format!("attach on {}", listener.address()));
-                    eprintln!("gateway: devices attach on {} ({scheme})", listener.address());
+                    eprintln!(
+                        "gateway: devices attach on {} ({scheme})",
+                        listener.address()
+                    );
                     app = app.with_attachments(listener.attachments());
                     Some(listener)
                 }

@@ -62,7 +62,9 @@ pub fn gateway(args: &[&str]) -> Gateway {
     let proc = Proc::spawn(env!("CARGO_BIN_EXE_gateway"), &all);
     let field = |prefix: &str| -> Address {
         let line = proc.line(Duration::from_secs(10)).expect("gateway output");
-        let rest = line.strip_prefix(prefix).unwrap_or_else(|| panic!("{line:?}"));
+        let rest = line
+            .strip_prefix(prefix)
+            .unwrap_or_else(|| panic!("{line:?}"));
         rest.trim().parse().unwrap()
     };
     let (front, attach) = (field("listening on "), field("attach on "));
@@ -123,4 +125,3 @@ pub fn temp_dir(tag: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
-

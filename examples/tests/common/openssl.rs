@@ -56,9 +56,22 @@ impl OpensslCa {
         openssl(
             dir,
             &[
-                "req", "-x509", "-new", "-key", &key, "-sha256", "-days", "30", "-subj",
-                &subject, "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
-                "keyUsage=critical,keyCertSign,cRLSign", "-out", &pem,
+                "req",
+                "-x509",
+                "-new",
+                "-key",
+                &key,
+                "-sha256",
+                "-days",
+                "30",
+                "-subj",
+                &subject,
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+                "-out",
+                &pem,
             ],
         );
         OpensslCa {
@@ -83,7 +96,19 @@ impl OpensslCa {
             format!("{stem}.ext"),
         );
         p256_key(dir, &key);
-        openssl(dir, &["req", "-new", "-key", &key, "-subj", &format!("/CN={cn}"), "-out", &csr]);
+        openssl(
+            dir,
+            &[
+                "req",
+                "-new",
+                "-key",
+                &key,
+                "-subj",
+                &format!("/CN={cn}"),
+                "-out",
+                &csr,
+            ],
+        );
         std::fs::write(
             dir.join(&ext),
             format!(
@@ -96,8 +121,22 @@ impl OpensslCa {
         openssl(
             dir,
             &[
-                "x509", "-req", "-in", &csr, "-CA", &ca_pem, "-CAkey", &ca_key,
-                "-CAcreateserial", "-sha256", "-days", "30", "-extfile", &ext, "-out", &pem,
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                &ca_pem,
+                "-CAkey",
+                &ca_key,
+                "-CAcreateserial",
+                "-sha256",
+                "-days",
+                "30",
+                "-extfile",
+                &ext,
+                "-out",
+                &pem,
             ],
         );
         Leaf {
