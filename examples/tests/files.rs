@@ -12,14 +12,14 @@
 
 mod common;
 
-use common::{Rng, hex, spawn_listening};
+use common::{Device, Rng, hex};
 use degu_core::Header;
-use degu_std::blocking::{BlockingConnection, Wait};
-use degu_std::{Address, BodyExt, Client};
+use degu_std::blocking::Wait;
+use degu_std::BodyExt;
 use sha2::{Digest, Sha256};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 
 /// Size of the small test file: several of FilesApp's 64 KiB pieces and a ragged end.
 const SMALL: usize = 300_001;
@@ -30,48 +30,6 @@ const LARGE: u64 = 200_000_000;
 /// The most the server may hold resident while serving the large file.
 const MAX_RSS_KIB: u64 = 64 * 1024;
 
-/// A `demo-server --files DIR` process, killed when dropped.
-struct FileServer {
-    child: Child,
-    address: Address,
-}
-
-impl FileServer {
-    fn start(dir: &Path) -> FileServer {
-        let args = [
-            "--address".to_string(),
-            "127.0.0.1:0".to_string(),
-            "--files".to_string(),
-            dir.display().to_string(),
-        ];
-        let (child, address) = spawn_listening(env!("CARGO_BIN_EXE_demo-server"), &args);
-        FileServer { child, address }
-    }
-
-    fn conn(&self) -> BlockingConnection {
-        Client::new(self.address.clone())
-            .connect_blocking()
-            .unwrap()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address)
-    }
-
-    fn peak_rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
-    }
-}
-
-impl Drop for FileServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// What one request got: status, the headers asked for, the body.
 #[derive(Debug, PartialEq)]
 struct Got {
@@ -81,7 +39,7 @@ struct Got {
 }
 
 /// One request on a fresh connection (error statuses other than 404 close it).
-fn fetch(server: &FileServer, head: bool, uri: &str, range: Option<&str>, want: &[&str]) -> Got {
+fn fetch(server: &Device, head: bool, uri: &str, range: Option<&str>, want: &[&str]) -> Got {
     let mut conn = server.conn();
     let extra: Vec<Header<'_>> = range.map(|r| Header::new("range", r)).into_iter().collect();
     let mut r = if head {
@@ -142,7 +100,7 @@ fn small_tree(tag: &str) -> (tempfile::TempDir, PathBuf, Vec<u8>) {
 #[test]
 fn files_answers_whole_ranged_unsatisfiable_escaping_and_missing_requests() {
     let (_tmp, dir, data) = small_tree("answers");
-    let server = FileServer::start(&dir);
+    let server = Device::with_files(&dir);
     let len = data.len();
     let cl_ct_cr = ["content-length", "content-type", "content-range"];
     let len_s = len.to_string();
@@ -302,7 +260,7 @@ fn files_answers_whole_ranged_unsatisfiable_escaping_and_missing_requests() {
 }
 
 /// Send `req` on a raw TCP socket, half-close, read to EOF.
-fn raw_request(server: &FileServer, req: &[u8]) -> Vec<u8> {
+fn raw_request(server: &Device, req: &[u8]) -> Vec<u8> {
     use std::io::Read as _;
     let mut s = std::net::TcpStream::connect(server.address.to_string()).unwrap();
     s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
@@ -332,7 +290,7 @@ fn curl(args: &[&str]) -> Vec<u8> {
 #[test]
 fn curl_fetches_a_range_and_resumes_a_download() {
     let (tmp, dir, data) = small_tree("curl");
-    let server = FileServer::start(&dir);
+    let server = Device::with_files(&dir);
     let url = server.url("/files/data.bin");
 
     assert_eq!(curl(&["-r", "100-199", &url]), &data[100..200]);
@@ -410,7 +368,7 @@ fn a_200_mb_file_streams_whole_and_by_range_in_bounded_memory() {
         }
         f.flush().unwrap();
     }
-    let server = FileServer::start(&dir);
+    let server = Device::with_files(&dir);
     let mut conn = server.conn();
 
     let mut r = conn.get("/files/large.bin", &[]).wait().unwrap();

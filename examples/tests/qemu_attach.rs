@@ -16,7 +16,7 @@ mod qemu;
 
 mod common;
 
-use common::attach::{Gateway, curl, gateway, get_status, temp_dir};
+use common::attach::{AttachGateway, curl, gateway, get_status, temp_dir};
 use common::openssl::{Leaf, OpensslCa};
 use common::{expected_echo, stream_echo};
 use degu_std::{Address, Client};
@@ -33,7 +33,7 @@ const REATTACH: Duration = Duration::from_secs(5);
 /// Boot the TLS firmware in attach mode with `leaf` (signed by `ca`) against `g`.
 fn boot(
     board: &Board,
-    g: &Gateway,
+    g: &AttachGateway,
     ca: &OpensslCa,
     leaf: &Leaf,
 ) -> (Qemu, tempfile::NamedTempFile) {
@@ -62,7 +62,7 @@ fn boot(
 }
 
 /// Wait until `/device/<name>/hello` answers 200 through the gateway; how long it took.
-fn reachable(g: &Gateway, name: &str, limit: Duration, device: &Qemu) -> Duration {
+fn reachable(g: &AttachGateway, name: &str, limit: Duration, device: &Qemu) -> Duration {
     let started = Instant::now();
     while get_status(&g.front, &format!("/device/{name}/hello")) != 200 {
         assert!(
@@ -75,7 +75,7 @@ fn reachable(g: &Gateway, name: &str, limit: Duration, device: &Qemu) -> Duratio
     started.elapsed()
 }
 
-fn start_gateway(ca: &OpensslCa) -> Gateway {
+fn start_gateway(ca: &OpensslCa) -> AttachGateway {
     let gw = ca.issue("gateway");
     let (ca_pem, cert, key) = (ca.cert(), gw.cert, gw.key);
     gateway(&[

@@ -179,12 +179,12 @@ fn link_local_with_scope_ids_across_namespaces() {
     // The degu CLI in B, scope by interface name.
     let by_name = format!("[fe80::1%vethB]:{port}");
     let out = run_ok(
-        in_ns(&ns_b, &bins.degu).args([by_name.as_str(), "GET", "/hello"]),
+        in_ns(&ns_b, &bins.degu).args([by_name.as_str(), "GET", "/hello", "-i"]),
         STEP,
     );
     assert_eq!(
         text(&out.stdout),
-        "HTTP/1.1 200 OK\ncontent-length: 12\n\nhello, world\n",
+        "HTTP/1.1 200 OK\r\ncontent-length: 12\r\n\r\nhello, world",
         "degu {by_name} GET /hello"
     );
 
@@ -192,20 +192,20 @@ fn link_local_with_scope_ids_across_namespaces() {
     // extensions.
     let by_index = format!("[fe80::1%{index_b}]:{port}");
     let out = run_ok(
-        in_ns(&ns_b, &bins.degu).args([by_index.as_str(), "GET", "/chunks?n=3"]),
+        in_ns(&ns_b, &bins.degu).args([by_index.as_str(), "GET", "/chunks?n=3", "--chunks"]),
         STEP,
     );
-    let stdout = text(&out.stdout);
-    assert!(stdout.starts_with("HTTP/1.1 200 OK\n"), "{stdout}");
-    assert!(
-        stdout.ends_with("\n\n[7; i=0] chunk 0\n[7; i=1] chunk 1\n[7; i=2] chunk 2\n[0]\n"),
-        "degu {by_index} GET /chunks?n=3:\n{stdout}"
+    assert_eq!(
+        text(&out.stdout),
+        "[7; i=0] chunk 0\n[7; i=1] chunk 1\n[7; i=2] chunk 2\n[0]\n",
+        "degu {by_index} GET /chunks?n=3 --chunks"
     );
     let out = run_ok(
         in_ns(&ns_b, &bins.degu).args([
             by_index.as_str(),
             "PUT",
             "/echo",
+            "--chunks",
             "--chunk",
             "k=v:link",
             "--chunk",
@@ -215,10 +215,10 @@ fn link_local_with_scope_ids_across_namespaces() {
         ]),
         STEP,
     );
-    let stdout = text(&out.stdout);
-    assert!(
-        stdout.ends_with("\n\n[4; k=v] link\n[6] -local\n[0; end=1]\n"),
-        "degu {by_index} PUT /echo:\n{stdout}"
+    assert_eq!(
+        text(&out.stdout),
+        "[4; k=v] link\n[6] -local\n[0; end=1]\n",
+        "degu {by_index} PUT /echo --chunks"
     );
 
     // Without a scope a link-local address cannot be reached: refused at once.

@@ -1,39 +1,56 @@
-//! `degu ADDRESS METHOD URI [-H 'name: value']... [--data TEXT | --data-file F |
-//! --chunk [KEY=VALUE:]DATA ...] [-v] [--tls] [--ca F] [--cert F --key F]
-//! [--server-name NAME]`: make one request and print the response.
+//! `degu ADDRESS METHOD URI [options]`: make one request with Degu's client; the
+//! response body goes to stdout (or `-o FILE`), as curl does.
 //!
-//! TLS is on with `--tls` or any of `--ca`, `--cert`, `--server-name`: the server is
-//! verified against `--ca` (or the system roots), `--cert`/`--key` present a client
-//! certificate, `--server-name` sets the name checked (needed for AF_UNIX).
-//!
-//! Prints the status line, the headers, an empty line and the body. A chunked body is
-//! printed chunk by chunk as `[<size>; <key>=<value>] <data>`, the last chunk as
-//! `[0]` (with its extension if it has one). `-v` first prints the request head sent,
-//! each line prefixed with `> `. `--chunk` sends a chunked body, one chunk per option;
-//! an empty DATA (`--chunk end=1:`) sets the extension of the last chunk.
+//! * `-i` puts the response head (as it came, CRLF lines) before the body on stdout;
+//!   `-v` prints the request head (`> `) and the response head (`< `) on stderr.
+//! * `-d TEXT` sends TEXT; `-T FILE` (`--data-file`) streams FILE from disk in
+//!   [`PIECE`]-byte pieces, never holding it in memory; `--chunk` sends a chunked body,
+//!   one chunk per option.
+//! * The request body goes out while the response is read (degu-core's full-duplex
+//!   client): a server that answers early (404, 413) is heard at once, and the rest of
+//!   the upload is dropped.
+//! * `--fail` makes a 4xx or 5xx answer exit with [`EXIT_HTTP_ERROR`] without writing
+//!   its body; `--chunks` shows a chunked body chunk by chunk with its extensions.
+//! * A progress bar on stderr for transfers of [`PROGRESS_MIN`] bytes or more, when
+//!   stderr is a terminal (`indicatif`); `--no-progress` turns it off.
 
-use degu_core::engine::{Pump, Response};
+use degu_core::engine::{Error, Pump, Response};
 use degu_core::{ChunkExt, Framing, Header, Method};
 use degu_std::blocking::{BlockingReader, Wait};
-use degu_std::{Address, BodyExt, Client, TlsClientConfig};
-use embassy_futures::join::join;
-use std::io::Write;
+use degu_std::{Address, Client, TlsClientConfig};
+use embassy_futures::select::{Either, select};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::fs::File;
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::pin::pin;
 use std::process::ExitCode;
 
+/// Bytes read from a `-T` file, and from the response body, per step.
+const PIECE: usize = 64 * 1024;
+/// Transfers this large (or larger) get a progress bar when stderr is a terminal.
+const PROGRESS_MIN: u64 = 4 * 1024 * 1024;
+/// Exit code of a transport or usage-of-files failure.
+const EXIT_FAILURE: u8 = 1;
+/// Exit code of bad arguments.
+const EXIT_USAGE: u8 = 2;
+/// Exit code of a 4xx or 5xx answer under `--fail` (curl's).
+const EXIT_HTTP_ERROR: u8 = 22;
+
 const USAGE: &str = "usage: degu ADDRESS METHOD URI [-H 'name: value']... \
-[--data TEXT | --data-file F | --chunk [KEY=VALUE:]DATA ...] [-v] \
-[--tls] [--ca FILE] [--cert FILE --key FILE] [--server-name NAME]";
+[-d TEXT | -T FILE | --chunk [KEY=VALUE:]DATA ...] [-o FILE] [-i] [-v] [--fail] [--chunks] \
+[--no-progress] [--tls] [--ca FILE] [--cert FILE --key FILE] [--server-name NAME]";
 
 const HELP: &str = concat!(
     "degu ",
     env!("CARGO_PKG_VERSION"),
-    ": make one HTTP/1.1 request with Degu's client and print the response:
-the status line, the headers, an empty line and the body; a chunked body chunk by
-chunk as `[<size>; <key>=<value>] <data>`, the last chunk as `[0]`.
+    ": make one HTTP/1.1 request with Degu's client; the response body goes to
+stdout (or -o FILE), byte for byte.
 
-usage: degu ADDRESS METHOD URI [-H 'name: value']... [--data TEXT | --data-file F |
-            --chunk [KEY=VALUE:]DATA ...] [-v] [--tls] [--ca FILE]
-            [--cert FILE --key FILE] [--server-name NAME]
+usage: degu ADDRESS METHOD URI [-H 'name: value']... [-d TEXT | -T FILE |
+            --chunk [KEY=VALUE:]DATA ...] [-o FILE] [-i] [-v] [--fail] [--chunks]
+            [--no-progress] [--tls] [--ca FILE] [--cert FILE --key FILE]
+            [--server-name NAME]
 
 arguments:
   ADDRESS                  127.0.0.1:8080, [::1]:8080, [fe80::1%eth0]:8080,
@@ -47,13 +64,25 @@ options:
                            e.g. degu 127.0.0.1:8080 GET /hello -H 'accept: text/plain'
   -d, --data TEXT          send TEXT as the body (content-length)
                            e.g. degu 127.0.0.1:8080 PUT /echo --data 'hello'
-  --data-file FILE         send FILE's bytes as the body (content-length)
-                           e.g. degu 127.0.0.1:8080 POST /echo --data-file photo.jpg
+  -T, --data-file FILE     stream FILE from disk as the body (content-length), while
+                           the response is read
+                           e.g. degu 127.0.0.1:8080 PUT /echo -T firmware.bin -o back.bin
   --chunk [KEY=VALUE:]DATA send a chunked body, one chunk per option, with an optional
                            chunk extension; an empty DATA sets the last chunk's extension
                            e.g. degu 127.0.0.1:8080 POST /echo --chunk seq=1:one --chunk two --chunk end=1:
-  -v, --verbose            first print the request head sent, each line prefixed `> `
+  -o, --output FILE        write the body to FILE instead of stdout
+                           e.g. degu 127.0.0.1:8080 GET /files/big.bin -o big.bin
+  -i, --include            put the response head before the body on stdout
+                           e.g. degu -i 127.0.0.1:8080 GET /hello
+  -v, --verbose            print the request head (> ) and response head (< ) on stderr
                            e.g. degu -v 127.0.0.1:8080 GET /hello
+  -f, --fail               a 4xx or 5xx answer: no body written, exit code 22
+                           e.g. degu --fail 127.0.0.1:8080 GET /missing || echo failed
+  --chunks                 show a chunked body chunk by chunk: [<size>; <key>=<value>] <data>
+                           e.g. degu --chunks 127.0.0.1:8080 GET '/chunks?n=3'
+  --no-progress            no progress bar (one is drawn on a terminal's stderr for
+                           transfers of 4 MiB or more)
+                           e.g. degu --no-progress 127.0.0.1:8080 GET /files/big.bin -o big.bin
   --tls                    TLS, verified against the system roots
                            e.g. degu --tls example.org:443 GET /
   --ca FILE                TLS, verified against this CA (PEM)
@@ -69,15 +98,21 @@ options:
                            e.g. degu --help
   -V, --version            print the version
                            e.g. degu --version
+
+exit codes: 0 answered (any status without --fail), 1 no answer (connect, TLS, I/O,
+protocol errors, files), 2 bad arguments, 22 a 4xx/5xx answer with --fail.
 "
 );
 
 /// One chunk to send: optional `(key, value)` extension and data.
 type Chunk = (Option<(String, String)>, Vec<u8>);
 
+/// The request body, as the options chose it.
 enum Body {
     None,
     Bytes(Vec<u8>),
+    /// Streamed from disk; its length is taken when the request starts.
+    File(PathBuf),
     Chunks(Vec<Chunk>),
 }
 
@@ -87,7 +122,12 @@ struct Args {
     uri: String,
     headers: Vec<(String, String)>,
     body: Body,
+    output: Option<PathBuf>,
+    include: bool,
     verbose: bool,
+    fail: bool,
+    chunks: bool,
+    progress: bool,
     tls: Option<TlsClientConfig>,
 }
 
@@ -109,7 +149,8 @@ fn parse_args() -> Result<Args, lexopt::Error> {
     let mut positional = Vec::new();
     let mut headers = Vec::new();
     let mut body = Body::None;
-    let mut verbose = false;
+    let (mut output, mut include, mut verbose, mut fail, mut chunks, mut progress) =
+        (None, false, false, false, false, true);
     let mut tls = degu_examples::cli::TlsOptions::default();
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
@@ -124,12 +165,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
                 headers.push((n.trim().to_ascii_lowercase(), v.trim().to_string()));
             }
             Short('d') | Long("data") => body = Body::Bytes(parser.value()?.string()?.into_bytes()),
-            Long("data-file") => {
-                let path = parser.value()?;
-                body = Body::Bytes(
-                    std::fs::read(&path).map_err(|e| format!("{}: {e}", path.to_string_lossy()))?,
-                );
-            }
+            Short('T') | Long("data-file") => body = Body::File(parser.value()?.into()),
             Long("chunk") => {
                 let c = chunk_arg(&parser.value()?.string()?);
                 match &mut body {
@@ -137,7 +173,12 @@ fn parse_args() -> Result<Args, lexopt::Error> {
                     _ => body = Body::Chunks(vec![c]),
                 }
             }
+            Short('o') | Long("output") => output = Some(parser.value()?.into()),
+            Short('i') | Long("include") => include = true,
             Short('v') | Long("verbose") => verbose = true,
+            Short('f') | Long("fail") => fail = true,
+            Long("chunks") => chunks = true,
+            Long("no-progress") => progress = false,
             Short('h') | Long("help") => {
                 print!("{HELP}");
                 std::process::exit(0);
@@ -163,122 +204,271 @@ fn parse_args() -> Result<Args, lexopt::Error> {
         uri,
         headers,
         body,
+        output,
+        include,
         verbose,
+        fail,
+        chunks,
+        progress,
         tls,
     })
 }
 
-fn run(args: Args) -> Result<(), String> {
+/// Why `degu` did not succeed, and the exit code that says so.
+enum Failure {
+    /// No answer, or no whole one: connect, TLS, I/O or protocol errors, files.
+    Transfer(String),
+    /// A 4xx or 5xx answer under `--fail`.
+    Http(u16, String),
+}
+
+impl Failure {
+    fn code(&self) -> u8 {
+        match self {
+            Failure::Transfer(_) => EXIT_FAILURE,
+            Failure::Http(..) => EXIT_HTTP_ERROR,
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Transfer(format!("request failed: {e}"))
+    }
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal, progress is wanted,
+/// and the transfer is (or becomes) at least [`PROGRESS_MIN`] bytes.
+struct Progress {
+    wanted: bool,
+    total: Option<u64>,
+    done: u64,
+    bar: Option<ProgressBar>,
+    what: &'static str,
+}
+
+impl Progress {
+    fn new(wanted: bool, total: Option<u64>, what: &'static str) -> Self {
+        Progress {
+            wanted: wanted && std::io::stderr().is_terminal(),
+            total,
+            done: 0,
+            bar: None,
+            what,
+        }
+    }
+
+    fn add(&mut self, n: usize) {
+        self.done += n as u64;
+        if self.bar.is_none() && self.wanted && self.total.unwrap_or(self.done) >= PROGRESS_MIN {
+            let bar = ProgressBar::with_draw_target(self.total, ProgressDrawTarget::stderr());
+            let template = match self.total {
+                Some(_) => "{msg} {wide_bar} {bytes}/{total_bytes} {binary_bytes_per_sec} {eta}",
+                None => "{msg} {spinner} {bytes} {binary_bytes_per_sec}",
+            };
+            if let Ok(style) = ProgressStyle::with_template(template) {
+                bar.set_style(style);
+            }
+            bar.set_message(self.what);
+            self.bar = Some(bar);
+        }
+        if let Some(bar) = &self.bar {
+            bar.set_position(self.done);
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), Failure> {
     let headers: Vec<Header<'_>> = args
         .headers
         .iter()
         .map(|(n, v)| Header::new(n, v))
         .collect();
-    let client = match args.tls {
+    let mut file = match &args.body {
+        Body::File(path) => {
+            let f = File::open(path)
+                .map_err(|e| Failure::Transfer(format!("{}: {e}", path.display())))?;
+            let len = f
+                .metadata()
+                .map_err(|e| Failure::Transfer(format!("{}: {e}", path.display())))?
+                .len();
+            Some((f, len))
+        }
+        _ => None,
+    };
+    let framing = match (&args.body, &file) {
+        (Body::Bytes(b), _) => Framing::Length(b.len() as u64),
+        (Body::File(_), Some((_, len))) => Framing::Length(*len),
+        (Body::Chunks(_), _) => Framing::Chunked,
+        _ => Framing::None,
+    };
+    let client = match args.tls.clone() {
         Some(tls) => Client::tls(args.address.clone(), tls),
         None => Client::new(args.address.clone()),
     };
     let mut conn = client
         .connect_blocking()
-        .map_err(|e| format!("cannot connect to {}: {e}", args.address))?;
-    let out = &mut std::io::stdout().lock();
+        .map_err(|e| Failure::Transfer(format!("cannot connect to {}: {e}", args.address)))?;
     if args.verbose {
-        let _ = writeln!(out, "> {} {} HTTP/1.1", args.method, args.uri);
-        if let Some(h) = client_host(&args.address) {
-            let _ = writeln!(out, "> host: {h}");
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "> {} {} HTTP/1.1", args.method, args.uri);
+        if let Some(h) = args.address.host_header(80) {
+            let _ = writeln!(err, "> host: {h}");
         }
         for h in &headers {
-            let _ = writeln!(out, "> {}: {}", h.name, h.value);
+            let _ = writeln!(err, "> {}: {}", h.name, h.value);
         }
-        match &args.body {
-            Body::Bytes(b) => {
-                let _ = writeln!(out, "> content-length: {}", b.len());
+        match framing {
+            Framing::Length(n) => {
+                let _ = writeln!(err, "> content-length: {n}");
             }
-            Body::Chunks(_) => {
-                let _ = writeln!(out, "> transfer-encoding: chunked");
+            Framing::Chunked => {
+                let _ = writeln!(err, "> transfer-encoding: chunked");
             }
-            Body::None => {}
+            Framing::None => {}
         }
-        let _ = writeln!(out, ">");
+        let _ = writeln!(err, ">");
     }
-    match &args.body {
-        Body::None => print(
-            conn.request(args.method, &args.uri, &headers, None).wait(),
-            out,
-        ),
-        Body::Bytes(b) => print(
-            conn.request(args.method, &args.uri, &headers, Some(b))
-                .wait(),
-            out,
-        ),
-        Body::Chunks(list) => {
-            let (last, data): (Vec<_>, Vec<_>) = list.iter().partition(|(_, d)| d.is_empty());
-            let chunks: Vec<_> = data
-                .iter()
-                .map(|(e, d)| (e.as_ref().map(|(k, v)| ChunkExt::new(k, v)), d.as_slice()))
-                .collect();
-            let last = last
-                .last()
-                .and_then(|(e, _)| e.as_ref())
-                .map(|(k, v)| ChunkExt::new(k, v));
-            let exchange = async {
-                let (mut body, response) =
-                    conn.send(args.method, &args.uri, &headers, Framing::Chunked)?;
-                let sending = async {
-                    for (ext, data) in &chunks {
-                        body.write_chunk(*ext, data).await?;
+
+    let exchange = async {
+        let (mut body, pending) = conn.send(args.method, &args.uri, &headers, framing)?;
+        let sending = async {
+            match &args.body {
+                Body::None => {}
+                Body::Bytes(b) => body.write(b).await?,
+                Body::File(path) => {
+                    let Some((f, len)) = file.as_mut() else {
+                        return Ok(());
+                    };
+                    let mut progress = Progress::new(args.progress, Some(*len), "sent");
+                    let mut piece = vec![0u8; PIECE];
+                    loop {
+                        let n = f
+                            .read(&mut piece)
+                            .map_err(|e| Failure::Transfer(format!("{}: {e}", path.display())))?;
+                        if n == 0 {
+                            break;
+                        }
+                        body.write(piece.get(..n).unwrap_or(&[])).await?;
+                        progress.add(n);
                     }
-                    body.finish(last).await
-                };
-                // Full duplex: the server may answer before the last chunk is sent.
-                let (_sent, response) = join(sending, response.receive()).await;
-                response
-            };
-            print(exchange.wait(), out)
+                }
+                Body::Chunks(list) => {
+                    let mut last = None;
+                    for (ext, data) in list {
+                        let ext = ext.as_ref().map(|(k, v)| ChunkExt::new(k, v));
+                        if data.is_empty() {
+                            last = ext;
+                        } else {
+                            body.write_chunk(ext, data).await?;
+                        }
+                    }
+                    return Ok(body.finish(last).await?);
+                }
+            }
+            // A file that shrank while it was sent leaves the body short: an error.
+            Ok::<(), Failure>(body.finish(None).await?)
+        };
+        let receiving = async {
+            let response = pending.receive().await?;
+            output(response, &args).await
+        };
+        let (mut sending, mut receiving) = (pin!(sending), pin!(receiving));
+        match select(sending.as_mut(), receiving.as_mut()).await {
+            // The request is out (or could not go on: the answer may still come).
+            Either::First(sent) => match (receiving.await, sent) {
+                (Err(Failure::Transfer(_)), Err(not_sent)) => Err(not_sent),
+                (received, Err(Failure::Transfer(e))) if args.verbose => {
+                    eprintln!("* request body not sent whole: {e}");
+                    received
+                }
+                (received, _) => received,
+            },
+            // Answered before the request was all sent: the rest is dropped.
+            Either::Second(received) => {
+                if args.verbose {
+                    eprintln!("* answered before the request body was all sent");
+                }
+                received
+            }
         }
-    }
+    };
+    exchange.wait()
 }
 
-/// Print a response: the head, then the body (chunked bodies chunk by chunk, with
-/// their extensions).
-fn print<P: Pump>(
-    response: Result<Response<'_, BlockingReader, P>, degu_core::engine::Error>,
-    out: &mut impl Write,
-) -> Result<(), String> {
-    let fail = |e: degu_core::engine::Error| format!("request failed: {e}");
-    let mut response = response.map_err(fail)?;
-    let _ = writeln!(out, "HTTP/1.1 {} {}", response.status, response.reason);
+/// Write a response: its head (stderr with `-v`, stdout with `-i`), then its body to
+/// stdout or the `-o` file, as a chunk view with `--chunks`.
+async fn output<P: Pump>(
+    mut response: Response<'_, BlockingReader, P>,
+    args: &Args,
+) -> Result<(), Failure> {
+    let mut head = format!("HTTP/1.1 {} {}\r\n", response.status, response.reason);
     for h in response.headers.iter() {
-        let _ = writeln!(out, "{}: {}", h.name, h.value);
+        head.push_str(&format!("{}: {}\r\n", h.name, h.value));
     }
-    let _ = writeln!(out);
-    if response.body.framing() == Framing::Chunked {
-        let mut buf = vec![0u8; 1 << 16];
-        while let Some(p) = response.body.read_chunk(&mut buf).wait().map_err(fail)? {
+    head.push_str("\r\n");
+    if args.verbose {
+        let mut err = std::io::stderr().lock();
+        for line in head.split_terminator("\r\n") {
+            let _ = match line {
+                "" => writeln!(err, "<"),
+                line => writeln!(err, "< {line}"),
+            };
+        }
+    }
+    if args.fail && response.status >= 400 {
+        return Err(Failure::Http(response.status, response.reason.to_string()));
+    }
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(
+            File::create(path)
+                .map_err(|e| Failure::Transfer(format!("{}: {e}", path.display())))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let write_failed = |e: std::io::Error| Failure::Transfer(format!("cannot write the body: {e}"));
+    if args.include {
+        out.write_all(head.as_bytes()).map_err(write_failed)?;
+    }
+    let mut progress = Progress::new(args.progress, response.body.content_length(), "received");
+    let mut buf = vec![0u8; PIECE];
+    if args.chunks && response.body.framing() == Framing::Chunked {
+        while let Some(p) = response.body.read_chunk(&mut buf).await? {
+            let mut view = Vec::new();
             if p.first {
-                let _ = write!(out, "[{}", p.chunk_size);
+                view.extend_from_slice(format!("[{}", p.chunk_size).as_bytes());
                 if let Some(e) = p.ext {
-                    let _ = write!(out, "; {}={}", e.key, e.value);
+                    view.extend_from_slice(format!("; {}={}", e.key, e.value).as_bytes());
                 }
-                let _ = write!(out, "]{}", if p.is_end() { "" } else { " " });
+                view.extend_from_slice(if p.is_end() { b"]" } else { b"] " });
             }
-            let _ = out.write_all(buf.get(..p.len).unwrap_or(&[]));
+            view.extend_from_slice(buf.get(..p.len).unwrap_or(&[]));
             if p.last {
-                let _ = writeln!(out);
+                view.push(b'\n');
             }
+            out.write_all(&view).map_err(write_failed)?;
+            progress.add(p.len);
         }
     } else {
-        let body = response.body.read_to_vec().wait().map_err(fail)?;
-        let _ = out.write_all(&body);
-        if !body.is_empty() && !body.ends_with(b"\n") {
-            let _ = writeln!(out);
+        loop {
+            let n = response.body.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            out.write_all(buf.get(..n).unwrap_or(&[]))
+                .map_err(write_failed)?;
+            progress.add(n);
         }
     }
-    Ok(())
-}
-
-fn client_host(address: &Address) -> Option<String> {
-    address.host_header(80)
+    out.flush().map_err(write_failed)
 }
 
 fn main() -> ExitCode {
@@ -286,14 +476,19 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(e) => {
             eprintln!("degu: {e}\n{USAGE}");
-            return ExitCode::from(2);
+            return ExitCode::from(EXIT_USAGE);
         }
     };
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("degu: {e}");
-            ExitCode::FAILURE
+        Err(failure) => {
+            match &failure {
+                Failure::Transfer(e) => eprintln!("degu: {e}"),
+                Failure::Http(status, reason) => {
+                    eprintln!("degu: the server answered {status} {reason}")
+                }
+            }
+            ExitCode::from(failure.code())
         }
     }
 }

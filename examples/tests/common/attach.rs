@@ -50,13 +50,13 @@ impl Drop for Proc {
 }
 
 /// A gateway process: where its clients and its devices reach it.
-pub struct Gateway {
+pub struct AttachGateway {
     pub proc: Proc,
     pub front: Address,
     pub attach: Address,
 }
 
-pub fn gateway(args: &[&str]) -> Gateway {
+pub fn gateway(args: &[&str]) -> AttachGateway {
     let mut all = vec!["--address", "127.0.0.1:0", "--timeout", "5"];
     all.extend_from_slice(args);
     let proc = Proc::spawn(env!("CARGO_BIN_EXE_gateway"), &all);
@@ -68,7 +68,7 @@ pub fn gateway(args: &[&str]) -> Gateway {
         rest.trim().parse().unwrap()
     };
     let (front, attach) = (field("listening on "), field("attach on "));
-    Gateway {
+    AttachGateway {
         proc,
         front,
         attach,

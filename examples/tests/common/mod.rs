@@ -67,10 +67,16 @@ impl Gateway {
 
     /// Peak resident memory, from /proc.
     pub fn peak_rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+        vm_hwm_kib(self.child.id()).expect("the gateway is running")
     }
+}
+
+/// A process's peak resident memory (VmHWM, a high-water mark) in KiB, from /proc;
+/// `None` once it has exited.
+pub fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 impl Drop for Gateway {
@@ -161,9 +167,39 @@ pub struct Device {
 impl Device {
     /// The `demo-server` binary on `address`.
     pub fn start(address: &str) -> Device {
-        let args = ["--address".to_string(), address.to_string()];
-        let (child, address) = spawn_listening(env!("CARGO_BIN_EXE_demo-server"), &args);
+        Device::with_args(&["--address".to_string(), address.to_string()])
+    }
+
+    /// The `demo-server` binary on 127.0.0.1:0 serving `dir` at `/files/`.
+    pub fn with_files(dir: &std::path::Path) -> Device {
+        Device::with_args(&[
+            "--address".to_string(),
+            "127.0.0.1:0".to_string(),
+            "--files".to_string(),
+            dir.display().to_string(),
+        ])
+    }
+
+    fn with_args(args: &[String]) -> Device {
+        let (child, address) = spawn_listening(env!("CARGO_BIN_EXE_demo-server"), args);
         Device { child, address }
+    }
+
+    /// A new blocking connection to it.
+    pub fn conn(&self) -> BlockingConnection {
+        Client::new(self.address.clone())
+            .connect_blocking()
+            .unwrap()
+    }
+
+    /// `http://<address><path>`, for curl.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// Peak resident memory, from /proc.
+    pub fn peak_rss_kib(&self) -> u64 {
+        vm_hwm_kib(self.child.id()).expect("demo-server is running")
     }
 }
 
