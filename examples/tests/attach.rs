@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::attach::{curl, device, gateway, get_status, temp_dir, tls_args};
+use common::attach::{
+    await_status, curl, device, gateway, get_status, temp_dir, tls_args, tls_gateway,
+};
 use common::openssl::OpensslCa;
 use common::{expected_echo, stream_echo};
 use degu_std::{Address, Client};
@@ -21,16 +23,7 @@ fn devices_behind_nat_attach_over_mutual_tls_on_tcp_and_unix() {
     let (gw, lamp, door) = (ca.issue("gateway"), ca.issue("lamp"), ca.issue("door"));
     let unix = dir.join("attach.sock");
     for attach_on in ["127.0.0.1:0", unix.to_str().unwrap()] {
-        let g = gateway(&[
-            "--attach",
-            attach_on,
-            "--ca",
-            ca.cert().to_str().unwrap(),
-            "--cert",
-            gw.cert.to_str().unwrap(),
-            "--key",
-            gw.key.to_str().unwrap(),
-        ]);
+        let g = tls_gateway(&ca, &gw, attach_on, &[]);
         let ca_pem = ca.cert();
         let lamp_args = tls_args(&ca_pem, &lamp.cert, &lamp.key);
         let door_args = tls_args(&ca_pem, &door.cert, &door.key);
@@ -78,23 +71,11 @@ fn devices_behind_nat_attach_over_mutual_tls_on_tcp_and_unix() {
 
         // The device goes away (power cut): 502; it comes back: reachable within 5 s.
         drop(lamp_proc);
-        let gone = Instant::now();
-        while get_status(&g.front, "/device/lamp/hello") != 502 {
-            assert!(
-                gone.elapsed() < Duration::from_secs(5),
-                "still routed after the device left"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let hello = "/device/lamp/hello";
+        await_status(&g.front, hello, 502, Duration::from_secs(5), String::new);
         let started = Instant::now();
         let (_lamp, _) = device(&g.attach, &lamp_args);
-        while get_status(&g.front, "/device/lamp/hello") != 200 {
-            assert!(
-                started.elapsed() < Duration::from_secs(5),
-                "not reachable again in 5 s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        await_status(&g.front, hello, 200, Duration::from_secs(5), String::new);
         println!(
             "attach on {attach_on}: the restarted device is reachable again after {:?}",
             started.elapsed()
@@ -108,16 +89,7 @@ fn a_foreign_ca_and_a_false_name_do_not_attach() {
     let ca = OpensslCa::new(&dir, "ca");
     let foreign = OpensslCa::new(&dir, "foreign");
     let gw = ca.issue("gateway");
-    let g = gateway(&[
-        "--attach",
-        "127.0.0.1:0",
-        "--ca",
-        ca.cert().to_str().unwrap(),
-        "--cert",
-        gw.cert.to_str().unwrap(),
-        "--key",
-        gw.key.to_str().unwrap(),
-    ]);
+    let g = tls_gateway(&ca, &gw, "127.0.0.1:0", &[]);
     // A device certificate from another CA: refused at the handshake.
     let impostor = foreign.issue("lamp");
     let ca_pem = ca.cert();
@@ -160,26 +132,23 @@ fn the_front_door_wants_a_client_certificate_and_enforces_the_policy() {
     let (lamp, door) = (ca.issue("lamp"), ca.issue("door"));
     let cert = |p: &PathBuf| p.to_str().unwrap().to_string();
     let (ca_pem, gw_pem, gw_key) = (cert(&ca.cert()), cert(&gw.cert), cert(&gw.key));
-    let g = gateway(&[
-        "--attach",
+    let g = tls_gateway(
+        &ca,
+        &gw,
         "127.0.0.1:0",
-        "--ca",
-        &ca_pem,
-        "--cert",
-        &gw_pem,
-        "--key",
-        &gw_key,
-        "--listen-cert",
-        &gw_pem,
-        "--listen-key",
-        &gw_key,
-        "--listen-ca",
-        &ca_pem,
-        "--allow",
-        "alice=lamp",
-        "--allow",
-        "bob=door,lamp",
-    ]);
+        &[
+            "--listen-cert",
+            &gw_pem,
+            "--listen-key",
+            &gw_key,
+            "--listen-ca",
+            &ca_pem,
+            "--allow",
+            "alice=lamp",
+            "--allow",
+            "bob=door,lamp",
+        ],
+    );
     let ca_path = ca.cert();
     let (_lamp, a) = device(&g.attach, &tls_args(&ca_path, &lamp.cert, &lamp.key));
     let (_door, b) = device(&g.attach, &tls_args(&ca_path, &door.cert, &door.key));

@@ -14,8 +14,8 @@ mod common;
 
 use common::{Device, Rng, hex};
 use degu_core::Header;
-use degu_std::blocking::Wait;
 use degu_std::BodyExt;
+use degu_std::blocking::Wait;
 use sha2::{Digest, Sha256};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

@@ -16,7 +16,7 @@ mod qemu;
 
 mod common;
 
-use common::attach::{AttachGateway, curl, gateway, get_status, temp_dir};
+use common::attach::{AttachGateway, await_status, curl, get_status, temp_dir, tls_gateway};
 use common::openssl::{Leaf, OpensslCa};
 use common::{expected_echo, stream_echo};
 use degu_std::{Address, Client};
@@ -63,33 +63,19 @@ fn boot(
 
 /// Wait until `/device/<name>/hello` answers 200 through the gateway; how long it took.
 fn reachable(g: &AttachGateway, name: &str, limit: Duration, device: &Qemu) -> Duration {
-    let started = Instant::now();
-    while get_status(&g.front, &format!("/device/{name}/hello")) != 200 {
-        assert!(
-            started.elapsed() < limit,
-            "{name} not reachable within {limit:?}\nQEMU output:\n{}",
-            device.output()
-        );
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    started.elapsed()
+    let path = format!("/device/{name}/hello");
+    await_status(&g.front, &path, 200, limit, || {
+        format!("QEMU output:\n{}", device.output())
+    })
 }
 
 fn start_gateway(ca: &OpensslCa) -> AttachGateway {
-    let gw = ca.issue("gateway");
-    let (ca_pem, cert, key) = (ca.cert(), gw.cert, gw.key);
-    gateway(&[
-        "--attach",
+    tls_gateway(
+        ca,
+        &ca.issue("gateway"),
         "127.0.0.1:0",
-        "--ca",
-        ca_pem.to_str().unwrap(),
-        "--cert",
-        cert.to_str().unwrap(),
-        "--key",
-        key.to_str().unwrap(),
-        "--timeout",
-        "20",
-    ])
+        &["--timeout", "20"],
+    )
 }
 
 fn attach_behind_nat(board: &Board) {
@@ -133,14 +119,8 @@ fn attach_behind_nat(board: &Board) {
 
     // Restart: the device goes away (502), boots again, is reachable within 5 s.
     drop(device);
-    let gone = Instant::now();
-    while get_status(&g.front, "/device/lamp/hello") != 502 {
-        assert!(
-            gone.elapsed() < Duration::from_secs(10),
-            "still routed to a stopped device"
-        );
-        std::thread::sleep(Duration::from_millis(25));
-    }
+    let hello = "/device/lamp/hello";
+    await_status(&g.front, hello, 502, Duration::from_secs(10), String::new);
     let started = Instant::now();
     let (device, _blob3) = boot(board, &g, &ca, &lamp);
     let took = reachable(&g, "lamp", REATTACH, &device);

@@ -1,6 +1,7 @@
 //! What the attachment tests share: the `gateway` with `--attach` and `demo-server
 //! --attach` devices as child processes, curl, and plain status checks.
 
+use super::openssl::{Leaf, OpensslCa};
 use degu_std::blocking::Wait;
 use degu_std::{Address, BodyExt, Client};
 use std::io::{BufRead, BufReader};
@@ -124,4 +125,43 @@ pub fn temp_dir(tag: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// A gateway whose attachments need mutual TLS: `gw` is its certificate, `ca` the CA of
+/// the devices' certificates; `attach_on` its attach address; `extra` more options.
+pub fn tls_gateway(ca: &OpensslCa, gw: &Leaf, attach_on: &str, extra: &[&str]) -> AttachGateway {
+    let ca_pem = ca.cert();
+    let mut args = vec![
+        "--attach",
+        attach_on,
+        "--ca",
+        ca_pem.to_str().unwrap(),
+        "--cert",
+        gw.cert.to_str().unwrap(),
+        "--key",
+        gw.key.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    gateway(&args)
+}
+
+/// Poll `path` through the gateway at `front` until it answers `status`; fail with
+/// `context()` after `limit`. How long it took.
+pub fn await_status(
+    front: &Address,
+    path: &str,
+    status: u16,
+    limit: Duration,
+    context: impl Fn() -> String,
+) -> Duration {
+    let started = std::time::Instant::now();
+    while get_status(front, path) != status {
+        assert!(
+            started.elapsed() < limit,
+            "{path}: no {status} within {limit:?}\n{}",
+            context()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    started.elapsed()
 }

@@ -253,32 +253,21 @@ async fn attachment(stack: Stack<'static>, index: usize, config: Config) -> ! {
         tls,
     } = resources.take();
     let mut socket = TcpSocket::new(stack, rx, tx);
-    let seed = u32::from_le_bytes([config.seed[0], config.seed[1], config.seed[2], config.seed[3]]);
+    let seed = u32::from_le_bytes([
+        config.seed[0],
+        config.seed[1],
+        config.seed[2],
+        config.seed[3],
+    ]);
     let mut redial = Redial::new(Backoff::DEFAULT, seed ^ (index as u32 + 1));
     #[cfg(feature = "tls")]
-    let mut rng = {
-        use rand_chacha::rand_core::SeedableRng;
-        let mut seed = config.seed;
-        seed[31] ^= index as u8;
-        for (s, t) in seed.iter_mut().zip(Instant::now().as_ticks().to_le_bytes()) {
-            *s ^= t;
-        }
-        rand_chacha::ChaCha20Rng::from_seed(seed)
-    };
+    let mut rng = tls_rng(&config, index as u8);
     loop {
         let started = Instant::now();
         let end: LinkEnd = if config.tls {
             #[cfg(feature = "tls")]
             {
-                use degu_embassy::tls::{ClientCert, Credentials};
-                let credentials = Credentials {
-                    ca: config.ca,
-                    server_name: config.server_name,
-                    client: (!config.cert.is_empty()).then_some(ClientCert {
-                        cert: config.cert,
-                        key: config.key,
-                    }),
-                };
+                let credentials = credentials(&config);
                 let name = (!config.path.is_empty() && config.path != "/").then_some(config.path);
                 degu_embassy::attach::attach_tls(
                     &mut socket,
@@ -480,21 +469,9 @@ async fn client(stack: Stack<'static>, config: &Config) -> Result<(), ClientErro
     }
     #[cfg(feature = "tls")]
     {
-        use degu_embassy::tls::{self, ClientCert, Credentials};
-        use rand_chacha::rand_core::SeedableRng;
-        let mut seed = config.seed;
-        for (s, t) in seed.iter_mut().zip(Instant::now().as_ticks().to_le_bytes()) {
-            *s ^= t;
-        }
-        let rng = rand_chacha::ChaCha20Rng::from_seed(seed);
-        let credentials = Credentials {
-            ca: config.ca,
-            server_name: config.server_name,
-            client: (!config.cert.is_empty()).then_some(ClientCert {
-                cert: config.cert,
-                key: config.key,
-            }),
-        };
+        use degu_embassy::tls;
+        let rng = tls_rng(config, 0);
+        let credentials = credentials(config);
         let started = Instant::now();
         let stream = tls::connect(io, TLS_BUFFERS.take(), &credentials, rng)
             .await
@@ -521,6 +498,34 @@ async fn client(stack: Stack<'static>, config: &Config) -> Result<(), ClientErro
         }
         result
     }
+}
+
+/// The TLS client's credentials from the blob: the gateway's CA and name, the device's
+/// certificate and key (none when the blob has no certificate).
+#[cfg(feature = "tls")]
+fn credentials(config: &Config) -> degu_embassy::tls::Credentials<'static> {
+    use degu_embassy::tls::{ClientCert, Credentials};
+    Credentials {
+        ca: config.ca,
+        server_name: config.server_name,
+        client: (!config.cert.is_empty()).then_some(ClientCert {
+            cert: config.cert,
+            key: config.key,
+        }),
+    }
+}
+
+/// The TLS random generator: the blob's seed, `salt` (one per connection that needs its
+/// own) and the clock. A real device would seed it from its TRNG.
+#[cfg(feature = "tls")]
+fn tls_rng(config: &Config, salt: u8) -> rand_chacha::ChaCha20Rng {
+    use rand_chacha::rand_core::SeedableRng;
+    let mut seed = config.seed;
+    seed[31] ^= salt;
+    for (s, t) in seed.iter_mut().zip(Instant::now().as_ticks().to_le_bytes()) {
+        *s ^= t;
+    }
+    rand_chacha::ChaCha20Rng::from_seed(seed)
 }
 
 /// `GET path`, then a chunked `POST /upload` whose answer is read while it is sent;
