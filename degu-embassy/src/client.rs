@@ -17,11 +17,26 @@
 //! drop(conn);
 //! io.close().await;
 //! ```
+//!
+//! ## IPv6 link-local addresses: the scope is the interface
+//!
+//! An IPv6 link-local address (`fe80::/10`) names a peer only together with the link
+//! it is on: every interface has its own `fe80::/64`. On a host the link is a scope id
+//! (`[fe80::1%eth0]:80`, degu-std's `Address`). On a device every `embassy-net`
+//! [`Stack`] is one interface, so the scope is the stack a socket is made on. A
+//! [`Remote`] is an endpoint with that scope: it makes its socket on its interface
+//! ([`Remote::socket`]), and [`connect`] takes it (feature `ipv6` for IPv6 addresses):
+//!
+//! ```ignore
+//! let remote = Remote::new(stack, (peer_link_local, 80));
+//! let mut socket = remote.socket(&mut rx, &mut tx);
+//! let mut io = connect(&mut socket, remote, &TIMEOUTS).await?;
+//! ```
 
 use crate::server::{IoError, TimedWriter, close, flatten};
 use degu_core::engine::Connection;
-use embassy_net::IpEndpoint;
 use embassy_net::tcp::{ConnectError, TcpReader, TcpSocket};
+use embassy_net::{IpAddress, IpEndpoint, Stack};
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use embassy_sync::mutex::Mutex;
 use embassy_time::{Duration, with_timeout};
@@ -55,7 +70,88 @@ impl Default for ClientTimeouts {
     }
 }
 
+/// An endpoint and its scope: the interface (an `embassy-net` [`Stack`]) through which
+/// it is reached.
+///
+/// For an IPv6 link-local address the interface is part of the address (another
+/// interface's `fe80::1` is another peer); for any other address it is the interface
+/// the route goes out of. Either way a [`TcpSocket`] reaches only what its own stack
+/// reaches, so [`Remote::socket`] makes the socket on the scope's stack, and
+/// [`connect`] takes the remote (it converts into its [`IpEndpoint`]).
+#[derive(Clone, Copy)]
+pub struct Remote<'d> {
+    interface: Stack<'d>,
+    endpoint: IpEndpoint,
+}
+
+impl<'d> Remote<'d> {
+    /// `endpoint` (an `(address, port)` pair or an [`IpEndpoint`]) on `interface`.
+    pub fn new(interface: Stack<'d>, endpoint: impl Into<IpEndpoint>) -> Self {
+        Remote {
+            interface,
+            endpoint: endpoint.into(),
+        }
+    }
+
+    /// The address and port.
+    pub fn endpoint(&self) -> IpEndpoint {
+        self.endpoint
+    }
+
+    /// The scope: the interface the endpoint is reached through.
+    pub fn interface(&self) -> Stack<'d> {
+        self.interface
+    }
+
+    /// Whether the address means something only on its interface: IPv6 link-local
+    /// (`fe80::/10`).
+    pub fn is_link_local(&self) -> bool {
+        needs_scope(self.endpoint.addr)
+    }
+
+    /// A closed socket on the remote's interface, with `rx` and `tx` as its receive
+    /// and send buffers, for [`connect`].
+    pub fn socket<'a>(&self, rx: &'a mut [u8], tx: &'a mut [u8]) -> TcpSocket<'a>
+    where
+        'd: 'a,
+    {
+        TcpSocket::new(self.interface, rx, tx)
+    }
+}
+
+impl From<Remote<'_>> for IpEndpoint {
+    fn from(remote: Remote<'_>) -> IpEndpoint {
+        remote.endpoint
+    }
+}
+
+impl core::fmt::Debug for Remote<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // A stack has no name: the scope shows as "link" for an address that needs one.
+        match self.is_link_local() {
+            true => write!(f, "[{}%link]:{}", self.endpoint.addr, self.endpoint.port),
+            false => write!(f, "{}", self.endpoint),
+        }
+    }
+}
+
+/// Whether `addr` needs a scope: an IPv6 unicast link-local address (`fe80::/10`).
+fn needs_scope(addr: IpAddress) -> bool {
+    #[cfg(feature = "ipv6")]
+    if let IpAddress::Ipv6(v6) = addr {
+        return v6.is_unicast_link_local();
+    }
+    let _ = addr;
+    false
+}
+
 /// Connect `socket` (closed, not listening) to `remote` within `timeouts.connect`.
+///
+/// `remote` is an [`IpEndpoint`], an `(address, port)` pair, or a [`Remote`]; for an
+/// IPv6 link-local address, make `socket` with [`Remote::socket`], so that it is on the
+/// address's interface. An address the socket's stack has no route to (an IPv6 address
+/// on a stack without IPv6 or without a link-local address of its own) is
+/// [`ConnectError::NoRoute`].
 ///
 /// On failure the socket is reset and can be used again; a connect that takes too long
 /// is [`ConnectError::TimedOut`].
@@ -248,5 +344,26 @@ impl<const R: usize, const W: usize> ClientBuffers<R, W> {
 impl<const R: usize, const W: usize> Default for ClientBuffers<R, W> {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(all(test, feature = "ipv6"))]
+mod tests {
+    use super::needs_scope;
+    use embassy_net::{IpAddress, Ipv4Address, Ipv6Address};
+
+    fn v6(text: &str) -> IpAddress {
+        IpAddress::Ipv6(text.parse::<Ipv6Address>().expect("an IPv6 address"))
+    }
+
+    #[test]
+    fn only_unicast_link_local_addresses_need_their_interface() {
+        assert!(needs_scope(v6("fe80::1")));
+        assert!(needs_scope(v6("fe80::5054:ff:fede:900a")));
+        assert!(!needs_scope(v6("2001:db8::1")));
+        assert!(!needs_scope(v6("::1")));
+        // Link-local multicast is scoped too, but a TCP peer is never multicast.
+        assert!(!needs_scope(v6("ff02::1")));
+        assert!(!needs_scope(IpAddress::Ipv4(Ipv4Address::new(10, 0, 3, 1))));
     }
 }

@@ -9,7 +9,8 @@
 //!   generics) in one `static`, and `run`, which serves an app with all of them in one
 //!   task: more connections open than requests in progress, and a socket kept listening
 //!   by closing what matters least ([`degu_core::pressure`]).
-//! * [`client`]: connect a `TcpSocket` to an endpoint ([`client::connect`]) and run
+//! * [`client`]: connect a `TcpSocket` to an endpoint ([`client::connect`]; an IPv6
+//!   link-local one with its interface as its scope, [`Remote`], feature `ipv6`) and run
 //!   degu-core's client [`Connection`](degu_core::engine::Connection) over it, every
 //!   read and write bounded by a timeout.
 //! * [`attach`]: devices behind NAT: dial the gateway, hand the link over and serve the
@@ -40,8 +41,8 @@ pub mod server;
 pub mod tls;
 
 pub use client::{
-    ClientBuffers, ClientTimeouts, HalfDuplex, HalfDuplexReader, HalfDuplexWriter, TimedReader,
-    TimedSocket, connect,
+    ClientBuffers, ClientTimeouts, HalfDuplex, HalfDuplexReader, HalfDuplexWriter, Remote,
+    TimedReader, TimedSocket, connect,
 };
 pub use pool::{Footprint, PoolEvents, PoolState};
 pub use server::{ConnState, ServeConfig, Timeouts, serve_conn, serve_socket};

@@ -603,8 +603,12 @@ async fn connection<A: App>(
 /// unread bytes do not turn the close into a reset that could destroy the last response.
 pub const LINGER_TIME: Duration = Duration::from_millis(500);
 
-/// Most bytes a closing connection reads and discards while it lingers.
-pub const LINGER_BYTES: usize = 64 * 1024;
+/// Most bytes a closing connection reads and discards while it lingers: room for a
+/// client still uploading (say a 20 MB PUT answered early with 404) to be scheduled,
+/// read the answer and stop, which on loopback can take tens of megabytes under load;
+/// with only 64 KiB the close came first, as a reset, and curl lost the answer now and
+/// then. [`LINGER_TIME`] is what bounds the work.
+pub const LINGER_BYTES: usize = 16 * 1024 * 1024;
 
 /// The TLS handshake (if any) and the engine; the socket to close, if one was made.
 async fn serve_connection<A: App>(

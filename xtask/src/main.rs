@@ -8,11 +8,14 @@
 //! * `cargo xtask qemu`: the demo firmware on an emulated Cortex-M4, its port 80 on
 //!   `127.0.0.1:8081`, until Ctrl-C; with `--attach HOST:PORT ...` instead a device
 //!   behind NAT (no host forward) that attaches to a gateway on this host.
+//! * `cargo xtask qemu-pair`: device to device, two emulated boards on one virtual LAN
+//!   (IPv4 and IPv6 link-local), one serving the demo app, the other its client.
 //! * `cargo xtask setup`, `firmware`, `cross-env`: the steps on their own, for `.ci/run`.
 //!
 //! Every step prints how long it took; a summary follows at the end, also on failure.
 
 mod firmware;
+mod pair;
 mod setup;
 mod steps;
 mod suite;
@@ -45,6 +48,14 @@ commands:
                         gateway against --ca and NAME, and serves the demo app over the
                         link; runs until Ctrl-C
                         e.g. cargo xtask qemu --attach 127.0.0.1:9443 --ca ca.pem --cert lamp.pem --key lamp.key --server-name gateway
+  qemu-pair [--a BOARD] [--b BOARD]
+                        device to device: two boards (an386 = mps2-an386 Cortex-M4,
+                        an385 = mps2-an385 Cortex-M3; default --a an386 --b an385) joined
+                        by QEMU's socket network, no host network between them; A serves
+                        the demo app, B runs GET, HEAD, a chunked 64 KiB echo, /chunks
+                        and a 404 against it over IPv4, then over IPv6 link-local. Both
+                        boards' output with A | and B | in front; exits with B's status
+                        e.g. cargo xtask qemu-pair --a an385 --b an386
   setup [--ci]          install what this machine lacks (Debian packages as root, else it
                         prints the apt-get command) and check the Cortex-M toolchain;
                         --ci also what only .ci/run needs (Debian's rustc for the
@@ -65,6 +76,10 @@ thumbv7em-none-eabihf thumbv6m-none-eabi`) when there is one; otherwise Debian's
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|c| c == "qemu-pair") {
+        // Its exit status is the client board's.
+        return pair::command(&args[1..]);
+    }
     let result = match args.first().map(String::as_str) {
         Some("test") => no_more(&args[1..]).and_then(|()| test()),
         Some("qemu") => qemu_args(&args[1..]).and_then(qemu),
@@ -117,6 +132,14 @@ fn test() -> Result {
     let ignored = steps.run("the #[ignore]d tests: QEMU device, namespaces", || {
         suite::ignored_tests(plain.ignored)
     })?;
+    let orders = [
+        (&firmware::AN386, &firmware::AN385),
+        (&firmware::AN385, &firmware::AN386),
+    ];
+    for (a, b) in orders {
+        let name = format!("device to device: qemu-pair --a {} --b {}", a.name, b.name);
+        steps.run(&name, || pair::test(&toolchain, a, b))?;
+    }
     let doc = steps.run("doctests", suite::doctests)?;
     steps.finish();
     // The plain closing line: what ran, over every test binary and the doctests; what
@@ -126,6 +149,10 @@ fn test() -> Result {
         plain.passed + ignored.passed + doc.passed,
         plain.failed + ignored.failed + doc.failed,
         doc.ignored
+    );
+    println!(
+        "xtask: device to device (cargo xtask qemu-pair): {} board orders passed",
+        orders.len()
     );
     Ok(())
 }

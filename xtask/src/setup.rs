@@ -136,6 +136,14 @@ impl Needs {
         }
     }
 
+    /// These needs and `target` too (`cargo xtask qemu-pair`: a board each).
+    pub fn and_target(mut self, target: &'static str) -> Needs {
+        if !self.targets.contains(&target) {
+            self.targets.push(target);
+        }
+        self
+    }
+
     /// `cargo xtask firmware`: both targets.
     pub fn firmware() -> Needs {
         Needs {

@@ -17,11 +17,11 @@
 //! |---|---|---|
 //! | 0 | 8 | magic `DEGUCFG1` |
 //! | 8 | 4 | total length of the blob, this header included |
-//! | 12 | 1 | mode: 0 serve, 1 gateway client, 2 print the footprint and exit, 3 attach to the gateway (serve it over links the device dials) |
+//! | 12 | 1 | mode: 0 serve, 1 gateway client, 2 print the footprint and exit, 3 attach to the gateway (serve it over links the device dials), 0x10 pair client (device to device, [`Mode::PairClient`]) |
 //! | 13 | 1 | flags: bit 0 = TLS (client and attach modes), bit 1 = no idle exit (serve mode: run until QEMU is stopped, for `cargo xtask qemu`) |
 //! | 14 | 2 | gateway port (the client connects to 10.0.2.2, i.e. host 127.0.0.1) |
 //! | 16 | 32 | seed for the TLS random generator |
-//! | 48 | … | fields, each a 2-byte length and its bytes, in this order: request path (attach mode: the device name to claim, needed without TLS), TLS server name, CA certificate (DER), client certificate (DER), client key (P-256, SEC1 DER); missing trailing fields are empty |
+//! | 48 | … | fields, each a 2-byte length and its bytes, in this order: request path (attach mode: the device name to claim, needed without TLS), TLS server name, CA certificate (DER), client certificate (DER), client key (P-256, SEC1 DER), LAN ([`Lan`]: 5 bytes or empty), peer ([`Peer`]: 10 bytes or empty); missing trailing fields are empty |
 
 /// Where QEMU's loader puts the blob: the top 64 KiB of the boards' 4 MiB RAM.
 pub const CONFIG_ADDR: usize = 0x203f_0000;
@@ -44,6 +44,36 @@ pub enum Mode {
     /// Dial the gateway and serve the demo app over the links (devices behind NAT),
     /// until QEMU is stopped.
     Attach,
+    /// Device to device: run the demo app's routes against the [`Peer`] (another
+    /// device serving the demo app on the same [`Lan`]) over IPv4 and IPv6 link-local,
+    /// print each result and exit (the `ipv6` build; the others refuse).
+    PairClient,
+}
+
+/// The mode byte of [`Mode::PairClient`]: apart from the small numbers, which the other
+/// modes take one by one.
+const PAIR_CLIENT: u8 = 0x10;
+
+/// A LAN of devices without QEMU's user network (the `lan` field: 4 bytes of IPv4
+/// address, 1 byte of prefix length): a static address, no gateway. Without it the
+/// device is 10.0.2.15/24 behind QEMU's gateway 10.0.2.2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lan {
+    /// The device's IPv4 address.
+    pub address: [u8; 4],
+    /// The LAN's prefix length (at most 32).
+    pub prefix: u8,
+}
+
+/// The other device of a pair (the `peer` field: 4 bytes of IPv4 address, 6 bytes of
+/// MAC address). Its IPv6 link-local address follows from the MAC, as the peer makes
+/// its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Peer {
+    /// Its IPv4 address on the [`Lan`].
+    pub ipv4: [u8; 4],
+    /// Its MAC address.
+    pub mac: [u8; 6],
 }
 
 /// The parsed blob.
@@ -70,6 +100,10 @@ pub struct Config {
     pub cert: &'static [u8],
     /// The device's key, SEC1 DER.
     pub key: &'static [u8],
+    /// The device's own LAN (`None`: QEMU's user network).
+    pub lan: Option<Lan>,
+    /// The other device of a pair (pair client).
+    pub peer: Option<Peer>,
 }
 
 impl Config {
@@ -85,6 +119,8 @@ impl Config {
         ca: &[],
         cert: &[],
         key: &[],
+        lan: None,
+        peer: None,
     };
 }
 
@@ -113,6 +149,7 @@ pub fn parse(region: &'static [u8]) -> Result<Config, &'static str> {
         Some(1) => Mode::Client,
         Some(2) => Mode::Footprint,
         Some(3) => Mode::Attach,
+        Some(&PAIR_CLIENT) => Mode::PairClient,
         _ => return Err("unknown mode"),
     };
     let flags = blob.get(13).copied().unwrap_or(0);
@@ -136,7 +173,31 @@ pub fn parse(region: &'static [u8]) -> Result<Config, &'static str> {
         ca: fields.next()?,
         cert: fields.next()?,
         key: fields.next()?,
+        lan: lan(fields.next()?)?,
+        peer: peer(fields.next()?)?,
     })
+}
+
+fn lan(field: &[u8]) -> Result<Option<Lan>, &'static str> {
+    match field {
+        [] => Ok(None),
+        [a, b, c, d, prefix] if *prefix <= 32 => Ok(Some(Lan {
+            address: [*a, *b, *c, *d],
+            prefix: *prefix,
+        })),
+        _ => Err("LAN field: not 4 address bytes and a prefix length <= 32"),
+    }
+}
+
+fn peer(field: &[u8]) -> Result<Option<Peer>, &'static str> {
+    match field {
+        [] => Ok(None),
+        [a, b, c, d, mac @ ..] => Ok(Some(Peer {
+            ipv4: [*a, *b, *c, *d],
+            mac: mac.try_into().map_err(|_| "peer field: MAC not 6 bytes")?,
+        })),
+        _ => Err("peer field: not 4 address bytes and a 6-byte MAC"),
+    }
 }
 
 struct Fields {

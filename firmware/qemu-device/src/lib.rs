@@ -25,11 +25,20 @@
 //!   with the blob's certificates, and serve `DemoApp` over them (degu-embassy's
 //!   `attach`); a link that ends is dialled again after a jittered backoff. Runs until
 //!   QEMU is stopped; nothing on the host dials the device.
+//! * **pair client** (device to device, the `ipv6` build only: binary
+//!   `qemu-device-ipv6`, module `pair`): the demo app's routes against another device on
+//!   the same LAN ([`config::Lan`], no QEMU user network), over IPv4 and over IPv6
+//!   link-local; `cargo xtask qemu-pair` runs it against a second board that serves.
+//!
+//! The `ipv6` build also gives the device an IPv6 link-local address made from its MAC
+//! (`link_local`) and serves on it too. Any build serves on a LAN from the blob.
 //!
 //! A panic exits with code 1.
 #![no_std]
 
 pub mod config;
+#[cfg(feature = "ipv6")]
+pub mod pair;
 
 use config::{Config, Mode};
 use core::cell::Cell;
@@ -45,6 +54,8 @@ use embassy_net::tcp::TcpSocket;
 use embassy_net::{
     IpEndpoint, Ipv4Address, Ipv4Cidr, Runner, Stack, StackResources, StaticConfigV4,
 };
+#[cfg(feature = "ipv6")]
+use embassy_net::{HardwareAddress, Ipv6Cidr, StaticConfigV6};
 use embassy_time::{Duration, Instant, Timer};
 use qemu_mps2::lan9118::Lan9118;
 use static_cell::{ConstStaticCell, StaticCell};
@@ -178,7 +189,8 @@ pub async fn run(spawner: Spawner) -> ! {
         }
     };
 
-    let nic = match Lan9118::take() {
+    #[allow(unused_mut)] // the ipv6 build changes its filter
+    let mut nic = match Lan9118::take() {
         Ok(nic) => nic,
         Err(e) => {
             hprintln!("LAN9118: {:?}", e);
@@ -187,11 +199,18 @@ pub async fn run(spawner: Spawner) -> ! {
     };
     // QEMU's virtual time since reset; TCP sequence numbers need no more than this here.
     let seed = 0x6465_6775_0000_0000 | u64::from(nic.free_run());
-    let net = embassy_net::Config::ipv4_static(StaticConfigV4 {
-        address: Ipv4Cidr::new(Ipv4Address::new(10, 0, 2, 15), 24),
-        gateway: Some(GATEWAY),
-        dns_servers: Default::default(),
-    });
+    let v4 = ipv4(&config);
+    #[allow(unused_mut)] // the ipv6 build adds its link-local address
+    let mut net = embassy_net::Config::ipv4_static(v4.clone());
+    #[cfg(feature = "ipv6")]
+    {
+        nic.receive_all_multicast();
+        net.ipv6 = embassy_net::ConfigV6::Static(StaticConfigV6 {
+            address: link_local(nic.mac_address()),
+            gateway: None,
+            dns_servers: Default::default(),
+        });
+    }
     static RESOURCES: StaticCell<StackResources<SOCKETS>> = StaticCell::new();
     let (stack, runner) = embassy_net::new(nic, net, RESOURCES.init(StackResources::new()), seed);
     spawner.spawn(unwrap_spawn(net_task(runner)));
@@ -222,7 +241,27 @@ pub async fn run(spawner: Spawner) -> ! {
                 }
             }
         }
-        Mode::Serve => serve(spawner, stack, config.idle_exit).await,
+        #[cfg(not(feature = "ipv6"))]
+        Mode::PairClient => fail("the pair client is in the ipv6 build (qemu-device-ipv6)"),
+        #[cfg(feature = "ipv6")]
+        Mode::PairClient => {
+            stack.wait_config_up().await;
+            hprintln!("net up");
+            let Some(peer) = config.peer else {
+                fail("pair client without a peer in the configuration blob");
+            };
+            match pair::run(stack, &peer).await {
+                Ok(()) => {
+                    debug::exit(debug::EXIT_SUCCESS);
+                    fail("semihosting exit returned");
+                }
+                Err(e) => {
+                    hprintln!("error: {}", e);
+                    fail("pair client failed");
+                }
+            }
+        }
+        Mode::Serve => serve(spawner, stack, &v4, config.idle_exit).await,
         Mode::Attach => {
             stack.wait_config_up().await;
             hprintln!("net up");
@@ -309,11 +348,44 @@ async fn attachment(stack: Stack<'static>, index: usize, config: Config) -> ! {
     }
 }
 
-async fn serve(spawner: Spawner, stack: Stack<'static>, idle_exit: bool) -> ! {
+/// The IPv4 configuration: the blob's LAN (static, no gateway), or QEMU's user network
+/// (10.0.2.15/24, gateway 10.0.2.2).
+fn ipv4(config: &Config) -> StaticConfigV4 {
+    match config.lan {
+        Some(lan) => StaticConfigV4 {
+            address: Ipv4Cidr::new(Ipv4Address::from(lan.address), lan.prefix),
+            gateway: None,
+            dns_servers: Default::default(),
+        },
+        None => StaticConfigV4 {
+            address: Ipv4Cidr::new(Ipv4Address::new(10, 0, 2, 15), 24),
+            gateway: Some(GATEWAY),
+            dns_servers: Default::default(),
+        },
+    }
+}
+
+/// The IPv6 link-local address (`fe80::/64`) of the interface with MAC address `mac`:
+/// the modified EUI-64 interface identifier of RFC 4291, appendix A (as smoltcp's SLAAC
+/// makes it). The pair client finds its peer's address the same way.
+#[cfg(feature = "ipv6")]
+pub fn link_local(mac: [u8; 6]) -> Ipv6Cidr {
+    const LINK_LOCAL: Ipv6Cidr = Ipv6Cidr::new(embassy_net::Ipv6Address::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 64);
+    match Ipv6Cidr::from_link_prefix(&LINK_LOCAL, HardwareAddress::Ethernet(embassy_net::EthernetAddress(mac))) {
+        Some(cidr) => cidr,
+        None => fail("no link-local address for an Ethernet MAC"),
+    }
+}
+
+async fn serve(spawner: Spawner, stack: Stack<'static>, v4: &StaticConfigV4, idle_exit: bool) -> ! {
     stack.wait_config_up().await;
     hprintln!("net up");
     spawner.spawn(unwrap_spawn(server(stack, POOL.take())));
-    hprintln!("listening on 10.0.2.15:{}", PORT);
+    hprintln!("listening on {}:{}", v4.address.address(), PORT);
+    #[cfg(feature = "ipv6")]
+    if let Some(v6) = stack.config_v6() {
+        hprintln!("listening on [{}]:{}", v6.address.address(), PORT);
+    }
 
     activity(0);
     loop {

@@ -72,6 +72,8 @@ const MAC_CSR_READ: u32 = 1 << 30;
 const MAC_CR_FDPX: u32 = 1 << 20;
 const MAC_CR_TXEN: u32 = 1 << 3;
 const MAC_CR_RXEN: u32 = 1 << 2;
+/// MAC_CR: pass all multicast frames (MCPAS), not only those of the hash filter.
+const MAC_CR_MCPAS: u32 = 1 << 19;
 /// RX status word: bits 29:16 frame length including the 4-byte CRC, bit 15 error.
 const RX_STS_ERROR: u32 = 1 << 15;
 /// TX command A: first and last segment of a frame, bits 10:0 the segment's length.
@@ -156,6 +158,14 @@ impl Lan9118 {
             rx: [0; MTU + 4],
             tx: [0; MTU],
         })
+    }
+
+    /// Receive every multicast frame, too. IPv6 needs it: neighbour discovery asks
+    /// for an address at its solicited-node multicast group (Ethernet `33:33:ff:..`),
+    /// which the exact-address filter drops, and the network stack ignores the groups
+    /// it has not joined. An IPv4-only stack can leave it off (ARP is broadcast).
+    pub fn receive_all_multicast(&mut self) {
+        mac_write(mac::MAC_CR, mac_read(mac::MAC_CR) | MAC_CR_MCPAS);
     }
 
     /// The MAC address.
