@@ -51,11 +51,11 @@ use degu_embassy::{ClientBuffers, ClientTimeouts, PoolEvents, PoolState, ServeCo
 use degu_examples::demo::DemoApp;
 use embassy_executor::Spawner;
 use embassy_net::tcp::TcpSocket;
+#[cfg(feature = "ipv6")]
+use embassy_net::{HardwareAddress, Ipv6Cidr, StaticConfigV6};
 use embassy_net::{
     IpEndpoint, Ipv4Address, Ipv4Cidr, Runner, Stack, StackResources, StaticConfigV4,
 };
-#[cfg(feature = "ipv6")]
-use embassy_net::{HardwareAddress, Ipv6Cidr, StaticConfigV6};
 use embassy_time::{Duration, Instant, Timer};
 use qemu_mps2::lan9118::Lan9118;
 use static_cell::{ConstStaticCell, StaticCell};
@@ -370,8 +370,14 @@ fn ipv4(config: &Config) -> StaticConfigV4 {
 /// makes it). The pair client finds its peer's address the same way.
 #[cfg(feature = "ipv6")]
 pub fn link_local(mac: [u8; 6]) -> Ipv6Cidr {
-    const LINK_LOCAL: Ipv6Cidr = Ipv6Cidr::new(embassy_net::Ipv6Address::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 64);
-    match Ipv6Cidr::from_link_prefix(&LINK_LOCAL, HardwareAddress::Ethernet(embassy_net::EthernetAddress(mac))) {
+    const LINK_LOCAL: Ipv6Cidr = Ipv6Cidr::new(
+        embassy_net::Ipv6Address::new(0xfe80, 0, 0, 0, 0, 0, 0, 0),
+        64,
+    );
+    match Ipv6Cidr::from_link_prefix(
+        &LINK_LOCAL,
+        HardwareAddress::Ethernet(embassy_net::EthernetAddress(mac)),
+    ) {
         Some(cidr) => cidr,
         None => fail("no link-local address for an Ethernet MAC"),
     }
