@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn devices_behind_nat_attach_over_mutual_tls_on_tcp_and_unix() {
-    let dir = temp_dir("mtls");
+    let tmp = temp_dir("mtls");
+    let dir = tmp.path();
     let ca = OpensslCa::new(&dir, "ca");
     let (gw, lamp, door) = (ca.issue("gateway"), ca.issue("lamp"), ca.issue("door"));
     let unix = dir.join("attach.sock");
@@ -85,7 +86,8 @@ fn devices_behind_nat_attach_over_mutual_tls_on_tcp_and_unix() {
 
 #[test]
 fn a_foreign_ca_and_a_false_name_do_not_attach() {
-    let dir = temp_dir("refused");
+    let tmp = temp_dir("refused");
+    let dir = tmp.path();
     let ca = OpensslCa::new(&dir, "ca");
     let foreign = OpensslCa::new(&dir, "foreign");
     let gw = ca.issue("gateway");
@@ -126,7 +128,8 @@ fn plain_attachments_need_the_explicit_opt_in() {
 
 #[test]
 fn the_front_door_wants_a_client_certificate_and_enforces_the_policy() {
-    let dir = temp_dir("front");
+    let tmp = temp_dir("front");
+    let dir = tmp.path();
     let ca = OpensslCa::new(&dir, "ca");
     let (gw, alice, bob) = (ca.issue("gateway"), ca.issue("alice"), ca.issue("bob"));
     let (lamp, door) = (ca.issue("lamp"), ca.issue("door"));

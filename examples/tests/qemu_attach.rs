@@ -79,7 +79,8 @@ fn start_gateway(ca: &OpensslCa) -> AttachGateway {
 }
 
 fn attach_behind_nat(board: &Board) {
-    let dir = temp_dir(&format!("qemu-{}", board.machine));
+    let tmp = temp_dir(&format!("qemu-{}", board.machine));
+    let dir = tmp.path();
     let ca = OpensslCa::new(&dir, "ca");
     let g = start_gateway(&ca);
     let lamp = ca.issue("lamp");
@@ -146,7 +147,8 @@ fn a_device_behind_nat_attaches_over_mutual_tls_an385_thumbv6m() {
 #[test]
 #[ignore = "needs QEMU firmware: cargo xtask test"]
 fn a_device_certificate_from_a_foreign_ca_is_refused_an386_thumbv7em() {
-    let dir = temp_dir("qemu-foreign");
+    let tmp = temp_dir("qemu-foreign");
+    let dir = tmp.path();
     let ca = OpensslCa::new(&dir, "ca");
     let foreign = OpensslCa::new(&dir, "foreign");
     let g = start_gateway(&ca);

@@ -5,7 +5,7 @@ use super::openssl::{Leaf, OpensslCa};
 use degu_std::blocking::Wait;
 use degu_std::{Address, BodyExt, Client};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -120,11 +120,11 @@ pub fn get_status(front: &Address, path: &str) -> u16 {
     status
 }
 
-pub fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("degu-attach-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+pub fn temp_dir(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("degu-attach-{tag}-"))
+        .tempdir()
+        .unwrap()
 }
 
 /// A gateway whose attachments need mutual TLS: `gw` is its certificate, `ca` the CA of
