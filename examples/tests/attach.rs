@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 fn devices_behind_nat_attach_over_mutual_tls_on_tcp_and_unix() {
     let tmp = temp_dir("mtls");
     let dir = tmp.path();
-    let ca = OpensslCa::new(&dir, "ca");
+    let ca = OpensslCa::new(dir, "ca");
     let (gw, lamp, door) = (ca.issue("gateway"), ca.issue("lamp"), ca.issue("door"));
     let unix = dir.join("attach.sock");
     for attach_on in ["127.0.0.1:0", unix.to_str().unwrap()] {
@@ -88,8 +88,8 @@ fn devices_behind_nat_attach_over_mutual_tls_on_tcp_and_unix() {
 fn a_foreign_ca_and_a_false_name_do_not_attach() {
     let tmp = temp_dir("refused");
     let dir = tmp.path();
-    let ca = OpensslCa::new(&dir, "ca");
-    let foreign = OpensslCa::new(&dir, "foreign");
+    let ca = OpensslCa::new(dir, "ca");
+    let foreign = OpensslCa::new(dir, "foreign");
     let gw = ca.issue("gateway");
     let g = tls_gateway(&ca, &gw, "127.0.0.1:0", &[]);
     // A device certificate from another CA: refused at the handshake.
@@ -130,7 +130,7 @@ fn plain_attachments_need_the_explicit_opt_in() {
 fn the_front_door_wants_a_client_certificate_and_enforces_the_policy() {
     let tmp = temp_dir("front");
     let dir = tmp.path();
-    let ca = OpensslCa::new(&dir, "ca");
+    let ca = OpensslCa::new(dir, "ca");
     let (gw, alice, bob) = (ca.issue("gateway"), ca.issue("alice"), ca.issue("bob"));
     let (lamp, door) = (ca.issue("lamp"), ca.issue("door"));
     let cert = |p: &PathBuf| p.to_str().unwrap().to_string();

@@ -81,7 +81,7 @@ fn start_gateway(ca: &OpensslCa) -> AttachGateway {
 fn attach_behind_nat(board: &Board) {
     let tmp = temp_dir(&format!("qemu-{}", board.machine));
     let dir = tmp.path();
-    let ca = OpensslCa::new(&dir, "ca");
+    let ca = OpensslCa::new(dir, "ca");
     let g = start_gateway(&ca);
     let lamp = ca.issue("lamp");
     let (device, _blob) = boot(board, &g, &ca, &lamp);
@@ -149,8 +149,8 @@ fn a_device_behind_nat_attaches_over_mutual_tls_an385_thumbv6m() {
 fn a_device_certificate_from_a_foreign_ca_is_refused_an386_thumbv7em() {
     let tmp = temp_dir("qemu-foreign");
     let dir = tmp.path();
-    let ca = OpensslCa::new(&dir, "ca");
-    let foreign = OpensslCa::new(&dir, "foreign");
+    let ca = OpensslCa::new(dir, "ca");
+    let foreign = OpensslCa::new(dir, "foreign");
     let g = start_gateway(&ca);
     // The device trusts the gateway's CA, but its own certificate is the foreign CA's.
     let impostor = foreign.issue("lamp");
