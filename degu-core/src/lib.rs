@@ -63,6 +63,9 @@
 //! * [`Range`] / [`ContentRange`]: single byte ranges, Python-original rules plus the
 //!   open form `bytes=N-` and a 416's `bytes */<total>`.
 //!
+//! [`attach`] is the attach protocol: a device behind NAT dials its gateway and serves it
+//! on that connection.
+//!
 //! [`pressure`] is the one eviction policy every adapter applies when its connections
 //! are all taken.
 //!
@@ -93,6 +96,7 @@
 mod fmt;
 
 pub mod app;
+pub mod attach;
 pub mod body;
 pub mod engine;
 pub mod error;
