@@ -26,12 +26,12 @@ pub struct DemoApp;
 impl App for DemoApp {
     type State = ();
 
-    async fn handle<R: Read, W: Write>(
+    async fn handle<'r, R: Read, W: Write>(
         &self,
         _session: &mut Session<'_, ()>,
         mut request: Request<'_, R>,
-        responder: Responder<'_, W>,
-    ) -> Result<Sent, Error> {
+        responder: Responder<'r, W>,
+    ) -> Result<Sent<'r>, Error> {
         let first = request.shift_path();
         let done = request.path.components().next().is_none();
         match (request.method, first, done) {
@@ -57,7 +57,7 @@ fn chunk_count(query: Query<'_>) -> Option<u32> {
     n.parse().ok().filter(|&n| n <= MAX_DEMO_CHUNKS)
 }
 
-async fn chunks<W: Write>(n: u32, responder: Responder<'_, W>) -> Result<Sent, Error> {
+async fn chunks<'r, W: Write>(n: u32, responder: Responder<'r, W>) -> Result<Sent<'r>, Error> {
     let mut out = responder.chunked(200, "OK", &[]).await?;
     for i in 0..n {
         let mut data = heapless::String::<16>::new();
@@ -71,10 +71,10 @@ async fn chunks<W: Write>(n: u32, responder: Responder<'_, W>) -> Result<Sent, E
     out.finish(None).await
 }
 
-async fn echo<R: Read, W: Write>(
+async fn echo<'r, R: Read, W: Write>(
     mut request: Request<'_, R>,
-    responder: Responder<'_, W>,
-) -> Result<Sent, Error> {
+    responder: Responder<'r, W>,
+) -> Result<Sent<'r>, Error> {
     let mut piece = [0u8; ECHO_PIECE];
     let mut out = responder.body(200, "OK", &[], request.body.framing())?;
     relay(&mut request.body, &mut out, &mut piece).await?;

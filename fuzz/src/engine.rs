@@ -11,7 +11,7 @@ use crate::heads;
 use crate::pipe::duplex;
 use crate::run::raw_exchange;
 use degu_core::app::{PeerAddr, Session};
-use degu_core::engine::{Buffers, Error, ServerConfig, ServerEnd, serve};
+use degu_core::engine::{Buffers, Error, KeepAlive, ServerEnd, serve};
 use degu_core::limits::DEFAULT_MAX_HEADERS;
 use degu_core::{Framing, Method, ParseError, find_head_end};
 use degu_examples::demo::{DemoApp, MAX_DEMO_CHUNKS};
@@ -65,7 +65,7 @@ pub fn block_on<F: Future>(fut: F) -> F::Output {
 pub fn serve_bytes(
     input: &[u8],
     max_read: usize,
-    config: ServerConfig,
+    config: KeepAlive,
 ) -> (Vec<u8>, Result<ServerEnd, Error>) {
     let (mut server_end, client_end) = duplex(PIPE_CAPACITY);
     server_end.rx.max_read = max_read;
@@ -301,7 +301,7 @@ pub fn check(
     input: &[u8],
     output: &[u8],
     end: &Result<ServerEnd, Error>,
-    config: &ServerConfig,
+    config: &KeepAlive,
     exact: bool,
 ) {
     let entries = model(input);

@@ -3,7 +3,7 @@
 
 use crate::pipe::{Duplex, duplex};
 use degu_core::app::{App, PeerAddr, Session};
-use degu_core::engine::{Buffers, Error, ServerConfig, ServerEnd, serve};
+use degu_core::engine::{Buffers, Error, KeepAlive, ServerEnd, serve};
 use degu_core::{BodyDecoder, Decoded, Framing, Method, Status, parse_response};
 use embedded_io_async::{Read, Write};
 use std::future::Future;
@@ -16,7 +16,7 @@ pub const PIPE_CAPACITY: usize = 64 * 1024;
 /// `serve` returns, so the client sees EOF.
 pub fn with_server<A, T, F, const RB: usize, const WB: usize>(
     app: &A,
-    config: ServerConfig,
+    config: KeepAlive,
     capacity: usize,
     client: impl FnOnce(Duplex) -> F,
 ) -> (T, Result<ServerEnd, Error>)
@@ -40,7 +40,7 @@ where
 /// [`with_server`] with default buffers and pipe.
 pub fn with_default_server<A: App, T, F: Future<Output = T>>(
     app: &A,
-    config: ServerConfig,
+    config: KeepAlive,
     client: impl FnOnce(Duplex) -> F,
 ) -> (T, Result<ServerEnd, Error>) {
     with_server::<A, T, F, 4096, 2048>(app, config, PIPE_CAPACITY, client)

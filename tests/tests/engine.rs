@@ -10,7 +10,7 @@
 
 use degu_core::app::{App, Request, Session};
 use degu_core::engine::{
-    Connection, Error, Pump, Read, Responder, Response, Sent, ServerConfig, ServerEnd, Write,
+    Connection, Error, KeepAlive, Pump, Read, Responder, Response, Sent, ServerEnd, Write,
 };
 use degu_core::{BodyError, ChunkExt, Framing, Header, Method, ParseError, RenderError};
 use degu_examples::demo::DemoApp;
@@ -65,12 +65,12 @@ fn data_byte(i: u64) -> u8 {
 impl App for TestApp {
     type State = ();
 
-    async fn handle<R: Read, W: Write>(
+    async fn handle<'r, R: Read, W: Write>(
         &self,
         _session: &mut Session<'_, ()>,
         mut request: Request<'_, R>,
-        responder: Responder<'_, W>,
-    ) -> Result<Sent, Error> {
+        responder: Responder<'r, W>,
+    ) -> Result<Sent<'r>, Error> {
         let first = request.shift_path();
         let second = request.shift_path();
         match (first, second) {
@@ -290,7 +290,7 @@ async fn matrix_response<R: Read, P: Pump>(
 
 #[test]
 fn every_method_with_every_body_kind_both_ways() {
-    let ((), end) = with_default_server(&TestApp, ServerConfig::new(), |end| async move {
+    let ((), end) = with_default_server(&TestApp, KeepAlive::new(), |end| async move {
         let mut c = conn(end);
         let mut combos = 0;
         for method in Method::ALL {
@@ -352,7 +352,7 @@ fn every_method_with_every_body_kind_both_ways() {
 
 #[test]
 fn one_hundred_sequential_requests_share_one_connection() {
-    let ((), end) = with_default_server(&TestApp, ServerConfig::new(), |end| async move {
+    let ((), end) = with_default_server(&TestApp, KeepAlive::new(), |end| async move {
         let mut c = conn(end);
         for i in 0..100 {
             let mut r = c.get(&format!("/count?{i}"), &[]).await.unwrap();
@@ -370,7 +370,7 @@ fn pipelined_requests_are_answered_in_order() {
         PUT /m/bytes HTTP/1.1\r\ncontent-length: 3\r\n\r\nabc\
         POST /m/none HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n1;k=v\r\nx\r\n0\r\n\r\n\
         GET /count?4 HTTP/1.1\r\n\r\n";
-    let (out, end) = with_default_server(&TestApp, ServerConfig::new(), |e| raw_exchange(e, input));
+    let (out, end) = with_default_server(&TestApp, KeepAlive::new(), |e| raw_exchange(e, input));
     let r = split_responses(&out, &[Method::Get]);
     assert_eq!(r.len(), 4);
     assert_eq!(r[0].body, b"1");
@@ -384,8 +384,8 @@ fn pipelined_requests_are_answered_in_order() {
 #[test]
 fn pipelined_bytes_split_into_one_byte_reads_give_the_same_answers() {
     let input = b"GET /count?1 HTTP/1.1\r\n\r\nPUT /m/chunked-ext HTTP/1.1\r\ncontent-length: 3\r\n\r\nabcGET /count?3 HTTP/1.1\r\n\r\n";
-    let (whole, _) = with_default_server(&TestApp, ServerConfig::new(), |e| raw_exchange(e, input));
-    let (bytewise, end) = with_default_server(&TestApp, ServerConfig::new(), |mut e| {
+    let (whole, _) = with_default_server(&TestApp, KeepAlive::new(), |e| raw_exchange(e, input));
+    let (bytewise, end) = with_default_server(&TestApp, KeepAlive::new(), |mut e| {
         e.rx.max_read = 1;
         raw_exchange(e, input)
     });
@@ -397,7 +397,7 @@ fn pipelined_bytes_split_into_one_byte_reads_give_the_same_answers() {
 #[test]
 fn max_requests_closes_after_that_many() {
     let input = b"GET /count?1 HTTP/1.1\r\n\r\n".repeat(5);
-    let config = ServerConfig::new().max_requests(3);
+    let config = KeepAlive::new().max_requests(3);
     let (out, end) = with_default_server(&TestApp, config, |e| raw_exchange(e, &input));
     assert_eq!(split_responses(&out, &[Method::Get]).len(), 3);
     assert_eq!(end.unwrap(), ServerEnd::MaxRequests);
@@ -406,7 +406,7 @@ fn max_requests_closes_after_that_many() {
 #[test]
 fn connection_close_is_honoured() {
     let input = b"GET /count?1 HTTP/1.1\r\nconnection: keep-alive, Close\r\n\r\nGET /count?2 HTTP/1.1\r\n\r\n";
-    let (out, end) = with_default_server(&TestApp, ServerConfig::new(), |e| raw_exchange(e, input));
+    let (out, end) = with_default_server(&TestApp, KeepAlive::new(), |e| raw_exchange(e, input));
     assert_eq!(split_responses(&out, &[Method::Get]).len(), 1);
     assert_eq!(end.unwrap(), ServerEnd::CloseRequested);
 }
@@ -428,7 +428,7 @@ fn app_statuses_close_per_design_except_404_409_412() {
         (503, true),
     ] {
         let input = format!("GET /status/{code} HTTP/1.1\r\n\r\nGET /count?2 HTTP/1.1\r\n\r\n");
-        let (out, end) = with_default_server(&TestApp, ServerConfig::new(), |e| {
+        let (out, end) = with_default_server(&TestApp, KeepAlive::new(), |e| {
             raw_exchange(e, input.as_bytes())
         });
         let r = split_responses(&out, &[Method::Get]);
@@ -457,7 +457,7 @@ fn app_statuses_close_per_design_except_404_409_412() {
 #[test]
 fn an_app_can_keep_the_connection_after_an_error_status() {
     let input = b"GET /keep/502 HTTP/1.1\r\n\r\nGET /count?2 HTTP/1.1\r\n\r\n";
-    let (out, end) = with_default_server(&TestApp, ServerConfig::new(), |e| raw_exchange(e, input));
+    let (out, end) = with_default_server(&TestApp, KeepAlive::new(), |e| raw_exchange(e, input));
     let r = split_responses(&out, &[Method::Get]);
     assert_eq!((r.len(), r[0].status, r[1].status), (2, 502, 200));
     assert_eq!(end.unwrap(), ServerEnd::PeerClosed);
@@ -492,7 +492,7 @@ fn bad_requests_get_their_status_then_a_close() {
     for (name, mut input, status, error) in cases {
         input.extend_from_slice(b"GET /count?9 HTTP/1.1\r\n\r\n");
         let (out, end) =
-            with_default_server(&TestApp, ServerConfig::new(), |e| raw_exchange(e, &input));
+            with_default_server(&TestApp, KeepAlive::new(), |e| raw_exchange(e, &input));
         let r = split_responses(&out, &[Method::Get]);
         assert_eq!(
             r.len(),
@@ -511,7 +511,7 @@ fn a_truncated_body_closes_without_a_response_once_one_was_started() {
     // The body ends early: the handler fails before responding, so the error status
     // is sent; the connection is closed.
     let input = b"PUT /m/bytes HTTP/1.1\r\ncontent-length: 10\r\n\r\nabc";
-    let (out, end) = with_default_server(&TestApp, ServerConfig::new(), |e| raw_exchange(e, input));
+    let (out, end) = with_default_server(&TestApp, KeepAlive::new(), |e| raw_exchange(e, input));
     let r = split_responses(&out, &[Method::Get]);
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].status, 400);
@@ -522,7 +522,7 @@ fn a_truncated_body_closes_without_a_response_once_one_was_started() {
 fn an_unread_body_is_drained_when_small_and_closes_when_large() {
     let small =
         b"PUT /noread HTTP/1.1\r\ncontent-length: 5\r\n\r\nhelloGET /count?2 HTTP/1.1\r\n\r\n";
-    let (out, end) = with_default_server(&TestApp, ServerConfig::new(), |e| raw_exchange(e, small));
+    let (out, end) = with_default_server(&TestApp, KeepAlive::new(), |e| raw_exchange(e, small));
     let r = split_responses(&out, &[Method::Get]);
     assert_eq!(r.len(), 2, "drained, never parsed as a request");
     assert_eq!(r[1].body, b"2");
@@ -537,7 +537,7 @@ fn an_unread_body_is_drained_when_small_and_closes_when_large() {
         large.extend_from_slice(b"\r\n");
     }
     large.extend_from_slice(b"0\r\n\r\n");
-    let config = ServerConfig::new().drain_limit(1000);
+    let config = KeepAlive::new().drain_limit(1000);
     let (out, end) = with_default_server(&TestApp, config, |e| raw_exchange(e, &large));
     let r = split_responses(&out, &[Method::Get]);
     assert_eq!(r.len(), 1);
@@ -547,7 +547,7 @@ fn an_unread_body_is_drained_when_small_and_closes_when_large() {
 
 #[test]
 fn the_client_refuses_a_new_request_before_the_body_is_read() {
-    let ((), _) = with_default_server(&TestApp, ServerConfig::new(), |end| async move {
+    let ((), _) = with_default_server(&TestApp, KeepAlive::new(), |end| async move {
         let mut c = conn(end);
         let status = c.get("/m/bytes", &[]).await.unwrap().status;
         assert_eq!(status, 200, "the body is left unread");
@@ -562,7 +562,7 @@ fn the_client_refuses_a_new_request_before_the_body_is_read() {
 
 #[test]
 fn a_body_read_error_closes_the_client_connection() {
-    let ((), _) = with_default_server(&TestApp, ServerConfig::new(), |end| async move {
+    let ((), _) = with_default_server(&TestApp, KeepAlive::new(), |end| async move {
         let mut c = conn(end);
         let mut r = c.get("/broken", &[]).await.unwrap();
         let mut buf = [0u8; 64];
@@ -587,77 +587,76 @@ fn ten_mib_streams_through_one_kib_buffers_both_ways() {
         sha_hex(h)
     };
     let want = format!("{N} {expected}");
-    let ((), end) =
-        with_server::<_, _, _, 1024, 1024>(&TestApp, ServerConfig::new(), 8192, |end| {
-            let want = want.clone();
-            let expected = expected.clone();
-            async move {
-                let mut c = Connection::new(end.rx, end.tx, vec![0u8; 1024], vec![0u8; 1024]);
-                let mut piece = [0u8; 1000];
-                // Up, length-framed.
-                let (mut w, response) = c
-                    .send(Method::Put, "/upload", &[], Framing::Length(N))
-                    .unwrap();
-                let mut i = 0;
-                while i < N {
-                    let k = (N - i).min(piece.len() as u64) as usize;
-                    for (j, b) in piece[..k].iter_mut().enumerate() {
-                        *b = data_byte(i + j as u64);
-                    }
-                    w.write(&piece[..k]).await.unwrap();
-                    i += k as u64;
+    let ((), end) = with_server::<_, _, _, 1024, 1024>(&TestApp, KeepAlive::new(), 8192, |end| {
+        let want = want.clone();
+        let expected = expected.clone();
+        async move {
+            let mut c = Connection::new(end.rx, end.tx, vec![0u8; 1024], vec![0u8; 1024]);
+            let mut piece = [0u8; 1000];
+            // Up, length-framed.
+            let (mut w, response) = c
+                .send(Method::Put, "/upload", &[], Framing::Length(N))
+                .unwrap();
+            let mut i = 0;
+            while i < N {
+                let k = (N - i).min(piece.len() as u64) as usize;
+                for (j, b) in piece[..k].iter_mut().enumerate() {
+                    *b = data_byte(i + j as u64);
                 }
-                w.finish(None).await.unwrap();
-                let mut r = response.receive().await.unwrap();
-                let mut buf = [0u8; 128];
-                let n = r.body.read_to_end(&mut buf).await.unwrap();
-                assert_eq!(std::str::from_utf8(&buf[..n]).unwrap(), want);
+                w.write(&piece[..k]).await.unwrap();
+                i += k as u64;
+            }
+            w.finish(None).await.unwrap();
+            let mut r = response.receive().await.unwrap();
+            let mut buf = [0u8; 128];
+            let n = r.body.read_to_end(&mut buf).await.unwrap();
+            assert_eq!(std::str::from_utf8(&buf[..n]).unwrap(), want);
 
-                // Up, chunked, chunks of varying size.
-                let (mut w, response) = c
-                    .send(Method::Post, "/upload", &[], Framing::Chunked)
-                    .unwrap();
-                let mut i = 0;
-                let mut c_no = 0u64;
-                while i < N {
-                    let size = ((c_no * 331) % 1000 + 1).min(N - i) as usize;
-                    for (j, b) in piece[..size].iter_mut().enumerate() {
-                        *b = data_byte(i + j as u64);
-                    }
-                    w.write_chunk(None, &piece[..size]).await.unwrap();
-                    i += size as u64;
-                    c_no += 1;
+            // Up, chunked, chunks of varying size.
+            let (mut w, response) = c
+                .send(Method::Post, "/upload", &[], Framing::Chunked)
+                .unwrap();
+            let mut i = 0;
+            let mut c_no = 0u64;
+            while i < N {
+                let size = ((c_no * 331) % 1000 + 1).min(N - i) as usize;
+                for (j, b) in piece[..size].iter_mut().enumerate() {
+                    *b = data_byte(i + j as u64);
                 }
-                w.finish(None).await.unwrap();
-                let mut r = response.receive().await.unwrap();
-                let n = r.body.read_to_end(&mut buf).await.unwrap();
-                assert_eq!(std::str::from_utf8(&buf[..n]).unwrap(), want);
+                w.write_chunk(None, &piece[..size]).await.unwrap();
+                i += size as u64;
+                c_no += 1;
+            }
+            w.finish(None).await.unwrap();
+            let mut r = response.receive().await.unwrap();
+            let n = r.body.read_to_end(&mut buf).await.unwrap();
+            assert_eq!(std::str::from_utf8(&buf[..n]).unwrap(), want);
 
-                // Down, length-framed and chunked.
-                for uri in [format!("/download?{N}"), format!("/download-chunked?{N}")] {
-                    let mut r = c.get(&uri, &[]).await.unwrap();
-                    let mut h = Sha256::new();
-                    let mut total = 0;
-                    loop {
-                        match r.body.read(&mut piece).await.unwrap() {
-                            0 => break,
-                            n => {
-                                h.update(&piece[..n]);
-                                total += n as u64;
-                            }
+            // Down, length-framed and chunked.
+            for uri in [format!("/download?{N}"), format!("/download-chunked?{N}")] {
+                let mut r = c.get(&uri, &[]).await.unwrap();
+                let mut h = Sha256::new();
+                let mut total = 0;
+                loop {
+                    match r.body.read(&mut piece).await.unwrap() {
+                        0 => break,
+                        n => {
+                            h.update(&piece[..n]);
+                            total += n as u64;
                         }
                     }
-                    assert_eq!(total, N, "{uri}");
-                    assert_eq!(sha_hex(h), expected, "{uri}");
                 }
+                assert_eq!(total, N, "{uri}");
+                assert_eq!(sha_hex(h), expected, "{uri}");
             }
-        });
+        }
+    });
     assert_eq!(end.unwrap(), ServerEnd::PeerClosed);
 }
 
 #[test]
 fn chunks_larger_than_the_buffer_arrive_in_pieces_with_the_extension_once() {
-    let ((), _) = with_default_server(&TestApp, ServerConfig::new(), |end| async move {
+    let ((), _) = with_default_server(&TestApp, KeepAlive::new(), |end| async move {
         let mut c = conn(end);
         let mut r = c.get("/download-chunked?20000", &[]).await.unwrap();
         let mut buf = [0u8; 1024];
@@ -693,7 +692,7 @@ fn chunks_larger_than_the_buffer_arrive_in_pieces_with_the_extension_once() {
 
 #[test]
 fn the_demo_app_echoes_in_the_same_framing() {
-    let ((), _) = with_default_server(&DemoApp, ServerConfig::new(), |end| async move {
+    let ((), _) = with_default_server(&DemoApp, KeepAlive::new(), |end| async move {
         let mut c = conn(end);
         let mut r = c.put("/echo", &[], b"ping").await.unwrap();
         assert_eq!(r.headers.get("content-length"), Some("4"));
@@ -757,7 +756,7 @@ fn the_demo_app_echoes_in_the_same_framing() {
 
 #[test]
 fn a_head_and_small_body_go_out_in_one_write() {
-    let (writes, _) = with_default_server(&TestApp, ServerConfig::new(), |end| async move {
+    let (writes, _) = with_default_server(&TestApp, KeepAlive::new(), |end| async move {
         let before = end.tx.writes();
         let mut c = conn(end);
         let mut r = c.post("/m/bytes", &[], b"hello").await.unwrap();
@@ -768,7 +767,7 @@ fn a_head_and_small_body_go_out_in_one_write() {
     assert_eq!(writes, 1, "request head and body in one write");
 
     let input = b"GET /m/bytes HTTP/1.1\r\n\r\n";
-    let (_, _) = with_default_server(&TestApp, ServerConfig::new(), |e| raw_exchange(e, input));
+    let (_, _) = with_default_server(&TestApp, KeepAlive::new(), |e| raw_exchange(e, input));
 }
 
 #[test]
@@ -780,16 +779,16 @@ fn on_connect_can_refuse_before_any_request() {
             session.state = 7;
             false
         }
-        async fn handle<R: Read, W: Write>(
+        async fn handle<'r, R: Read, W: Write>(
             &self,
             _: &mut Session<'_, u32>,
             _: Request<'_, R>,
-            responder: Responder<'_, W>,
-        ) -> Result<Sent, Error> {
+            responder: Responder<'r, W>,
+        ) -> Result<Sent<'r>, Error> {
             responder.send(200, "OK", &[], b"").await
         }
     }
-    let (out, end) = with_default_server(&Refuse, ServerConfig::new(), |e| {
+    let (out, end) = with_default_server(&Refuse, KeepAlive::new(), |e| {
         raw_exchange(e, b"GET / HTTP/1.1\r\n\r\n")
     });
     assert!(out.is_empty());
@@ -799,7 +798,7 @@ fn on_connect_can_refuse_before_any_request() {
 #[test]
 fn expect_100_continue_is_answered_before_the_body() {
     let input = b"PUT /m/bytes HTTP/1.1\r\nexpect: 100-continue\r\ncontent-length: 2\r\n\r\nhi";
-    let (out, _) = with_default_server(&TestApp, ServerConfig::new(), |e| raw_exchange(e, input));
+    let (out, _) = with_default_server(&TestApp, KeepAlive::new(), |e| raw_exchange(e, input));
     assert!(out.starts_with(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"));
 }
 
@@ -808,7 +807,7 @@ fn future_sizes_with_default_buffers() {
     let (mut a, _b) = degu_tests::pipe::duplex(16);
     let mut buffers = degu_core::engine::Buffers::<4096, 2048>::new();
     let mut session = Session::new(degu_core::app::PeerAddr::Unnamed, ());
-    let config = ServerConfig::new();
+    let config = KeepAlive::new();
     let serve = degu_core::engine::serve(&mut a, &mut buffers, &DemoApp, &mut session, &config);
     let serve_size = std::mem::size_of_val(&serve);
     drop(serve);
@@ -837,28 +836,27 @@ fn a_chunked_body_is_complete_once_its_last_chunk_is_read_at_any_split() {
     // at every position relative to the buffer's end.
     for max_read in 1..=9 {
         for rbuf in [90usize, 96, 101, 110, 128, 160] {
-            let ((), _) =
-                with_default_server(&TestApp, ServerConfig::new(), |mut end| async move {
-                    end.rx.max_read = max_read;
-                    let mut c = Connection::new(end.rx, end.tx, vec![0u8; rbuf], vec![0u8; 256]);
-                    for _ in 0..3 {
-                        let mut r = c.get("/m/chunked-ext", &[]).await.unwrap();
-                        let mut buf = [0u8; 8];
-                        let mut last = None;
-                        while let Some(p) = r.body.read_chunk(&mut buf).await.unwrap() {
-                            if p.is_end() {
-                                last = p.ext.map(|e| format!("{}={}", e.key, e.value));
-                                break;
-                            }
+            let ((), _) = with_default_server(&TestApp, KeepAlive::new(), |mut end| async move {
+                end.rx.max_read = max_read;
+                let mut c = Connection::new(end.rx, end.tx, vec![0u8; rbuf], vec![0u8; 256]);
+                for _ in 0..3 {
+                    let mut r = c.get("/m/chunked-ext", &[]).await.unwrap();
+                    let mut buf = [0u8; 8];
+                    let mut last = None;
+                    while let Some(p) = r.body.read_chunk(&mut buf).await.unwrap() {
+                        if p.is_end() {
+                            last = p.ext.map(|e| format!("{}={}", e.key, e.value));
+                            break;
                         }
-                        assert_eq!(
-                            last.as_deref(),
-                            Some("end=yes"),
-                            "max_read {max_read}, buffer {rbuf}"
-                        );
-                        assert!(r.body.is_done(), "max_read {max_read}, buffer {rbuf}");
                     }
-                });
+                    assert_eq!(
+                        last.as_deref(),
+                        Some("end=yes"),
+                        "max_read {max_read}, buffer {rbuf}"
+                    );
+                    assert!(r.body.is_done(), "max_read {max_read}, buffer {rbuf}");
+                }
+            });
         }
     }
 }

@@ -70,7 +70,10 @@ impl core::fmt::Display for PairError {
 pub async fn run(stack: Stack<'static>, peer: &Peer) -> Result<(), PairError> {
     let ClientResources { rx, tx, buffers } = CLIENT_RESOURCES.take();
     let remotes = [
-        ("ipv4", Remote::new(stack, (Ipv4Address::from(peer.ipv4), PORT))),
+        (
+            "ipv4",
+            Remote::new(stack, (Ipv4Address::from(peer.ipv4), PORT)),
+        ),
         (
             "ipv6",
             Remote::new(stack, (crate::link_local(peer.mac).address(), PORT)),
@@ -122,10 +125,17 @@ async fn requests<R: Read, W: Write, B: AsMut<[u8]>>(
     let started = Instant::now();
     let mut response = conn.get("/hello", &[]).await.map_err(http(step))?;
     let status = response.status;
-    let n = response.body.read_to_end(&mut body).await.map_err(http(step))?;
+    let n = response
+        .body
+        .read_to_end(&mut body)
+        .await
+        .map_err(http(step))?;
     expect_status(status, 200).map_err(|w| fail(step, w))?;
     if body.get(..n) != Some(&b"hello, world"[..]) {
-        return Err(fail(step, Failure::Mismatch("body is not `hello, world`", n)));
+        return Err(fail(
+            step,
+            Failure::Mismatch("body is not `hello, world`", n),
+        ));
     }
     held(family, step, started, format_args!("200 \"hello, world\""));
 
@@ -134,7 +144,11 @@ async fn requests<R: Read, W: Write, B: AsMut<[u8]>>(
     let mut response = conn.head("/hello", &[]).await.map_err(http(step))?;
     let status = response.status;
     let length = response.headers.get("content-length") == Some("12");
-    let n = response.body.read_to_end(&mut body).await.map_err(http(step))?;
+    let n = response
+        .body
+        .read_to_end(&mut body)
+        .await
+        .map_err(http(step))?;
     expect_status(status, 200).map_err(|w| fail(step, w))?;
     if !length || n != 0 {
         return Err(fail(
@@ -142,28 +156,58 @@ async fn requests<R: Read, W: Write, B: AsMut<[u8]>>(
             Failure::Mismatch("not content-length 12 without a body", n),
         ));
     }
-    held(family, step, started, format_args!("200, content-length 12, no body"));
+    held(
+        family,
+        step,
+        started,
+        format_args!("200, content-length 12, no body"),
+    );
 
     let step = "POST /echo";
     let started = Instant::now();
     let (count, bytes) = echo(conn).await.map_err(|w| fail(step, w))?;
-    held(family, step, started, format_args!("200, {} chunks of {} bytes with extensions back chunk for chunk", count, bytes));
+    held(
+        family,
+        step,
+        started,
+        format_args!(
+            "200, {} chunks of {} bytes with extensions back chunk for chunk",
+            count, bytes
+        ),
+    );
 
     let step = "GET /chunks?n=16";
     let started = Instant::now();
     chunks(conn).await.map_err(|w| fail(step, w))?;
-    held(family, step, started, format_args!("200, {} chunks `chunk <i>` with i=<i>", CHUNKS));
+    held(
+        family,
+        step,
+        started,
+        format_args!("200, {} chunks `chunk <i>` with i=<i>", CHUNKS),
+    );
 
     let step = "GET /no-such-route";
     let started = Instant::now();
     let mut response = conn.get("/no-such-route", &[]).await.map_err(http(step))?;
     let status = response.status;
-    response.body.read_to_end(&mut body).await.map_err(http(step))?;
+    response
+        .body
+        .read_to_end(&mut body)
+        .await
+        .map_err(http(step))?;
     expect_status(status, 404).map_err(|w| fail(step, w))?;
     if conn.is_closed() {
-        return Err(fail(step, Failure::Mismatch("connection closed after 404", 0)));
+        return Err(fail(
+            step,
+            Failure::Mismatch("connection closed after 404", 0),
+        ));
     }
-    held(family, step, started, format_args!("404, connection still open"));
+    held(
+        family,
+        step,
+        started,
+        format_args!("404, connection still open"),
+    );
     Ok(())
 }
 
@@ -298,7 +342,10 @@ async fn chunks<R: Read, W: Write, B: AsMut<[u8]>>(
         if piece.ext != Some(ChunkExt::new("i", &value))
             || got.get(..piece.len) != Some(want.as_bytes())
         {
-            return Err(Failure::Mismatch("chunk differs from `chunk <i>; i=<i>`", i));
+            return Err(Failure::Mismatch(
+                "chunk differs from `chunk <i>; i=<i>`",
+                i,
+            ));
         }
         i += 1;
     }
