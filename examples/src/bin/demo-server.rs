@@ -47,8 +47,9 @@ options:
                            e.g. demo-server --address '[::1]:8080'
   --workers N              worker threads, each with its own Tokio runtime (default 1)
                            e.g. demo-server --workers 2
-  --max-connections N      connections at once (default 50); when all are taken an idle
-                           one is closed, or the new one waits up to 2 s
+  --max-connections N      connections at once (default 10000); when all are taken the
+                           one that matters least is closed: idle or silent first, then
+                           the slowest head (degu_core::pressure)
                            e.g. demo-server --max-connections 64
   --files DIR              also serve the files under DIR at /files/: GET and HEAD, byte
                            ranges (curl -r, curl -C -), no directory listings
