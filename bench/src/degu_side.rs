@@ -19,12 +19,12 @@ pub struct PongApp;
 impl App for PongApp {
     type State = ();
 
-    async fn handle<R: Read, W: Write>(
+    async fn handle<'r, R: Read, W: Write>(
         &self,
         _session: &mut Session<'_, ()>,
         mut request: Request<'_, R>,
-        responder: Responder<'_, W>,
-    ) -> Result<Sent, Error> {
+        responder: Responder<'r, W>,
+    ) -> Result<Sent<'r>, Error> {
         if request.method != Method::Post {
             return responder.send(405, "Method Not Allowed", &[], b"").await;
         }

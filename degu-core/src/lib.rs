@@ -3,7 +3,52 @@
 //! The whole of Degu's HTTP/1.1 protocol, `#![no_std]`, without `alloc` and without
 //! `unsafe`: the same code runs on a Cortex-M device and on a Linux gateway.
 //!
-//! This crate is the wire layer (the engine and the application contract build on it):
+//! ## Layers
+//!
+//! Each top-level module uses only those below it (`cargo xtask cycles` checks it):
+//!
+//! ```text
+//! app       what an application imports: App, Session, Request, Responder, Sent,
+//!   |       Body, Header, Method, Range, Router ... (re-exports only)
+//! engine    serve (the server's keep-alive loop), Connection (the client), the App
+//!   |       contract it calls, Body / BodyWriter, Phase + PhaseClock + Timeouts
+//!   |       (the one timeout policy), Transport / Readable / BufferSource
+//! body      sans-I/O framing: BodyDecoder, BodyEncoder, chunk lines
+//!   |
+//! wire      bytes: byte classes, head parse and render, Framing, targets, queries,
+//!   |       ranges
+//! error, limits   typed errors naming their status; every limit
+//!
+//! router -> wire      static routes (re-exported by app)
+//! pressure -> engine  which connection an adapter closes when all are taken
+//! ```
+//!
+//! The adapters (`degu-std` over Tokio, `degu-embassy` over embassy-net) sit on
+//! `engine`: they supply a [`Transport`](engine::Transport) whose reader keeps a
+//! [`PhaseClock`](engine::PhaseClock) (their clock, degu-core's policy), buffers
+//! ([`BufferSource`](engine::BufferSource)) and eviction ([`pressure`]).
+//!
+//! ## A request's path
+//!
+//! An adapter accepts a socket, splits it into a reader (each read bounded by the
+//! deadline its `PhaseClock` gives for the engine's current phase) and a writer (each
+//! write bounded by the I/O timeout), and calls [`engine::serve`]. The engine waits until
+//! the reader is readable while [`Phase::Idle`](engine::Phase) and holding no buffers,
+//! leases a buffer set, reads until [`find_head_end`] sees the blank line (reporting
+//! `Head` to the reader when the first bytes are in, which starts the head clock), parses
+//! the head with [`parse_request`] into a borrowed [`RequestHead`], reports `Busy`,
+//! and calls [`App::handle`](app::App::handle) with a [`Request`](app::Request) (its
+//! [`Body`](app::Body) reads the bytes after the head, then the socket, through a
+//! [`BodyDecoder`]) and a [`Responder`](app::Responder). The handler answers through the
+//! responder: the head is rendered by [`render_response`] into the write buffer, the body
+//! framed by a [`BodyEncoder`] (small bodies leave with the head in one write), and only a
+//! completed response makes the [`Sent`](app::Sent) the handler returns. The engine then
+//! drains what the handler left unread (up to a limit), decides from the status, the
+//! `connection` header and `max_requests` whether the connection stays, moves pipelined
+//! bytes to the front and serves the next request, or reports `Idle` and gives the
+//! buffers back.
+//!
+//! ## The wire layer
 //!
 //! * [`parse_request`] / [`parse_response`]: sans-I/O, incremental head parsers over a
 //!   caller's buffer, returning borrowed views ([`RequestHead`], [`ResponseHead`]) with a
@@ -17,6 +62,9 @@
 //!   with one `key=value` extension per chunk), never touching the data itself.
 //! * [`Range`] / [`ContentRange`]: single byte ranges, Python-original rules plus the
 //!   open form `bytes=N-` and a 416's `bytes */<total>`.
+//!
+//! [`attach`] is the attach protocol: a device behind NAT dials its gateway and serves it
+//! on that connection.
 //!
 //! [`pressure`] is the one eviction policy every adapter applies when its connections
 //! are all taken.
@@ -48,6 +96,7 @@
 mod fmt;
 
 pub mod app;
+pub mod attach;
 pub mod body;
 pub mod engine;
 pub mod error;

@@ -20,9 +20,9 @@
 //! # struct Hello;
 //! # impl App for Hello {
 //! #     type State = ();
-//! #     async fn handle<R: Read, W: Write>(
-//! #         &self, _: &mut Session<'_, ()>, _: Request<'_, R>, responder: Responder<'_, W>,
-//! #     ) -> Result<Sent, Error> {
+//! #     async fn handle<'r, R: Read, W: Write>(
+//! #         &self, _: &mut Session<'_, ()>, _: Request<'_, R>, responder: Responder<'r, W>,
+//! #     ) -> Result<Sent<'r>, Error> {
 //! #         responder.send(200, "OK", &[], b"hello, world").await
 //! #     }
 //! # }
@@ -190,12 +190,12 @@ impl<A: App, C: Clock, S: RecordSink> App for RequestLogger<A, C, S> {
         self.app.on_connect(session)
     }
 
-    async fn handle<R: Read, W: Write>(
+    async fn handle<'r, R: Read, W: Write>(
         &self,
         session: &mut Session<'_, Self::State>,
         request: Request<'_, R>,
-        responder: Responder<'_, W>,
-    ) -> Result<Sent, Error> {
+        responder: Responder<'r, W>,
+    ) -> Result<Sent<'r>, Error> {
         let start = self.clock.now_micros();
         let (method, uri) = (request.method, request.uri);
         let result = self.app.handle(session, request, responder).await;

@@ -6,7 +6,7 @@
 //!   them and then closes its side would see them;
 //! * [`with_client`]: degu's own client ([`Connection`]) against the app, for parsed
 //!   responses and streamed bodies;
-//! * [`Harness`]: the same with a [`ServerConfig`] and a peer address of your choice,
+//! * [`Harness`]: the same with a [`KeepAlive`] and a peer address of your choice,
 //!   and [`Harness::serve`] to put the server on an [`End`] you drive yourself;
 //! * [`Duplex`] / [`Pipe`]: the in-memory connection itself, over caller storage, with
 //!   real back-pressure (a writer waits while the other side has not read).
@@ -20,12 +20,12 @@
 //!
 //! impl App for Hello {
 //!     type State = ();
-//!     async fn handle<R: Read, W: Write>(
+//!     async fn handle<'r, R: Read, W: Write>(
 //!         &self,
 //!         _: &mut Session<'_, ()>,
 //!         request: Request<'_, R>,
-//!         responder: Responder<'_, W>,
-//!     ) -> Result<Sent, Error> {
+//!         responder: Responder<'r, W>,
+//!     ) -> Result<Sent<'r>, Error> {
 //!         match request.components().next() {
 //!             Some("hello") => responder.send(200, "OK", &[], b"hello, world").await,
 //!             _ => responder.send(404, "Not Found", &[], b"").await,
@@ -60,8 +60,8 @@
 
 use crate::app::{App, PeerAddr, Session};
 use crate::engine::{
-    BufferSource, Buffers, Connection, DEFAULT_READ_BUFFER, DEFAULT_WRITE_BUFFER, Error,
-    ServerConfig, ServerEnd, Transport, serve,
+    BufferSource, Buffers, Connection, DEFAULT_READ_BUFFER, DEFAULT_WRITE_BUFFER, Error, KeepAlive,
+    ServerEnd, Transport, serve,
 };
 use core::cell::Cell;
 use core::future::poll_fn;
@@ -343,22 +343,22 @@ pub struct Exchange {
 /// An app with the server options and the peer address its tests see.
 pub struct Harness<'a, A> {
     app: &'a A,
-    config: ServerConfig,
+    config: KeepAlive,
     peer: PeerAddr,
 }
 
 impl<'a, A: App> Harness<'a, A> {
-    /// `app` with the default [`ServerConfig`], seeing an unnamed peer.
+    /// `app` with the default [`KeepAlive`], seeing an unnamed peer.
     pub fn new(app: &'a A) -> Self {
         Harness {
             app,
-            config: ServerConfig::new(),
+            config: KeepAlive::new(),
             peer: PeerAddr::Unnamed,
         }
     }
 
     /// With server options `config`.
-    pub fn config(mut self, config: ServerConfig) -> Self {
+    pub fn config(mut self, config: KeepAlive) -> Self {
         self.config = config;
         self
     }

@@ -7,15 +7,37 @@
 //! comes in), or over a TLS stream on top of it through [`HalfDuplex`] (see the `tls`
 //! module), with buffers the caller owns:
 //!
-//! ```ignore
-//! let mut socket = TcpSocket::new(stack, &mut rx, &mut tx);
-//! let mut io = connect(&mut socket, (Ipv4Address::new(10, 0, 2, 2), 8080), &TIMEOUTS).await?;
-//! let (reader, writer) = io.split();
-//! let mut conn = buffers.connection(reader, writer);
-//! let mut response = conn.get("/status", &[]).await?;
-//! let n = response.body.read_to_end(&mut body).await?;
-//! drop(conn);
-//! io.close().await;
+//! ```no_run
+//! use degu_embassy::{ClientBuffers, ClientTimeouts, connect};
+//! use embassy_net::tcp::TcpSocket;
+//! use embassy_net::{Ipv4Address, Stack};
+//! use embassy_time::Duration;
+//!
+//! static TIMEOUTS: ClientTimeouts = ClientTimeouts {
+//!     connect: Duration::from_secs(10),
+//!     io: Duration::from_secs(20),
+//!     linger: Duration::from_secs(2),
+//! };
+//!
+//! async fn status(
+//!     stack: Stack<'_>,
+//!     buffers: &mut ClientBuffers,
+//!     body: &mut [u8],
+//! ) -> Result<usize, degu_core::engine::Error> {
+//!     let (mut rx, mut tx) = ([0u8; 1024], [0u8; 1024]);
+//!     let mut socket = TcpSocket::new(stack, &mut rx, &mut tx);
+//!     let gateway = (Ipv4Address::new(10, 0, 2, 2), 8080);
+//!     let Ok(mut io) = connect(&mut socket, gateway, &TIMEOUTS).await else {
+//!         return Err(degu_core::engine::Error::Closed);
+//!     };
+//!     let (reader, writer) = io.split();
+//!     let mut conn = buffers.connection(reader, writer);
+//!     let mut response = conn.get("/status", &[]).await?;
+//!     let n = response.body.read_to_end(body).await?;
+//!     drop(conn);
+//!     io.close().await;
+//!     Ok(n)
+//! }
 //! ```
 //!
 //! ## IPv6 link-local addresses: the scope is the interface

@@ -13,6 +13,9 @@
 //!   link-local one with its interface as its scope, [`Remote`], feature `ipv6`) and run
 //!   degu-core's client [`Connection`](degu_core::engine::Connection) over it, every
 //!   read and write bounded by a timeout.
+//! * [`attach`]: devices behind NAT: dial the gateway, hand the link over and serve the
+//!   app on it ([`attach::attach_plain`]; `attach_tls` with feature `tls`), and
+//!   [`attach::Redial`], the jittered wait before dialling again.
 //! * `tls` (cargo feature `tls`, off by default): a TLS 1.3 client with `embedded-tls`
 //!   (server certificate checked against a CA and a host name, optional P-256 client
 //!   certificate) whose stream degu-core's client runs over unchanged.
@@ -32,6 +35,7 @@ mod fmt;
 
 pub use degu_core as core;
 
+pub mod attach;
 pub mod client;
 pub mod pool;
 pub mod server;
@@ -42,8 +46,8 @@ pub use client::{
     ClientBuffers, ClientTimeouts, HalfDuplex, HalfDuplexReader, HalfDuplexWriter, Remote,
     TimedReader, TimedSocket, connect,
 };
-pub use pool::{Footprint, PoolEvents, PoolState};
-pub use server::{ConnState, ServeConfig, Timeouts, serve_conn, serve_socket};
+pub use pool::{Footprint, LogEvents, PoolEvents, PoolState};
+pub use server::{ConnState, ServeConfig, serve_conn, serve_socket};
 
 /// The `embassy-time` clock (microseconds since boot), for degu-core's
 /// [`RequestLogger`](degu_core::logger::RequestLogger):

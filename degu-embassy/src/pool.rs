@@ -282,6 +282,22 @@ pub trait PoolEvents {
 /// No reports.
 impl PoolEvents for () {}
 
+/// A log line per connection closed (`info`) and per eviction (`debug`), through this
+/// crate's log (feature `defmt` or `log`; nothing without either): what a board example
+/// wants to see.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LogEvents;
+
+impl PoolEvents for LogEvents {
+    fn closed(&self, socket: usize, peer: Option<IpEndpoint>, end: &Result<ServerEnd, Error>) {
+        info!("socket {}: {:?}: {:?}", socket, peer, end);
+    }
+
+    fn evicting(&self, socket: usize, rank: Rank) {
+        debug!("socket {}: closing to make room ({:?})", socket, rank);
+    }
+}
+
 /// What a socket is doing, beside its connection's phase.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum SocketPhase {

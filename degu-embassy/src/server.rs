@@ -5,21 +5,31 @@
 //! owns its socket's rx/tx buffers and its [`Buffers`](degu_core::engine::Buffers), all
 //! `static` on firmware:
 //!
-//! ```ignore
-//! #[embassy_executor::task(pool_size = WORKERS)]
-//! async fn worker(stack: Stack<'static>, res: &'static mut WorkerResources) -> ! {
-//!     let mut socket = TcpSocket::new(stack, &mut res.rx, &mut res.tx);
+//! ```no_run
+//! use degu_core::engine::Buffers;
+//! use degu_embassy::{ServeConfig, serve_socket};
+//! use degu_examples::demo::DemoApp;
+//! use embassy_net::Stack;
+//! use embassy_net::tcp::TcpSocket;
+//!
+//! static CONFIG: ServeConfig = ServeConfig::new();
+//!
+//! // On firmware: an `#[embassy_executor::task(pool_size = WORKERS)]`, its memory static.
+//! async fn worker(stack: Stack<'_>, rx: &mut [u8], tx: &mut [u8], buffers: &mut Buffers) -> ! {
+//!     let mut socket = TcpSocket::new(stack, rx, tx);
 //!     loop {
 //!         if socket.accept(80).await.is_ok() {
-//!             let _ = serve_socket(&mut socket, &mut res.buffers, &DemoApp, &CONFIG).await;
+//!             let _ = serve_socket(&mut socket, buffers, &DemoApp, &CONFIG).await;
 //!         }
 //!     }
 //! }
 //! ```
 //!
-//! Timeouts follow the connection's [`Phase`] as `degu-std` does: the idle timeout while
-//! waiting for a request, a head deadline from a head's first byte, an I/O timeout for
-//! each read and write inside a request. Between requests the connection waits for
+//! [`PoolState`](crate::PoolState) does this for a whole pool of sockets, in one task.
+//!
+//! Timeouts follow degu-core's one policy ([`Timeouts`], kept by a [`PhaseClock`] from the
+//! phases the engine reports), as in `degu-std`: each idle wait, the whole head from its
+//! first bytes, each read and write inside a request. Between requests the connection waits for
 //! readiness without taking its buffers ([`Readable`]), so several sockets can share a
 //! few buffer sets ([`crate::pool`]).
 
@@ -29,73 +39,60 @@ use core::pin::pin;
 use core::task::{Poll, Waker};
 use degu_core::app::{App, PeerAddr, Session};
 use degu_core::engine::{
-    BufferSource, Error, Monitor, Phase, Readable, ServerConfig, ServerEnd, Transport,
+    BufferSource, Error, KeepAlive, Monitor, Phase, PhaseClock, Readable, ServerEnd, Timeouts,
+    Transport,
 };
 use embassy_futures::select::{Either, select};
 use embassy_net::tcp::{self, TcpReader, TcpSocket, TcpWriter};
 use embassy_time::{Duration, Instant, with_deadline, with_timeout};
 use embedded_io_async::ReadReady;
 
-/// How long a connection may wait at each stage. A plain struct with `const fn`
-/// defaults, so firmware can keep it in a `static`.
+/// Everything [`serve_socket`] needs besides the socket, buffers and app.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Timeouts {
-    /// Waiting for the first byte of a request (keep-alive idle).
-    pub idle: Duration,
-    /// From a head's first byte until the head is complete.
-    pub head: Duration,
-    /// Each read and each write inside a request.
-    pub io: Duration,
+pub struct ServeConfig {
+    /// The engine's keep-alive limits.
+    pub keep_alive: KeepAlive,
+    /// How long a connection may wait in each phase (degu-core's policy).
+    pub timeouts: Timeouts<Duration>,
     /// After the server closes its side: time for the peer to read the rest, acknowledge
     /// and close its side, before the connection is reset.
     pub linger: Duration,
 }
 
-impl Timeouts {
-    /// The defaults: idle 30 s, head 10 s, I/O 30 s (as `degu-std`), linger 2 s.
-    pub const fn new() -> Self {
-        Timeouts {
-            idle: Duration::from_secs(30),
-            head: Duration::from_secs(10),
-            io: Duration::from_secs(30),
-            linger: Duration::from_secs(2),
-        }
-    }
-}
-
-impl Default for Timeouts {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// Everything [`serve_socket`] needs besides the socket, buffers and app.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ServeConfig {
-    /// The engine's limits.
-    pub server: ServerConfig,
-    /// The adapter's timeouts.
-    pub timeouts: Timeouts,
-}
-
 impl ServeConfig {
+    /// The default timeouts: idle 30 s, head 10 s, I/O 30 s (as `degu-std`'s).
+    pub const DEFAULT_TIMEOUTS: Timeouts<Duration> = Timeouts {
+        idle: Duration::from_secs(30),
+        head: Duration::from_secs(10),
+        io: Duration::from_secs(30),
+    };
+    /// The default linger: 2 s.
+    pub const DEFAULT_LINGER: Duration = Duration::from_secs(2);
+
     /// The defaults.
     pub const fn new() -> Self {
         ServeConfig {
-            server: ServerConfig::new(),
-            timeouts: Timeouts::new(),
+            keep_alive: KeepAlive::new(),
+            timeouts: Self::DEFAULT_TIMEOUTS,
+            linger: Self::DEFAULT_LINGER,
         }
     }
 
-    /// With different engine limits.
-    pub const fn server(mut self, server: ServerConfig) -> Self {
-        self.server = server;
+    /// With different keep-alive limits.
+    pub const fn keep_alive(mut self, keep_alive: KeepAlive) -> Self {
+        self.keep_alive = keep_alive;
         self
     }
 
     /// With different timeouts.
-    pub const fn timeouts(mut self, timeouts: Timeouts) -> Self {
+    pub const fn timeouts(mut self, timeouts: Timeouts<Duration>) -> Self {
         self.timeouts = timeouts;
+        self
+    }
+
+    /// With a different linger.
+    pub const fn linger(mut self, linger: Duration) -> Self {
+        self.linger = linger;
         self
     }
 }
@@ -206,7 +203,7 @@ impl core::fmt::Debug for ConnState {
 }
 
 /// Serve the connection `socket` has accepted until it ends, then close it: gracefully
-/// (FIN, then wait up to [`Timeouts::linger`] for the peer's FIN), else with a reset.
+/// (FIN, then wait up to [`ServeConfig::linger`] for the peer's FIN), else with a reset.
 ///
 /// `buffers` is any [`BufferSource`]: a connection's own [`Buffers`](degu_core::engine::Buffers)
 /// (lent for every request), or a share of a pool's. Afterwards the socket is closed and
@@ -236,17 +233,22 @@ pub async fn serve_conn<A: App, B: BufferSource>(
     let peer = socket
         .remote_endpoint()
         .map_or(PeerAddr::Unnamed, |ep| PeerAddr::Ip(ep.into()));
-    let mut session = Session::new(peer, A::State::default()).with_monitor(conn.monitor());
+    let mut session = Session::new(peer, A::State::default());
     let result = {
         let mut transport = TcpTransport::new(socket, conn, config.timeouts);
-        degu_core::engine::serve(&mut transport, buffers, app, &mut session, &config.server).await
+        degu_core::engine::serve(
+            &mut transport,
+            buffers,
+            app,
+            &mut session,
+            &config.keep_alive,
+        )
+        .await
     };
     conn.mark(Instant::now());
     if conn.close_requested() {
         drop_connection(socket);
-    } else if let Either::Second(()) =
-        select(close(socket, config.timeouts.linger), conn.closed()).await
-    {
+    } else if let Either::Second(()) = select(close(socket, config.linger), conn.closed()).await {
         // Its lingering close is what mattered least.
         drop_connection(socket);
     }
@@ -340,18 +342,21 @@ impl From<tcp::Error> for IoError {
 pub struct TcpTransport<'s, 'd> {
     socket: &'s mut TcpSocket<'d>,
     conn: &'s ConnState,
-    timeouts: Timeouts,
-    head_started: Option<Instant>,
+    timeouts: Timeouts<Duration>,
 }
 
 impl<'s, 'd> TcpTransport<'s, 'd> {
-    /// Wrap `socket`; `conn` must hold the monitor the connection's `Session` reports to.
-    pub fn new(socket: &'s mut TcpSocket<'d>, conn: &'s ConnState, timeouts: Timeouts) -> Self {
+    /// Wrap `socket`; its reader keeps `conn`'s phase (and since when) as the engine
+    /// reports it.
+    pub fn new(
+        socket: &'s mut TcpSocket<'d>,
+        conn: &'s ConnState,
+        timeouts: Timeouts<Duration>,
+    ) -> Self {
         TcpTransport {
             socket,
             conn,
             timeouts,
-            head_started: None,
         }
     }
 }
@@ -373,7 +378,7 @@ impl Transport for TcpTransport<'_, '_> {
                 inner: reader,
                 conn: self.conn,
                 timeouts: self.timeouts,
-                head_started: &mut self.head_started,
+                clock: PhaseClock::new(self.conn.since()),
             },
             TimedWriter {
                 inner: writer,
@@ -389,8 +394,15 @@ impl Transport for TcpTransport<'_, '_> {
 pub struct ServerReader<'a> {
     inner: TcpReader<'a>,
     conn: &'a ConnState,
-    timeouts: Timeouts,
-    head_started: &'a mut Option<Instant>,
+    timeouts: Timeouts<Duration>,
+    clock: PhaseClock<Instant>,
+}
+
+impl ServerReader<'_> {
+    /// The deadline of a read (or wait) that begins now.
+    fn deadline(&self) -> Instant {
+        self.clock.deadline(&self.timeouts, Instant::now)
+    }
 }
 
 impl embedded_io::ErrorType for ServerReader<'_> {
@@ -398,17 +410,23 @@ impl embedded_io::ErrorType for ServerReader<'_> {
 }
 
 impl Readable for ServerReader<'_> {
+    fn set_phase(&mut self, phase: Phase) {
+        if self.clock.enter(phase, Instant::now) {
+            self.conn.monitor.set(phase);
+            self.conn.mark(self.clock.since());
+        }
+    }
+
     /// Wait for a request's first byte, or the peer's FIN or reset, taking nothing
     /// (`TcpReader::wait_read_ready` alone would miss a FIN).
     async fn readable(&mut self) -> Result<(), IoError> {
-        *self.head_started = None;
         if self.conn.close_requested() {
             return Err(IoError::Closed);
         }
         if self.inner.read_ready() == Ok(true) {
             return Ok(());
         }
-        self.conn.mark(Instant::now());
+        let deadline = self.deadline();
         let inner = &mut self.inner;
         let ready = poll_fn(|cx| {
             if inner.read_ready() == Ok(true) {
@@ -418,7 +436,7 @@ impl Readable for ServerReader<'_> {
             let _ = pin!(inner.wait_read_ready()).poll(cx);
             Poll::Pending
         });
-        match with_timeout(self.timeouts.idle, select(ready, self.conn.closed())).await {
+        match with_deadline(deadline, select(ready, self.conn.closed())).await {
             Ok(Either::First(())) => Ok(()),
             Ok(Either::Second(())) => Err(IoError::Closed),
             Err(_) => Err(IoError::TimedOut),
@@ -429,30 +447,18 @@ impl Readable for ServerReader<'_> {
 impl embedded_io_async::Read for ServerReader<'_> {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, IoError> {
         let conn = self.conn;
-        if conn.close_requested() && conn.phase() != Phase::Busy {
+        let phase = self.clock.phase();
+        if conn.close_requested() && phase != Phase::Busy {
             return Err(IoError::Closed);
         }
-        let read = match conn.phase() {
-            Phase::Idle => {
-                *self.head_started = None;
-                let read = select(self.inner.read(buf), conn.closed());
-                let n = with_timeout(self.timeouts.idle, read).await;
-                if let Ok(Either::First(Ok(n))) = n
-                    && n > 0
-                {
-                    let now = Instant::now();
-                    *self.head_started = Some(now);
-                    conn.mark(now);
-                }
-                n
-            }
-            Phase::Head => {
-                let started = self.head_started.unwrap_or_else(Instant::now);
-                let read = select(self.inner.read(buf), conn.closed());
-                with_deadline(started + self.timeouts.head, read).await
+        let deadline = self.deadline();
+        let read = match phase {
+            // Waiting for a request or inside a head: also given up when the pool asks.
+            Phase::Idle | Phase::Head => {
+                with_deadline(deadline, select(self.inner.read(buf), conn.closed())).await
             }
             Phase::Busy | Phase::Done => {
-                return flatten(with_timeout(self.timeouts.io, self.inner.read(buf)).await);
+                return flatten(with_deadline(deadline, self.inner.read(buf)).await);
             }
         };
         match read {

@@ -7,9 +7,9 @@
 //! stream: degu-core's client runs over it unchanged.
 //!
 //! * TLS 1.3 only (`embedded-tls` has no TLS 1.2), cipher suite TLS_AES_128_GCM_SHA256.
-//! * The server's chain is verified against one CA certificate ([`Credentials::ca`], DER)
+//! * The server's chain is verified against one CA certificate ([`TlsCredentials::ca`], DER)
 //!   with `embedded-tls`'s `rustpki` verifier: P-256 signatures, and the host name
-//!   ([`Credentials::server_name`]) against the leaf's DNS names and common name.
+//!   ([`TlsCredentials::server_name`]) against the leaf's DNS names and common name.
 //!   Validity dates are not checked: a device without a real-time clock cannot.
 //! * A client certificate (mutual TLS) is optional: a DER certificate and its ECDSA
 //!   P-256 key as SEC1 DER (from PKCS#8 with the `p256` crate:
@@ -19,12 +19,32 @@
 //! default (16.6 KB to receive, 4.2 KB to send; a `static` on firmware). A smaller
 //! receive buffer works only with a server that sends smaller records.
 //!
-//! ```ignore
-//! let io = client::connect(&mut socket, gateway, &TIMEOUTS).await?;
-//! let creds = Credentials { ca, server_name: "gateway.local", client: Some(ClientCert { cert, key }) };
-//! let tls = tls::connect(io, &mut tls_buffers, &creds, &mut rng).await?;
-//! let mut conn = client_buffers.connection(tls);
-//! let response = conn.get("/status", &[]).await?;
+//! ```no_run
+//! use degu_embassy::client::{self, ClientTimeouts, HalfDuplex};
+//! use degu_embassy::tls::{self, ClientCert, TlsCredentials, TlsBuffers};
+//! use degu_embassy::ClientBuffers;
+//! use embassy_net::tcp::TcpSocket;
+//! use embassy_net::IpEndpoint;
+//!
+//! async fn status(
+//!     mut socket: TcpSocket<'_>,
+//!     gateway: IpEndpoint,
+//!     timeouts: &ClientTimeouts,
+//!     (ca, cert, key): (&[u8], &[u8], &[u8]),
+//!     rng: impl embedded_tls::CryptoRngCore,
+//!     tls_buffers: &mut TlsBuffers,
+//!     client_buffers: &mut ClientBuffers,
+//! ) -> Option<u16> {
+//!     let io = client::connect(&mut socket, gateway, timeouts).await.ok()?;
+//!     let client = Some(ClientCert { cert, key });
+//!     let creds = TlsCredentials { ca, server_name: "gateway.local", client };
+//!     let stream = tls::connect(io, tls_buffers, &creds, rng).await.ok()?;
+//!     let stream = HalfDuplex::new(stream);
+//!     let (reader, writer) = stream.split();
+//!     let mut conn = client_buffers.connection(reader, writer);
+//!     let response = conn.get("/status", &[]).await.ok()?;
+//!     Some(response.status)
+//! }
 //! ```
 
 use embedded_tls::pki::CertVerifier;
@@ -86,7 +106,7 @@ pub struct ClientCert<'a> {
 
 /// What a TLS client needs to know.
 #[derive(Clone, Copy, Debug)]
-pub struct Credentials<'a> {
+pub struct TlsCredentials<'a> {
     /// The CA that signed the server's certificate, DER.
     pub ca: &'a [u8],
     /// The name the server's certificate must carry (SNI and host-name check).
@@ -141,7 +161,7 @@ impl<R: CryptoRngCore> CryptoProvider for Provider<'_, R> {
 pub async fn connect<'a, S, R, const RB: usize, const WB: usize>(
     io: S,
     buffers: &'a mut TlsBuffers<RB, WB>,
-    credentials: &Credentials<'_>,
+    credentials: &TlsCredentials<'_>,
     rng: R,
 ) -> Result<TlsStream<'a, S>, TlsError>
 where

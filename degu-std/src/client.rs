@@ -186,6 +186,19 @@ pub(crate) fn deadline_passed() -> io::Error {
     io::Error::new(io::ErrorKind::TimedOut, "request deadline passed")
 }
 
+impl ClientHeaders {
+    /// No base headers (not even `host`): a gateway's attachments forward the client's.
+    pub(crate) fn none() -> Self {
+        ClientHeaders {
+            config: Arc::new(ClientConfig::for_address(&Address::Unix(
+                std::path::PathBuf::new(),
+            ))),
+            // No whole-request deadline: the gateway bounds each I/O by its timeout.
+            deadline: Deadline::new(None),
+        }
+    }
+}
+
 impl BaseHeaders for ClientHeaders {
     fn on_request(&self) {
         self.deadline.arm();
@@ -315,6 +328,39 @@ pub(crate) async fn connect_socket(address: &Address) -> io::Result<Plain> {
 }
 
 type TlsStream = tokio_rustls::client::TlsStream<Plain>;
+type TlsServerStream = tokio_rustls::server::TlsStream<Plain>;
+
+/// The halves of a connection this side did not open as a client: a device's link
+/// accepted by a gateway's attach listener (plain or the server side of TLS), over
+/// which the gateway sends requests. Every read and write is bounded by `timeout`.
+pub(crate) fn halves(
+    socket: crate::stream::Socket,
+    timeout: Option<Duration>,
+) -> (ClientReader, ClientWriter) {
+    use crate::stream::Socket;
+    let (r, w) = match socket {
+        Socket::Plain(plain) => split_plain(plain),
+        Socket::TlsServer(s) => {
+            let (r, w) = tokio::io::split(*s);
+            (ReadPart::TlsServer(r), WritePart::TlsServer(w))
+        }
+        Socket::TlsClient(s) => {
+            let (r, w) = tokio::io::split(*s);
+            (ReadPart::Tls(r), WritePart::Tls(w))
+        }
+    };
+    let limits = IoLimits {
+        timeout,
+        deadline: Deadline::new(None),
+    };
+    (
+        ClientReader {
+            inner: r,
+            limits: limits.clone(),
+        },
+        ClientWriter { inner: w, limits },
+    )
+}
 
 /// A plain socket's owned halves (no lock: Tokio splits TCP and AF_UNIX sockets by
 /// reference count).
@@ -335,12 +381,14 @@ enum ReadPart {
     Tcp(tcp::OwnedReadHalf),
     Unix(unix::OwnedReadHalf),
     Tls(tokio::io::ReadHalf<TlsStream>),
+    TlsServer(tokio::io::ReadHalf<TlsServerStream>),
 }
 
 enum WritePart {
     Tcp(tcp::OwnedWriteHalf),
     Unix(unix::OwnedWriteHalf),
     Tls(tokio::io::WriteHalf<TlsStream>),
+    TlsServer(tokio::io::WriteHalf<TlsServerStream>),
 }
 
 /// What bounds each I/O of an async connection: the per-I/O timeout and the current
@@ -385,6 +433,26 @@ pub struct ClientWriter {
     limits: IoLimits,
 }
 
+impl ClientReader {
+    /// Whether a read would not wait right now (the peer closed, failed, or sent bytes
+    /// nobody asked for): on a connection idle between exchanges, it is unusable.
+    /// Polls one read once, without waiting.
+    pub(crate) fn hung_up(&mut self) -> bool {
+        let mut byte = [0u8; 1];
+        let read = async {
+            match &mut self.inner {
+                ReadPart::Tcp(r) => r.read(&mut byte).await,
+                ReadPart::Unix(r) => r.read(&mut byte).await,
+                ReadPart::Tls(r) => r.read(&mut byte).await,
+                ReadPart::TlsServer(r) => r.read(&mut byte).await,
+            }
+        };
+        let mut read = std::pin::pin!(read);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        read.as_mut().poll(&mut cx).is_ready()
+    }
+}
+
 impl embedded_io::ErrorType for ClientReader {
     type Error = io::Error;
 }
@@ -400,6 +468,7 @@ impl embedded_io_async::Read for ClientReader {
                 ReadPart::Tcp(r) => r.read(buf).await,
                 ReadPart::Unix(r) => r.read(buf).await,
                 ReadPart::Tls(r) => r.read(buf).await,
+                ReadPart::TlsServer(r) => r.read(buf).await,
             }
         };
         self.limits.run(read).await
@@ -413,6 +482,7 @@ impl embedded_io_async::Write for ClientWriter {
                 WritePart::Tcp(w) => w.write(buf).await,
                 WritePart::Unix(w) => w.write(buf).await,
                 WritePart::Tls(w) => w.write(buf).await,
+                WritePart::TlsServer(w) => w.write(buf).await,
             }
         };
         self.limits.run(write).await
@@ -424,6 +494,7 @@ impl embedded_io_async::Write for ClientWriter {
                 // A plain socket has nothing to flush; TLS may hold a record.
                 WritePart::Tcp(_) | WritePart::Unix(_) => Ok(()),
                 WritePart::Tls(w) => w.flush().await,
+                WritePart::TlsServer(w) => w.flush().await,
             }
         };
         self.limits.run(flush).await

@@ -175,12 +175,12 @@ fn reason(status: u16) -> &'static str {
 impl App for FilesApp {
     type State = ();
 
-    async fn handle<R: Read, W: Write>(
+    async fn handle<'r, R: Read, W: Write>(
         &self,
         _session: &mut Session<'_, ()>,
         request: Request<'_, R>,
-        responder: Responder<'_, W>,
-    ) -> Result<Sent, Error> {
+        responder: Responder<'r, W>,
+    ) -> Result<Sent<'r>, Error> {
         if !matches!(request.method, Method::Get | Method::Head) {
             let allow = [Header::new("allow", "GET, HEAD")];
             return responder.send(405, "Method Not Allowed", &allow, b"").await;

@@ -9,6 +9,8 @@
 //! * [`Client`] → [`ClientConnection`]: async requests; [`blocking`]: the same one
 //!   full-duplex client (degu-core's `engine::Connection`) over
 //!   blocking std sockets.
+//! * [`attach`]: devices behind NAT dial the gateway and serve it on that link; the
+//!   gateway's registry of attached devices and the device side.
 //! * [`FilesApp`]: static files from a directory, with byte ranges.
 //! * [`logging`]: one `tracing` line per request (degu-core's `RequestLogger` with the
 //!   host's clock).
@@ -19,6 +21,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod address;
+pub mod attach;
 pub mod blocking;
 mod buffers;
 pub mod client;
@@ -41,7 +44,7 @@ pub use degu_core;
 pub use files::FilesApp;
 #[cfg(feature = "test-util")]
 pub use pki::TempPki;
-pub use proxy::{GatewayApp, Proxy, ProxyApp};
+pub use proxy::{DevicePolicy, GatewayApp, GatewaySlots, Proxy, ProxyApp};
 pub use server::{RunningServer, Server, ServerConfig, ShutdownHandle};
 #[cfg(feature = "test-util")]
 pub use temp::TempServer;

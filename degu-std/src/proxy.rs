@@ -15,6 +15,7 @@
 //! open; a failure after the response started cuts the response off.
 
 use crate::address::Address;
+use crate::attach::{Attachment, Attachments, Unavailable};
 use crate::client::{Client, ClientConfig, ClientConnection, ClientReader};
 use degu_core::app::{App, Request, Session};
 use degu_core::engine::{
@@ -93,72 +94,154 @@ impl Proxy {
 
     /// Forward `request` (its remaining path and query) upstream through `slot`'s
     /// connection and send the answer through `responder`.
-    pub async fn forward<R: Read, W: Write>(
+    pub async fn forward<'r, R: Read, W: Write>(
         &self,
         slot: &mut ProxySlot,
-        mut request: Request<'_, R>,
-        mut responder: Responder<'_, W>,
-    ) -> Result<Sent, Error> {
-        if slot.buf.len() != 2 * PROXY_BUFFER {
-            slot.buf = vec![0u8; 2 * PROXY_BUFFER];
-        }
-        let target = request.proxy_target().to_string();
-        let method = request.method;
-        let mut headers: heapless::Vec<Header<'_>, MAX_FORWARDED> = heapless::Vec::new();
-        if end_to_end(request.headers, &mut headers).is_err() {
-            let why = b"too many headers to forward";
-            return responder
-                .send(431, "Request Header Fields Too Large", &[], why)
-                .await;
-        }
+        request: Request<'_, R>,
+        responder: Responder<'r, W>,
+    ) -> Result<Sent<'r>, Error> {
         let ProxySlot { conn, buf } = slot;
-        let (up_buf, down_buf) = buf.split_at_mut(PROXY_BUFFER);
-        // A kept-alive upstream connection may have been closed by the upstream server
-        // since its last answer; a request without a body is safe to send again on a
-        // fresh one, once.
-        let mut retries = usize::from(request.body.framing() == degu_core::Framing::None);
-        loop {
-            if conn.as_ref().is_some_and(ClientConnection::is_closed) {
-                *conn = None;
-            }
-            let fresh = conn.is_none();
-            let c = match conn {
-                Some(c) => c,
-                None => match self.client.connect().await {
-                    Ok(c) => conn.insert(c),
-                    Err(e) => return connect_failed(responder, &e).await,
-                },
-            };
-            let exchanged = exchange(
-                c,
-                method,
-                &target,
-                &headers,
-                &mut request,
-                responder,
-                up_buf,
-                down_buf,
-            );
-            let failed = match exchanged.await {
-                Ok((status, sent)) => {
-                    // A Degu upstream closes after some statuses without saying so.
-                    if sent.is_err() || c.is_closed() || status_closes(status) {
-                        *conn = None;
-                    }
-                    return sent;
-                }
-                Err(failed) => failed,
-            };
-            *conn = None;
-            responder = failed.responder;
-            if !fresh && retries > 0 && stale(&failed.error) {
-                retries -= 1;
-                continue;
-            }
-            let e = failed.error;
-            let timeout = matches!(e, Error::Io(embedded_io::ErrorKind::TimedOut));
-            return gateway_error(responder, timeout, &format!("upstream failed: {e}")).await;
+        let upstream = Upstream::Dial {
+            client: &self.client,
+            kept: conn,
+        };
+        forward_via(upstream, buf, request, responder).await
+    }
+}
+
+/// Where a forward gets its upstream connection: one it dials (and keeps for the
+/// downstream connection's next request), or a device's attachment from the registry.
+enum Upstream<'a> {
+    Dial {
+        client: &'a Client,
+        kept: &'a mut Option<ClientConnection>,
+    },
+    Attached {
+        attachments: &'a Attachments,
+        name: &'a str,
+    },
+}
+
+/// An upstream connection while one exchange uses it.
+enum Held {
+    Dialled(ClientConnection),
+    Attached(Attachment),
+}
+
+impl Held {
+    fn conn(&mut self) -> &mut ClientConnection {
+        match self {
+            Held::Dialled(c) => c,
+            Held::Attached(a) => &mut a.conn,
         }
+    }
+}
+
+/// Why no upstream connection could be had: the status is 504 when `timeout`, else 502.
+struct NoUpstream {
+    timeout: bool,
+    why: String,
+}
+
+impl Upstream<'_> {
+    /// A connection, and whether it was just made (an older one may have gone stale).
+    async fn get(&mut self) -> Result<(Held, bool), NoUpstream> {
+        match self {
+            Upstream::Dial { client, kept } => {
+                if let Some(c) = kept.take().filter(|c| !c.is_closed()) {
+                    return Ok((Held::Dialled(c), false));
+                }
+                match client.connect().await {
+                    Ok(c) => Ok((Held::Dialled(c), true)),
+                    Err(e) => Err(NoUpstream {
+                        timeout: e.kind() == std::io::ErrorKind::TimedOut,
+                        why: format!("cannot connect upstream: {e}"),
+                    }),
+                }
+            }
+            Upstream::Attached { attachments, name } => match attachments.take(name).await {
+                Ok(a) => Ok((Held::Attached(a), false)),
+                Err(Unavailable::NotAttached) => Err(NoUpstream {
+                    timeout: false,
+                    why: format!("device {name} is not attached"),
+                }),
+                Err(Unavailable::Busy) => Err(NoUpstream {
+                    timeout: true,
+                    why: format!("every attachment of device {name} stayed busy"),
+                }),
+            },
+        }
+    }
+
+    /// Keep `held` for the next request (it finished an exchange cleanly).
+    fn keep(&mut self, held: Held) {
+        match (self, held) {
+            (Upstream::Dial { kept, .. }, Held::Dialled(c)) => **kept = Some(c),
+            (Upstream::Attached { attachments, .. }, Held::Attached(a)) => attachments.give_back(a),
+            _ => {}
+        }
+    }
+}
+
+/// Forward `request` through a connection from `upstream`, with `buf` for the bodies.
+async fn forward_via<'r, R: Read, W: Write>(
+    mut upstream: Upstream<'_>,
+    buf: &mut Vec<u8>,
+    mut request: Request<'_, R>,
+    mut responder: Responder<'r, W>,
+) -> Result<Sent<'r>, Error> {
+    if buf.len() != 2 * PROXY_BUFFER {
+        *buf = vec![0u8; 2 * PROXY_BUFFER];
+    }
+    let target = request.proxy_target().to_string();
+    let method = request.method;
+    let mut headers: heapless::Vec<Header<'_>, MAX_FORWARDED> = heapless::Vec::new();
+    if end_to_end(request.headers, &mut headers).is_err() {
+        let why = b"too many headers to forward";
+        return responder
+            .send(431, "Request Header Fields Too Large", &[], why)
+            .await;
+    }
+    let (up_buf, down_buf) = buf.split_at_mut(PROXY_BUFFER);
+    // A kept-alive upstream connection may have been closed by the upstream server
+    // since its last answer; a request without a body is safe to send again on a
+    // fresh one, once.
+    let mut retries = usize::from(request.body.framing() == degu_core::Framing::None);
+    loop {
+        let (mut held, fresh) = match upstream.get().await {
+            Ok(h) => h,
+            Err(no) => return gateway_error(responder, no.timeout, &no.why).await,
+        };
+        let exchanged = exchange(
+            held.conn(),
+            method,
+            &target,
+            &headers,
+            &mut request,
+            responder,
+            up_buf,
+            down_buf,
+        );
+        let failed = match exchanged.await {
+            Ok((status, sent)) => {
+                // A Degu upstream closes after some statuses without saying so.
+                let c = held.conn();
+                if sent.is_ok() && !c.is_closed() && !status_closes(status) {
+                    upstream.keep(held);
+                }
+                return sent;
+            }
+            Err(failed) => failed,
+        };
+        drop(held);
+        responder = failed.responder;
+        if !fresh && retries > 0 && stale(&failed.error) {
+            retries -= 1;
+            continue;
+        }
+        let e = failed.error;
+        let timeout = matches!(e, Error::Io(embedded_io::ErrorKind::TimedOut));
+        return gateway_error(responder, timeout, &format!("upstream failed: {e}")).await;
     }
 }
 
@@ -175,7 +258,7 @@ async fn exchange<'r, R: Read, W: Write>(
     responder: Responder<'r, W>,
     up_buf: &mut [u8],
     down_buf: &mut [u8],
-) -> Result<(u16, Result<Sent, Error>), NoResponse<'r, W>> {
+) -> Result<(u16, Result<Sent<'r>, Error>), NoResponse<'r, W>> {
     let framing = request.body.framing();
     let (mut up, pending) = match conn.send(method, target, headers, framing) {
         Ok(halves) => halves,
@@ -211,7 +294,7 @@ async fn download<'r, W: Write>(
     method: Method,
     responder: Responder<'r, W>,
     buf: &mut [u8],
-) -> Result<(u16, Result<Sent, Error>), NoResponse<'r, W>> {
+) -> Result<(u16, Result<Sent<'r>, Error>), NoResponse<'r, W>> {
     let mut response = match pending.receive().await {
         Ok(r) => r,
         Err(error) => return Err(NoResponse { error, responder }),
@@ -265,21 +348,12 @@ fn stale(e: &Error) -> bool {
     )
 }
 
-/// Answer a failed upstream connect: 504 when it timed out, else 502.
-async fn connect_failed<W: Write>(
-    responder: Responder<'_, W>,
-    e: &std::io::Error,
-) -> Result<Sent, Error> {
-    let timeout = e.kind() == std::io::ErrorKind::TimedOut;
-    gateway_error(responder, timeout, &format!("cannot connect upstream: {e}")).await
-}
-
 /// Answer 502 or 504 with a short plain-text reason, keeping the client's connection.
-async fn gateway_error<W: Write>(
-    responder: Responder<'_, W>,
+async fn gateway_error<'r, W: Write>(
+    responder: Responder<'r, W>,
     timeout: bool,
     why: &str,
-) -> Result<Sent, Error> {
+) -> Result<Sent<'r>, Error> {
     let (status, reason) = if timeout {
         (504, "Gateway Timeout")
     } else {
@@ -317,12 +391,12 @@ impl ProxyApp {
 impl App for ProxyApp {
     type State = ProxySlot;
 
-    async fn handle<R: Read, W: Write>(
+    async fn handle<'r, R: Read, W: Write>(
         &self,
         session: &mut Session<'_, ProxySlot>,
         request: Request<'_, R>,
-        responder: Responder<'_, W>,
-    ) -> Result<Sent, Error> {
+        responder: Responder<'r, W>,
+    ) -> Result<Sent<'r>, Error> {
         self.proxy
             .forward(&mut session.state, request, responder)
             .await
@@ -330,10 +404,24 @@ impl App for ProxyApp {
 }
 
 /// A gateway: `/device/<name>/...` is forwarded as `/...` to the device registered
-/// under `<name>`; anything else is 404.
+/// under `<name>` (one it dials, [`GatewayApp::add`]), or else to one attached to it
+/// ([`GatewayApp::with_attachments`]); anything else is 404.
+///
+/// With a [`DevicePolicy`] ([`GatewayApp::with_policy`]), a client reaches only the
+/// devices the policy grants its certificate's common name; any other device is `403`.
 #[derive(Clone, Debug, Default)]
 pub struct GatewayApp {
     devices: HashMap<String, Proxy>,
+    attachments: Option<Attachments>,
+    policy: Option<DevicePolicy>,
+}
+
+/// A gateway connection's state: the dialled devices' connections and buffers, and the
+/// buffers of exchanges over attachments.
+#[derive(Default)]
+pub struct GatewaySlots {
+    dialled: HashMap<String, ProxySlot>,
+    attached: Vec<u8>,
 }
 
 impl GatewayApp {
@@ -345,6 +433,19 @@ impl GatewayApp {
     /// Register `name` (a path component) to forward to `proxy`.
     pub fn add(&mut self, name: impl Into<String>, proxy: Proxy) -> &mut Self {
         self.devices.insert(name.into(), proxy);
+        self
+    }
+
+    /// Route names not registered with [`GatewayApp::add`] to the devices attached to
+    /// `attachments` (502 for one that is not attached).
+    pub fn with_attachments(mut self, attachments: Attachments) -> Self {
+        self.attachments = Some(attachments);
+        self
+    }
+
+    /// Let clients reach only what `policy` grants them.
+    pub fn with_policy(mut self, policy: DevicePolicy) -> Self {
+        self.policy = Some(policy);
         self
     }
 
@@ -375,22 +476,131 @@ impl GatewayApp {
 }
 
 impl App for GatewayApp {
-    type State = HashMap<String, ProxySlot>;
+    type State = GatewaySlots;
 
-    async fn handle<R: Read, W: Write>(
+    async fn handle<'r, R: Read, W: Write>(
         &self,
         session: &mut Session<'_, Self::State>,
         mut request: Request<'_, R>,
-        responder: Responder<'_, W>,
-    ) -> Result<Sent, Error> {
-        let device = match (request.shift_path(), request.shift_path()) {
-            (Some("device"), Some(name)) => self.devices.get_key_value(name),
-            _ => None,
+        responder: Responder<'r, W>,
+    ) -> Result<Sent<'r>, Error> {
+        let name = match (request.shift_path(), request.shift_path()) {
+            (Some("device"), Some(name)) => name,
+            _ => return responder.send(404, "Not Found", &[], b"").await,
         };
-        let Some((name, proxy)) = device else {
+        if let Some(policy) = &self.policy {
+            let client = session.identity().and_then(|i| i.common_name());
+            if !policy.allows(client, name) {
+                tracing::debug!(?client, device = name, "refused by the device policy");
+                let why = b"403 Forbidden: this client may not reach this device\n";
+                return responder
+                    .keep_alive()
+                    .send(403, "Forbidden", &[], why)
+                    .await;
+            }
+        }
+        let slots = &mut session.state;
+        if let Some((name, proxy)) = self.devices.get_key_value(name) {
+            let slot = slots.dialled.entry(name.clone()).or_default();
+            return proxy.forward(slot, request, responder).await;
+        }
+        let Some(attachments) = &self.attachments else {
             return responder.send(404, "Not Found", &[], b"").await;
         };
-        let slot = session.state.entry(name.clone()).or_default();
-        proxy.forward(slot, request, responder).await
+        let upstream = Upstream::Attached { attachments, name };
+        forward_via(upstream, &mut slots.attached, request, responder).await
+    }
+}
+
+/// Which clients may reach which devices through a gateway: client certificate common
+/// names mapped to device names. `*` as a client stands for every client (anonymous ones
+/// included); `*` as a device for every device. A client without a rule reaches nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DevicePolicy {
+    rules: HashMap<String, Vec<String>>,
+}
+
+/// The policy's wildcard.
+const ANY: &str = "*";
+
+impl DevicePolicy {
+    /// A policy that grants nothing.
+    pub fn new() -> Self {
+        DevicePolicy::default()
+    }
+
+    /// Let `client` (a certificate common name, or `*`) reach `devices` (names, or `*`).
+    pub fn allow<S: AsRef<str>>(&mut self, client: &str, devices: &[S]) -> &mut Self {
+        let granted = self.rules.entry(client.to_string()).or_default();
+        granted.extend(devices.iter().map(|d| d.as_ref().to_string()));
+        self
+    }
+
+    /// Add every rule of `other`.
+    pub fn extend(&mut self, other: DevicePolicy) -> &mut Self {
+        for (client, devices) in other.rules {
+            self.allow(&client, &devices);
+        }
+        self
+    }
+
+    /// Parse one rule, `CLIENT=DEVICE[,DEVICE...]` (the gateway's `--allow`).
+    pub fn parse_rule(&mut self, rule: &str) -> Result<&mut Self, String> {
+        let (client, devices) = rule
+            .split_once('=')
+            .ok_or_else(|| format!("{rule:?}: expected CLIENT=DEVICE[,DEVICE...]"))?;
+        let devices: Vec<&str> = devices.split(',').map(str::trim).collect();
+        let (client, bad) = (client.trim(), devices.iter().any(|d| d.is_empty()));
+        if client.is_empty() || bad {
+            return Err(format!("{rule:?}: empty client or device name"));
+        }
+        Ok(self.allow(client, &devices))
+    }
+
+    /// Parse a policy file: one `CLIENT = DEVICE[, DEVICE...]` rule per line; `#` starts
+    /// a comment.
+    pub fn parse_file(text: &str) -> Result<DevicePolicy, String> {
+        let mut policy = DevicePolicy::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if !line.is_empty() {
+                policy
+                    .parse_rule(line)
+                    .map_err(|e| format!("line {}: {e}", i + 1))?;
+            }
+        }
+        Ok(policy)
+    }
+
+    /// Whether `client` (its certificate's common name; `None` when anonymous) may reach
+    /// `device`.
+    pub fn allows(&self, client: Option<&str>, device: &str) -> bool {
+        let grants = |c: &str| {
+            self.rules
+                .get(c)
+                .is_some_and(|ds| ds.iter().any(|d| d == device || d == ANY))
+        };
+        client.is_some_and(|c| c != ANY && grants(c)) || grants(ANY)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DevicePolicy;
+
+    #[test]
+    fn a_policy_grants_what_it_names_and_nothing_else() {
+        let text = "ops = *\nalice = lamp, door # two\n\n* = public\n";
+        let p = DevicePolicy::parse_file(text).unwrap_or_default();
+        assert!(p.allows(Some("alice"), "lamp"));
+        assert!(p.allows(Some("alice"), "door"));
+        assert!(!p.allows(Some("alice"), "safe"));
+        assert!(p.allows(Some("ops"), "safe"));
+        assert!(p.allows(Some("bob"), "public"));
+        assert!(p.allows(None, "public"));
+        assert!(!p.allows(None, "lamp"));
+        assert!(!p.allows(Some("*"), "lamp"));
+        assert!(DevicePolicy::new().parse_rule("alice").is_err());
+        assert!(DevicePolicy::new().parse_rule("alice=a,,b").is_err());
     }
 }

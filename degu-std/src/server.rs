@@ -21,7 +21,7 @@ use crate::buffers::{BufferPool, PoolSource};
 use crate::stream::{CloseRequest, ConnShared, Plain, ServerSocket, Socket, Timeouts};
 use crate::tls::{TlsPeer, TlsServerConfig};
 use degu_core::app::{App, Credentials, Session};
-use degu_core::engine::{ServerConfig as EngineConfig, ServerEnd, serve};
+use degu_core::engine::{KeepAlive, ServerEnd, serve};
 use degu_core::pressure::{self, Rank};
 use std::io;
 use std::net::TcpListener as StdTcpListener;
@@ -104,16 +104,24 @@ impl Default for ServerConfig {
 
 /// A bound listener (std, not yet registered with any runtime).
 #[derive(Debug)]
-enum Listener {
+pub(crate) enum Listener {
     Tcp(StdTcpListener),
     Unix(StdUnixListener, Option<PathBuf>),
 }
 
 impl Listener {
-    fn try_clone(&self) -> io::Result<Listener> {
+    pub(crate) fn try_clone(&self) -> io::Result<Listener> {
         Ok(match self {
             Listener::Tcp(l) => Listener::Tcp(l.try_clone()?),
             Listener::Unix(l, _) => Listener::Unix(l.try_clone()?, None),
+        })
+    }
+
+    /// A clone registered with the current Tokio runtime.
+    pub(crate) fn to_async(&self) -> io::Result<AsyncListener> {
+        Ok(match self {
+            Listener::Tcp(l) => AsyncListener::Tcp(TcpListener::from_std(l.try_clone()?)?),
+            Listener::Unix(l, _) => AsyncListener::Unix(UnixListener::from_std(l.try_clone()?)?),
         })
     }
 }
@@ -136,7 +144,7 @@ pub struct Server {
 }
 
 /// Bind `address` to a std listener: non-blocking, ready for any runtime.
-fn bind(address: &Address) -> io::Result<(Listener, Address)> {
+pub(crate) fn bind(address: &Address) -> io::Result<(Listener, Address)> {
     match address {
         Address::Ip(a) => {
             let l = StdTcpListener::bind(a)?;
@@ -414,19 +422,7 @@ impl RunningServer {
     /// Serve until SIGINT or SIGTERM, then shut down gracefully and wait (for
     /// programs like `demo-server` and `gateway`).
     pub fn run_until_signal(self) -> io::Result<()> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        rt.block_on(async {
-            use tokio::signal::unix::{SignalKind, signal};
-            let mut term = signal(SignalKind::terminate())?;
-            let mut int = signal(SignalKind::interrupt())?;
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-            io::Result::Ok(())
-        })?;
+        wait_for_signal()?;
         tracing::info!("signal received: shutting down");
         self.stop()
     }
@@ -438,7 +434,24 @@ impl RunningServer {
     }
 }
 
-enum AsyncListener {
+/// Block until SIGINT or SIGTERM arrives.
+pub(crate) fn wait_for_signal() -> io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        io::Result::Ok(())
+    })
+}
+
+pub(crate) enum AsyncListener {
     Tcp(TcpListener),
     Unix(UnixListener),
 }
@@ -453,10 +466,7 @@ fn worker<A: App + Send + Sync + 'static>(
         .build()?;
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async {
-        let listener = match &listener {
-            Listener::Tcp(l) => AsyncListener::Tcp(TcpListener::from_std(l.try_clone()?)?),
-            Listener::Unix(l, _) => AsyncListener::Unix(UnixListener::from_std(l.try_clone()?)?),
-        };
+        let listener = listener.to_async()?;
         let mut shutdown = shared.shutdown.subscribe();
         // This worker's request buffers, shared by its connections.
         let pool = BufferPool::new(shared.config.read_buffer, shared.config.write_buffer);
@@ -522,7 +532,9 @@ fn out_of_descriptors(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(n) if n == Errno::EMFILE as i32 || n == Errno::ENFILE as i32)
 }
 
-async fn accept(listener: &AsyncListener) -> io::Result<(Plain, Address, Option<Credentials>)> {
+pub(crate) async fn accept(
+    listener: &AsyncListener,
+) -> io::Result<(Plain, Address, Option<Credentials>)> {
     match listener {
         AsyncListener::Tcp(l) => {
             let (s, peer) = l.accept().await?;
@@ -547,7 +559,7 @@ async fn accept(listener: &AsyncListener) -> io::Result<(Plain, Address, Option<
 }
 
 /// The TLS handshake, bounded by the head timeout; the socket and the verified peer.
-async fn handshake(
+pub(crate) async fn handshake(
     plain: Plain,
     tls: &TlsServerConfig,
     limit: Duration,
@@ -625,7 +637,7 @@ async fn serve_connection<A: App>(
             }
         },
     };
-    let mut session = Session::new(peer.into(), A::State::default()).with_monitor(&conn.monitor);
+    let mut session = Session::new(peer.into(), A::State::default());
     if let Some(c) = creds {
         session = session.with_credentials(c);
     }
@@ -642,7 +654,7 @@ async fn serve_connection<A: App>(
         },
     };
     let mut buffers = PoolSource(pool);
-    let engine = EngineConfig::new()
+    let engine = KeepAlive::new()
         .max_requests(cfg.max_requests)
         .drain_limit(cfg.drain_limit);
     tracing::debug!("connected");

@@ -1,14 +1,15 @@
 //! Sockets as `embedded-io-async` streams for the core engine: TCP or AF_UNIX, split
 //! into halves that borrow the socket (no lock), every operation bounded by a timeout.
 //!
-//! The server's read half also watches the connection's [`Monitor`]: waiting for a new
-//! request it uses the idle timeout, waits for readiness without taking bytes (so the
-//! engine leases its buffers only when a request arrives), and gives way when the server
-//! closes the connection to make room or shuts down; inside a head it uses the head
-//! deadline (counted from the head's first byte) and still gives way to the server;
-//! otherwise the I/O timeout.
+//! The server's read half keeps the connection's [`PhaseClock`] from the phases the engine
+//! reports, and bounds each read as degu-core's one timeout policy says (idle wait, whole
+//! head, each I/O: see [`degu_core::engine::Timeouts`]); it publishes the phase to the
+//! connection's [`Monitor`] for the server's pressure policy. Waiting for a new request
+//! it waits for readiness without taking bytes (so the engine leases its buffers only
+//! when a request arrives) and gives way when the server closes the connection to make
+//! room or shuts down; inside a head it still gives way to the server.
 
-use degu_core::engine::{Monitor, Phase};
+use degu_core::engine::{Monitor, Phase, PhaseClock};
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
@@ -186,11 +187,20 @@ pub(crate) async fn bounded<T>(
     limit: Duration,
     op: impl std::future::Future<Output = io::Result<T>>,
 ) -> io::Result<T> {
+    bounded_by(|| Instant::now() + limit, op).await
+}
+
+/// `op` bounded by the deadline `deadline()` gives, asked for only when `op` does not
+/// complete on its first poll.
+async fn bounded_by<T>(
+    deadline: impl FnOnce() -> Instant,
+    op: impl std::future::Future<Output = io::Result<T>>,
+) -> io::Result<T> {
     let mut op = std::pin::pin!(op);
     let first = std::future::poll_fn(|cx| Poll::Ready(op.as_mut().poll(cx))).await;
     match first {
         Poll::Ready(r) => r,
-        Poll::Pending => timeout(limit, op)
+        Poll::Pending => tokio::time::timeout_at(deadline(), op)
             .await
             .unwrap_or_else(|_| Err(timed_out())),
     }
@@ -200,13 +210,8 @@ pub(crate) fn timed_out() -> io::Error {
     io::Error::new(io::ErrorKind::TimedOut, "timed out")
 }
 
-/// Server-side timeouts.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Timeouts {
-    pub idle: Duration,
-    pub head: Duration,
-    pub io: Duration,
-}
+/// Server-side timeouts: degu-core's policy in Tokio's durations.
+pub(crate) type Timeouts = degu_core::engine::Timeouts<Duration>;
 
 /// Why the server asks a connection to close; later variants are stronger.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -229,8 +234,8 @@ pub(crate) enum CloseRequest {
 pub(crate) struct ConnShared {
     pub monitor: Monitor,
     opened: Instant,
-    /// Nanoseconds from `opened` to the start of the current phase, as the reader last
-    /// saw it begin: the idle wait, or a head's first byte.
+    /// Nanoseconds from `opened` to the start of the current phase, as the reader's
+    /// [`PhaseClock`] last saw it begin.
     since: AtomicU64,
     /// A [`CloseRequest`].
     close: AtomicU8,
@@ -254,7 +259,10 @@ impl ConnShared {
         self.opened + Duration::from_nanos(self.since.load(Ordering::Relaxed))
     }
 
-    fn mark(&self, at: Instant) {
+    /// Publish the reader's phase and its start, for the server's pressure policy.
+    fn publish(&self, clock: &PhaseClock<Instant>) {
+        self.monitor.set(clock.phase());
+        let at = clock.since();
         let nanos = u64::try_from(at.saturating_duration_since(self.opened).as_nanos());
         self.since
             .store(nanos.unwrap_or(u64::MAX), Ordering::Relaxed);
@@ -322,7 +330,7 @@ impl degu_core::engine::Transport for ServerSocket<'_> {
                 conn: self.conn,
                 timeouts: self.timeouts,
                 idle_sleep: None,
-                head_started: None,
+                clock: PhaseClock::new(self.conn.since()),
                 stash: Stash::Empty,
             },
             TimedWriter {
@@ -349,7 +357,7 @@ pub(crate) struct ServerReader<'a> {
     timeouts: Timeouts,
     /// The idle timer, made at the first idle wait and reset (not re-created) after.
     idle_sleep: Option<Pin<Box<tokio::time::Sleep>>>,
-    head_started: Option<Instant>,
+    clock: PhaseClock<Instant>,
     stash: Stash,
 }
 
@@ -399,13 +407,13 @@ async fn read_stashed(
     }
 }
 
-/// `op` bounded by the idle timeout and given up when the server asks the connection to
-/// close. `op` is polled once per wake-up, first; the timer is armed (and the clock read)
-/// only when it does not finish on its first poll, so a request already waiting costs
-/// neither; arming it marks the idle wait's start.
+/// `op` bounded by the idle deadline and given up when the server asks the connection to
+/// close. `op` is polled once per wake-up, first; the timer is armed (and `deadline`
+/// asked) only when it does not finish on its first poll, so a request already waiting
+/// costs neither.
 async fn idle_wait<T>(
     conn: &ConnShared,
-    idle: Duration,
+    deadline: impl FnOnce() -> Instant,
     idle_sleep: &mut Option<Pin<Box<tokio::time::Sleep>>>,
     op: impl std::future::Future<Output = io::Result<T>>,
 ) -> io::Result<T> {
@@ -413,18 +421,16 @@ async fn idle_wait<T>(
         return Err(closed_by_server());
     }
     let mut op = std::pin::pin!(op);
-    let mut armed = false;
+    let mut deadline = Some(deadline);
     std::future::poll_fn(|cx| {
         if let Poll::Ready(r) = op.as_mut().poll(cx) {
             return Poll::Ready(r);
         }
-        let sleep = match idle_sleep {
-            Some(sleep) if armed => sleep,
-            _ => {
-                armed = true;
-                let now = Instant::now();
-                conn.mark(now);
-                let deadline = now + idle;
+        // Armed on the first pending poll (the deadline is taken then), kept after.
+        let sleep = match (deadline.take(), &mut *idle_sleep) {
+            (None, Some(sleep)) => sleep,
+            (armed, idle_sleep) => {
+                let deadline = armed.map_or_else(Instant::now, |d| d());
                 match idle_sleep {
                     Some(sleep) => {
                         // A later deadline only updates the registered timer.
@@ -448,17 +454,16 @@ async fn idle_wait<T>(
 }
 
 impl degu_core::engine::Readable for ServerReader<'_> {
+    fn set_phase(&mut self, phase: Phase) {
+        if self.clock.enter(phase, Instant::now) {
+            self.conn.publish(&self.clock);
+        }
+    }
+
     async fn readable(&mut self) -> io::Result<()> {
-        let ServerReader {
-            inner,
-            conn,
-            timeouts,
-            idle_sleep,
-            head_started,
-            stash,
-        } = self;
-        *head_started = None;
-        idle_wait(conn, timeouts.idle, idle_sleep, wait_input(inner, stash)).await
+        let deadline = || self.clock.deadline(&self.timeouts, Instant::now);
+        let input = wait_input(&mut self.inner, &mut self.stash);
+        idle_wait(self.conn, deadline, &mut self.idle_sleep, input).await
     }
 }
 
@@ -468,37 +473,24 @@ impl embedded_io::ErrorType for ServerReader<'_> {
 
 impl embedded_io_async::Read for ServerReader<'_> {
     async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let ServerReader {
-            inner,
-            conn,
-            timeouts,
-            idle_sleep,
-            head_started,
-            stash,
-        } = self;
-        match conn.monitor.phase() {
+        let deadline = || self.clock.deadline(&self.timeouts, Instant::now);
+        let (inner, stash, conn) = (&mut self.inner, &mut self.stash, self.conn);
+        match self.clock.phase() {
             Phase::Idle => {
-                *head_started = None;
                 let read = read_stashed(inner, stash, buf);
-                idle_wait(conn, timeouts.idle, idle_sleep, read).await
+                idle_wait(conn, deadline, &mut self.idle_sleep, read).await
             }
             Phase::Head => {
-                // The head's clock starts with its first byte's read.
-                let started = *head_started.get_or_insert_with(|| {
-                    let now = Instant::now();
-                    conn.mark(now);
-                    now
-                });
                 tokio::select! {
                     r = read_stashed(inner, stash, buf) => r,
-                    () = sleep_until(started + timeouts.head) => Err(timed_out()),
+                    () = sleep_until(deadline()) => Err(timed_out()),
                     // A slow head may be closed to make room (not for a shutdown: the
                     // head is a request in flight).
                     () = conn.close_asked(CloseRequest::Evict) => Err(closed_by_server()),
                 }
             }
             Phase::Busy | Phase::Done => {
-                bounded(timeouts.io, read_stashed(inner, stash, buf)).await
+                bounded_by(deadline, read_stashed(inner, stash, buf)).await
             }
         }
     }

@@ -26,12 +26,12 @@ struct Trickle;
 impl App for Trickle {
     type State = ();
 
-    async fn handle<R: Read, W: Write>(
+    async fn handle<'r, R: Read, W: Write>(
         &self,
         _: &mut Session<'_, ()>,
         request: Request<'_, R>,
-        responder: Responder<'_, W>,
-    ) -> Result<Sent, Error> {
+        responder: Responder<'r, W>,
+    ) -> Result<Sent<'r>, Error> {
         let n: u32 = request.query.and_then(|q| q.parse().ok()).unwrap_or(0);
         let mut body = responder.chunked(200, "OK", &[]).await?;
         for _ in 0..n {

@@ -19,12 +19,12 @@ struct Refuser;
 impl App for Refuser {
     type State = ();
 
-    async fn handle<R: Read, W: Write>(
+    async fn handle<'r, R: Read, W: Write>(
         &self,
         _: &mut Session<'_, ()>,
         _request: Request<'_, R>,
-        responder: Responder<'_, W>,
-    ) -> Result<Sent, Error> {
+        responder: Responder<'r, W>,
+    ) -> Result<Sent<'r>, Error> {
         responder
             .send(413, "Content Too Large", &[], b"too large")
             .await
@@ -114,12 +114,12 @@ fn base_headers_are_sent_with_every_request() {
     struct Echo;
     impl App for Echo {
         type State = ();
-        async fn handle<R: Read, W: Write>(
+        async fn handle<'r, R: Read, W: Write>(
             &self,
             _: &mut Session<'_, ()>,
             request: Request<'_, R>,
-            responder: Responder<'_, W>,
-        ) -> Result<Sent, Error> {
+            responder: Responder<'r, W>,
+        ) -> Result<Sent<'r>, Error> {
             let auth = request.header("authorization").unwrap_or("-");
             let host = request.header("host").unwrap_or("-");
             let body = format!("{auth} {host}");

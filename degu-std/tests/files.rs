@@ -20,12 +20,12 @@ struct Mounted(FilesApp);
 impl App for Mounted {
     type State = ();
 
-    async fn handle<R: Read, W: Write>(
+    async fn handle<'r, R: Read, W: Write>(
         &self,
         session: &mut Session<'_, ()>,
         mut request: Request<'_, R>,
-        responder: Responder<'_, W>,
-    ) -> Result<Sent, Error> {
+        responder: Responder<'r, W>,
+    ) -> Result<Sent<'r>, Error> {
         match request.shift_path() {
             Some("static") => self.0.handle(session, request, responder).await,
             _ => responder.send(404, "Not Found", &[], b"").await,

@@ -126,12 +126,12 @@ fn the_client_sends_a_host_header_for_ip_addresses_only() {
     struct EchoHost;
     impl App for EchoHost {
         type State = ();
-        async fn handle<R: Read, W: Write>(
+        async fn handle<'r, R: Read, W: Write>(
             &self,
             _: &mut Session<'_, ()>,
             request: Request<'_, R>,
-            responder: Responder<'_, W>,
-        ) -> Result<Sent, Error> {
+            responder: Responder<'r, W>,
+        ) -> Result<Sent<'r>, Error> {
             let host = request.header("host").unwrap_or("-");
             responder.send(200, "OK", &[], host.as_bytes()).await
         }
@@ -183,12 +183,12 @@ struct WhoAmI;
 
 impl App for WhoAmI {
     type State = ();
-    async fn handle<R: Read, W: Write>(
+    async fn handle<'r, R: Read, W: Write>(
         &self,
         session: &mut Session<'_, ()>,
         _: Request<'_, R>,
-        responder: Responder<'_, W>,
-    ) -> Result<Sent, Error> {
+        responder: Responder<'r, W>,
+    ) -> Result<Sent<'r>, Error> {
         let peer = match session.peer() {
             PeerAddr::Ip(a) => format!("ip {}", a.ip()),
             PeerAddr::UnixPath(p) => format!("unix {p}"),
@@ -366,12 +366,12 @@ struct Slow;
 
 impl App for Slow {
     type State = ();
-    async fn handle<R: Read, W: Write>(
+    async fn handle<'r, R: Read, W: Write>(
         &self,
         _: &mut Session<'_, ()>,
         _: Request<'_, R>,
-        responder: Responder<'_, W>,
-    ) -> Result<Sent, Error> {
+        responder: Responder<'r, W>,
+    ) -> Result<Sent<'r>, Error> {
         tokio::time::sleep(Duration::from_millis(300)).await;
         responder.send(200, "OK", &[], b"finished").await
     }

@@ -368,12 +368,12 @@ impl App for Pinned {
         id.fingerprint() == self.fingerprint
     }
 
-    async fn handle<R: Read, W: Write>(
+    async fn handle<'r, R: Read, W: Write>(
         &self,
         session: &mut Session<'_, String>,
         _: Request<'_, R>,
-        responder: Responder<'_, W>,
-    ) -> Result<Sent, Error> {
+        responder: Responder<'r, W>,
+    ) -> Result<Sent<'r>, Error> {
         let body = session.state.clone();
         responder.send(200, "OK", &[], body.as_bytes()).await
     }

@@ -95,6 +95,21 @@ pub fn serve_until_signal<A>(
 where
     A: App + Send + Sync + 'static,
 {
+    serve_until_signal_saying(program, address, config, app, &[])
+}
+
+/// [`serve_until_signal`], with `more` lines printed on stdout after the first (the
+/// gateway's `attach on <address>`).
+pub fn serve_until_signal_saying<A>(
+    program: &str,
+    address: &Address,
+    config: ServerConfig,
+    app: A,
+    more: &[String],
+) -> ExitCode
+where
+    A: App + Send + Sync + 'static,
+{
     let server = match Server::bind(address, config) {
         Ok(s) => s,
         Err(e) => {
@@ -103,6 +118,9 @@ where
         }
     };
     std::println!("listening on {}", server.address());
+    for line in more {
+        std::println!("{line}");
+    }
     let _ = std::io::stdout().flush();
     match server
         .spawn(logged(app))

@@ -61,12 +61,12 @@ pub struct DemoApp;
 impl App for DemoApp {
     type State = ();
 
-    async fn handle<R: Read, W: Write>(
+    async fn handle<'r, R: Read, W: Write>(
         &self,
         session: &mut Session<'_, ()>,
         mut request: Request<'_, R>,
-        responder: Responder<'_, W>,
-    ) -> Result<Sent, Error> {
+        responder: Responder<'r, W>,
+    ) -> Result<Sent<'r>, Error> {
         let first = request.shift_path();
         let done = request.path.components().next().is_none();
         match (request.method, first, done) {
@@ -97,12 +97,12 @@ impl App for DemoApp {
 }
 
 /// Answer with `value` as JSON (`content-type: application/json`).
-async fn send_json<W: Write>(
-    responder: Responder<'_, W>,
+async fn send_json<'r, W: Write>(
+    responder: Responder<'r, W>,
     status: u16,
     reason: &str,
     value: &impl Serialize,
-) -> Result<Sent, Error> {
+) -> Result<Sent<'r>, Error> {
     let mut out = [0u8; MAX_JSON_ANSWER];
     // Every value this app renders fits: its strings are bounded constants.
     let n = serde_json_core::to_slice(value, &mut out).map_err(|_| Error::App)?;
@@ -112,10 +112,10 @@ async fn send_json<W: Write>(
 }
 
 /// `POST /led`: parse the setting from a bounded body, answer it back.
-async fn led<R: Read, W: Write>(
+async fn led<'r, R: Read, W: Write>(
     mut request: Request<'_, R>,
-    responder: Responder<'_, W>,
-) -> Result<Sent, Error> {
+    responder: Responder<'r, W>,
+) -> Result<Sent<'r>, Error> {
     let mut body = [0u8; MAX_JSON_BODY];
     // A body larger than the buffer is `Error::BodyTooLarge`: the engine answers 413.
     let n = request.body.read_to_end(&mut body).await?;
@@ -138,7 +138,7 @@ fn chunk_count(query: Query<'_>) -> Option<u32> {
     n.parse().ok().filter(|&n| n <= MAX_DEMO_CHUNKS)
 }
 
-async fn chunks<W: Write>(n: u32, responder: Responder<'_, W>) -> Result<Sent, Error> {
+async fn chunks<'r, W: Write>(n: u32, responder: Responder<'r, W>) -> Result<Sent<'r>, Error> {
     let mut out = responder.chunked(200, "OK", &[]).await?;
     for i in 0..n {
         let mut data = heapless::String::<16>::new();
@@ -152,10 +152,10 @@ async fn chunks<W: Write>(n: u32, responder: Responder<'_, W>) -> Result<Sent, E
     out.finish(None).await
 }
 
-async fn echo<R: Read, W: Write>(
+async fn echo<'r, R: Read, W: Write>(
     mut request: Request<'_, R>,
-    responder: Responder<'_, W>,
-) -> Result<Sent, Error> {
+    responder: Responder<'r, W>,
+) -> Result<Sent<'r>, Error> {
     let mut piece = [0u8; ECHO_PIECE];
     let mut out = responder.body(200, "OK", &[], request.body.framing())?;
     relay(&mut request.body, &mut out, &mut piece).await?;

@@ -158,12 +158,12 @@ struct Store;
 impl App for Store {
     type State = ();
 
-    async fn handle<R: Read, W: Write>(
+    async fn handle<'r, R: Read, W: Write>(
         &self,
         _: &mut Session<'_, ()>,
         mut request: Request<'_, R>,
-        responder: Responder<'_, W>,
-    ) -> Result<Sent, Error> {
+        responder: Responder<'r, W>,
+    ) -> Result<Sent<'r>, Error> {
         let mut buf = vec![0u8; 256 * 1024];
         match request.shift_path() {
             Some("sink") => {

@@ -6,7 +6,7 @@
 //! an error answer to a bad head, and the close the engine's rules call for.
 #![no_main]
 
-use degu_core::engine::ServerConfig;
+use degu_core::engine::KeepAlive;
 use degu_fuzz::Knobs;
 use degu_fuzz::engine::{READ_BUFFER, check, serve_bytes};
 use libfuzzer_sys::fuzz_target;
@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     let k = usize::from(knobs.byte());
     let input = knobs.rest();
     let max_read = MAX_READS[k & 7];
-    let config = ServerConfig::new()
+    let config = KeepAlive::new()
         .max_requests(MAX_REQUESTS[(k >> 3) & 3])
         .drain_limit(DRAIN_LIMITS[(k >> 5) & 3]);
 

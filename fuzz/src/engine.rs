@@ -9,7 +9,7 @@
 use crate::body::{self, Chunk, Outcome};
 use crate::heads;
 use crate::run::raw_exchange;
-use degu_core::engine::{Buffers, Error, ServerConfig, ServerEnd};
+use degu_core::engine::{Buffers, Error, KeepAlive, ServerEnd};
 use degu_core::testing::{Duplex, Harness};
 use degu_core::limits::DEFAULT_MAX_HEADERS;
 use degu_core::{Framing, Method, ParseError, find_head_end};
@@ -64,7 +64,7 @@ pub fn block_on<F: Future>(fut: F) -> F::Output {
 pub fn serve_bytes(
     input: &[u8],
     max_read: usize,
-    config: ServerConfig,
+    config: KeepAlive,
 ) -> (Vec<u8>, Result<ServerEnd, Error>) {
     let (mut there, mut back) = (vec![0u8; PIPE_CAPACITY], vec![0u8; PIPE_CAPACITY]);
     let mut duplex = Duplex::new(&mut there, &mut back);
@@ -293,7 +293,7 @@ pub fn check(
     input: &[u8],
     output: &[u8],
     end: &Result<ServerEnd, Error>,
-    config: &ServerConfig,
+    config: &KeepAlive,
     exact: bool,
 ) {
     let entries = model(input);

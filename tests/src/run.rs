@@ -2,7 +2,7 @@
 //! connection ([`degu_core::testing`]) in one single-threaded executor.
 
 use degu_core::app::App;
-use degu_core::engine::{Buffers, Error, ServerConfig, ServerEnd};
+use degu_core::engine::{Buffers, Error, KeepAlive, ServerEnd};
 use degu_core::testing::{Duplex, End, Harness};
 use degu_core::{BodyDecoder, Decoded, Framing, Method, Status, parse_response};
 
@@ -18,7 +18,7 @@ pub const RAW_LIMIT: usize = 256 * 1024 * 1024;
 /// ended. The server's end is dropped when `serve` returns, so the client sees EOF.
 pub fn with_server<A, T, const RB: usize, const WB: usize>(
     app: &A,
-    config: ServerConfig,
+    config: KeepAlive,
     capacity: usize,
     client: impl AsyncFnOnce(End<'_>) -> T,
 ) -> (T, Result<ServerEnd, Error>)
@@ -38,7 +38,7 @@ where
 /// [`with_server`] with default buffers and pipe.
 pub fn with_default_server<A: App, T>(
     app: &A,
-    config: ServerConfig,
+    config: KeepAlive,
     client: impl AsyncFnOnce(End<'_>) -> T,
 ) -> (T, Result<ServerEnd, Error>) {
     with_server::<A, T, 4096, 2048>(app, config, PIPE_CAPACITY, client)

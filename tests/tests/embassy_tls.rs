@@ -6,7 +6,7 @@
 //! `TempPki`, then the refusals: the server's certificate checked against another CA, or
 //! against another name, and a client certificate from a foreign CA.
 
-use degu_embassy::tls::{self, ClientCert, Credentials, TlsBuffers, TlsError};
+use degu_embassy::tls::{self, ClientCert, TlsBuffers, TlsCredentials, TlsError};
 use degu_embassy::{ClientBuffers, HalfDuplex};
 use degu_examples::demo::DemoApp;
 use degu_std::pki::{CertifiedKey, default_validity};
@@ -47,7 +47,7 @@ fn gateway(pki: &TempPki) -> (TempServer, SocketAddr) {
 
 /// Connect with `credentials` and `GET /hello`: the body, or the TLS error (of the
 /// handshake, or of the exchange).
-fn hello(addr: SocketAddr, credentials: &Credentials<'_>) -> Result<Vec<u8>, TlsError> {
+fn hello(addr: SocketAddr, credentials: &TlsCredentials<'_>) -> Result<Vec<u8>, TlsError> {
     runtime().block_on(async {
         let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
         let mut buffers =
@@ -81,7 +81,7 @@ fn mutual_tls_with_a_p256_client_certificate() {
         pki.client().cert_der(),
         sec1_key(pki.client()),
     );
-    let credentials = Credentials {
+    let credentials = TlsCredentials {
         ca: &ca,
         server_name: "localhost",
         client: Some(ClientCert {
@@ -102,7 +102,7 @@ fn server_certificate_from_another_ca_is_refused() {
         pki.client().cert_der(),
         sec1_key(pki.client()),
     );
-    let credentials = Credentials {
+    let credentials = TlsCredentials {
         ca: &ca,
         server_name: "localhost",
         client: Some(ClientCert {
@@ -129,7 +129,7 @@ fn server_certificate_for_another_name_is_refused() {
         pki.client().cert_der(),
         sec1_key(pki.client()),
     );
-    let credentials = Credentials {
+    let credentials = TlsCredentials {
         ca: &ca,
         server_name: "gateway.example",
         client: Some(ClientCert {
@@ -153,7 +153,7 @@ fn client_certificate_from_a_foreign_ca_is_refused_by_the_server() {
         .expect("foreign client cert");
     let (_server, addr) = gateway(&pki);
     let (ca, cert, key) = (pki.ca().cert_der(), device.cert_der(), sec1_key(&device));
-    let credentials = Credentials {
+    let credentials = TlsCredentials {
         ca: &ca,
         server_name: "localhost",
         client: Some(ClientCert {
@@ -176,7 +176,7 @@ fn no_client_certificate_is_refused_by_a_server_that_requires_one() {
     let pki = TempPki::new().expect("pki");
     let (_server, addr) = gateway(&pki);
     let ca = pki.ca().cert_der();
-    let credentials = Credentials {
+    let credentials = TlsCredentials {
         ca: &ca,
         server_name: "localhost",
         client: None,

@@ -10,7 +10,7 @@
 
 use degu_core::app::{App, Request, Session};
 use degu_core::engine::{
-    Connection, Error, Pump, Read, Responder, Response, Sent, ServerConfig, ServerEnd, Write,
+    Connection, Error, KeepAlive, Pump, Read, Responder, Response, Sent, ServerEnd, Write,
 };
 use degu_core::logger::{Clock, RecordSink, RequestLogger, RequestRecord};
 use degu_core::testing::{Duplex, End, PipeReader, PipeWriter};
@@ -66,12 +66,12 @@ fn data_byte(i: u64) -> u8 {
 impl App for TestApp {
     type State = ();
 
-    async fn handle<R: Read, W: Write>(
+    async fn handle<'r, R: Read, W: Write>(
         &self,
         _session: &mut Session<'_, ()>,
         mut request: Request<'_, R>,
-        responder: Responder<'_, W>,
-    ) -> Result<Sent, Error> {
+        responder: Responder<'r, W>,
+    ) -> Result<Sent<'r>, Error> {
         let first = request.shift_path();
         let second = request.shift_path();
         match (first, second) {
@@ -291,7 +291,7 @@ async fn matrix_response<R: Read, P: Pump>(
 
 #[test]
 fn every_method_with_every_body_kind_both_ways() {
-    let ((), end) = with_default_server(&TestApp, ServerConfig::new(), async move |end| {
+    let ((), end) = with_default_server(&TestApp, KeepAlive::new(), async move |end| {
         let mut c = conn(end);
         let mut combos = 0;
         for method in Method::ALL {
@@ -353,7 +353,7 @@ fn every_method_with_every_body_kind_both_ways() {
 
 #[test]
 fn one_hundred_sequential_requests_share_one_connection() {
-    let ((), end) = with_default_server(&TestApp, ServerConfig::new(), async move |end| {
+    let ((), end) = with_default_server(&TestApp, KeepAlive::new(), async move |end| {
         let mut c = conn(end);
         for i in 0..100 {
             let mut r = c.get(&format!("/count?{i}"), &[]).await.unwrap();
@@ -371,7 +371,7 @@ fn pipelined_requests_are_answered_in_order() {
         PUT /m/bytes HTTP/1.1\r\ncontent-length: 3\r\n\r\nabc\
         POST /m/none HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n1;k=v\r\nx\r\n0\r\n\r\n\
         GET /count?4 HTTP/1.1\r\n\r\n";
-    let (out, end) = with_default_server(&TestApp, ServerConfig::new(), async |e| {
+    let (out, end) = with_default_server(&TestApp, KeepAlive::new(), async |e| {
         raw_exchange(e, input).await
     });
     let r = split_responses(&out, &[Method::Get]);
@@ -387,10 +387,10 @@ fn pipelined_requests_are_answered_in_order() {
 #[test]
 fn pipelined_bytes_split_into_one_byte_reads_give_the_same_answers() {
     let input = b"GET /count?1 HTTP/1.1\r\n\r\nPUT /m/chunked-ext HTTP/1.1\r\ncontent-length: 3\r\n\r\nabcGET /count?3 HTTP/1.1\r\n\r\n";
-    let (whole, _) = with_default_server(&TestApp, ServerConfig::new(), async |e| {
+    let (whole, _) = with_default_server(&TestApp, KeepAlive::new(), async |e| {
         raw_exchange(e, input).await
     });
-    let (bytewise, end) = with_default_server(&TestApp, ServerConfig::new(), async |mut e| {
+    let (bytewise, end) = with_default_server(&TestApp, KeepAlive::new(), async |mut e| {
         e.rx.max_read = 1;
         raw_exchange(e, input).await
     });
@@ -402,7 +402,7 @@ fn pipelined_bytes_split_into_one_byte_reads_give_the_same_answers() {
 #[test]
 fn max_requests_closes_after_that_many() {
     let input = b"GET /count?1 HTTP/1.1\r\n\r\n".repeat(5);
-    let config = ServerConfig::new().max_requests(3);
+    let config = KeepAlive::new().max_requests(3);
     let (out, end) = with_default_server(&TestApp, config, async |e| raw_exchange(e, &input).await);
     assert_eq!(split_responses(&out, &[Method::Get]).len(), 3);
     assert_eq!(end.unwrap(), ServerEnd::MaxRequests);
@@ -411,7 +411,7 @@ fn max_requests_closes_after_that_many() {
 #[test]
 fn connection_close_is_honoured() {
     let input = b"GET /count?1 HTTP/1.1\r\nconnection: keep-alive, Close\r\n\r\nGET /count?2 HTTP/1.1\r\n\r\n";
-    let (out, end) = with_default_server(&TestApp, ServerConfig::new(), async |e| {
+    let (out, end) = with_default_server(&TestApp, KeepAlive::new(), async |e| {
         raw_exchange(e, input).await
     });
     assert_eq!(split_responses(&out, &[Method::Get]).len(), 1);
@@ -435,7 +435,7 @@ fn app_statuses_close_per_design_except_404_409_412() {
         (503, true),
     ] {
         let input = format!("GET /status/{code} HTTP/1.1\r\n\r\nGET /count?2 HTTP/1.1\r\n\r\n");
-        let (out, end) = with_default_server(&TestApp, ServerConfig::new(), async |e| {
+        let (out, end) = with_default_server(&TestApp, KeepAlive::new(), async |e| {
             raw_exchange(e, input.as_bytes()).await
         });
         let r = split_responses(&out, &[Method::Get]);
@@ -464,7 +464,7 @@ fn app_statuses_close_per_design_except_404_409_412() {
 #[test]
 fn an_app_can_keep_the_connection_after_an_error_status() {
     let input = b"GET /keep/502 HTTP/1.1\r\n\r\nGET /count?2 HTTP/1.1\r\n\r\n";
-    let (out, end) = with_default_server(&TestApp, ServerConfig::new(), async |e| {
+    let (out, end) = with_default_server(&TestApp, KeepAlive::new(), async |e| {
         raw_exchange(e, input).await
     });
     let r = split_responses(&out, &[Method::Get]);
@@ -500,7 +500,7 @@ fn bad_requests_get_their_status_then_a_close() {
     ];
     for (name, mut input, status, error) in cases {
         input.extend_from_slice(b"GET /count?9 HTTP/1.1\r\n\r\n");
-        let (out, end) = with_default_server(&TestApp, ServerConfig::new(), async |e| {
+        let (out, end) = with_default_server(&TestApp, KeepAlive::new(), async |e| {
             raw_exchange(e, &input).await
         });
         let r = split_responses(&out, &[Method::Get]);
@@ -521,7 +521,7 @@ fn a_truncated_body_closes_without_a_response_once_one_was_started() {
     // The body ends early: the handler fails before responding, so the error status
     // is sent; the connection is closed.
     let input = b"PUT /m/bytes HTTP/1.1\r\ncontent-length: 10\r\n\r\nabc";
-    let (out, end) = with_default_server(&TestApp, ServerConfig::new(), async |e| {
+    let (out, end) = with_default_server(&TestApp, KeepAlive::new(), async |e| {
         raw_exchange(e, input).await
     });
     let r = split_responses(&out, &[Method::Get]);
@@ -534,7 +534,7 @@ fn a_truncated_body_closes_without_a_response_once_one_was_started() {
 fn an_unread_body_is_drained_when_small_and_closes_when_large() {
     let small =
         b"PUT /noread HTTP/1.1\r\ncontent-length: 5\r\n\r\nhelloGET /count?2 HTTP/1.1\r\n\r\n";
-    let (out, end) = with_default_server(&TestApp, ServerConfig::new(), async |e| {
+    let (out, end) = with_default_server(&TestApp, KeepAlive::new(), async |e| {
         raw_exchange(e, small).await
     });
     let r = split_responses(&out, &[Method::Get]);
@@ -551,7 +551,7 @@ fn an_unread_body_is_drained_when_small_and_closes_when_large() {
         large.extend_from_slice(b"\r\n");
     }
     large.extend_from_slice(b"0\r\n\r\n");
-    let config = ServerConfig::new().drain_limit(1000);
+    let config = KeepAlive::new().drain_limit(1000);
     let (out, end) = with_default_server(&TestApp, config, async |e| raw_exchange(e, &large).await);
     let r = split_responses(&out, &[Method::Get]);
     assert_eq!(r.len(), 1);
@@ -561,7 +561,7 @@ fn an_unread_body_is_drained_when_small_and_closes_when_large() {
 
 #[test]
 fn the_client_refuses_a_new_request_before_the_body_is_read() {
-    let ((), _) = with_default_server(&TestApp, ServerConfig::new(), async move |end| {
+    let ((), _) = with_default_server(&TestApp, KeepAlive::new(), async move |end| {
         let mut c = conn(end);
         let status = c.get("/m/bytes", &[]).await.unwrap().status;
         assert_eq!(status, 200, "the body is left unread");
@@ -576,7 +576,7 @@ fn the_client_refuses_a_new_request_before_the_body_is_read() {
 
 #[test]
 fn a_body_read_error_closes_the_client_connection() {
-    let ((), _) = with_default_server(&TestApp, ServerConfig::new(), async move |end| {
+    let ((), _) = with_default_server(&TestApp, KeepAlive::new(), async move |end| {
         let mut c = conn(end);
         let mut r = c.get("/broken", &[]).await.unwrap();
         let mut buf = [0u8; 64];
@@ -602,7 +602,7 @@ fn ten_mib_streams_through_one_kib_buffers_both_ways() {
     };
     let want = format!("{N} {expected}");
     let ((), end) =
-        with_server::<_, _, 1024, 1024>(&TestApp, ServerConfig::new(), 8192, async move |end| {
+        with_server::<_, _, 1024, 1024>(&TestApp, KeepAlive::new(), 8192, async move |end| {
             {
                 let mut c = Connection::new(end.rx, end.tx, vec![0u8; 1024], vec![0u8; 1024]);
                 let mut piece = [0u8; 1000];
@@ -669,7 +669,7 @@ fn ten_mib_streams_through_one_kib_buffers_both_ways() {
 
 #[test]
 fn chunks_larger_than_the_buffer_arrive_in_pieces_with_the_extension_once() {
-    let ((), _) = with_default_server(&TestApp, ServerConfig::new(), async move |end| {
+    let ((), _) = with_default_server(&TestApp, KeepAlive::new(), async move |end| {
         let mut c = conn(end);
         let mut r = c.get("/download-chunked?20000", &[]).await.unwrap();
         let mut buf = [0u8; 1024];
@@ -705,7 +705,7 @@ fn chunks_larger_than_the_buffer_arrive_in_pieces_with_the_extension_once() {
 
 #[test]
 fn the_demo_app_echoes_in_the_same_framing() {
-    let ((), _) = with_default_server(&DemoApp, ServerConfig::new(), async move |end| {
+    let ((), _) = with_default_server(&DemoApp, KeepAlive::new(), async move |end| {
         let mut c = conn(end);
         let mut r = c.put("/echo", &[], b"ping").await.unwrap();
         assert_eq!(r.headers.get("content-length"), Some("4"));
@@ -769,7 +769,7 @@ fn the_demo_app_echoes_in_the_same_framing() {
 
 #[test]
 fn a_head_and_small_body_go_out_in_one_write() {
-    let (writes, _) = with_default_server(&TestApp, ServerConfig::new(), async move |end| {
+    let (writes, _) = with_default_server(&TestApp, KeepAlive::new(), async move |end| {
         let before = end.tx.writes();
         let mut c = conn(end);
         let mut r = c.post("/m/bytes", &[], b"hello").await.unwrap();
@@ -780,7 +780,7 @@ fn a_head_and_small_body_go_out_in_one_write() {
     assert_eq!(writes, 1, "request head and body in one write");
 
     let input = b"GET /m/bytes HTTP/1.1\r\n\r\n";
-    let (_, _) = with_default_server(&TestApp, ServerConfig::new(), async |e| {
+    let (_, _) = with_default_server(&TestApp, KeepAlive::new(), async |e| {
         raw_exchange(e, input).await
     });
 }
@@ -794,16 +794,16 @@ fn on_connect_can_refuse_before_any_request() {
             session.state = 7;
             false
         }
-        async fn handle<R: Read, W: Write>(
+        async fn handle<'r, R: Read, W: Write>(
             &self,
             _: &mut Session<'_, u32>,
             _: Request<'_, R>,
-            responder: Responder<'_, W>,
-        ) -> Result<Sent, Error> {
+            responder: Responder<'r, W>,
+        ) -> Result<Sent<'r>, Error> {
             responder.send(200, "OK", &[], b"").await
         }
     }
-    let (out, end) = with_default_server(&Refuse, ServerConfig::new(), async |e| {
+    let (out, end) = with_default_server(&Refuse, KeepAlive::new(), async |e| {
         raw_exchange(e, b"GET / HTTP/1.1\r\n\r\n").await
     });
     assert!(out.is_empty());
@@ -813,7 +813,7 @@ fn on_connect_can_refuse_before_any_request() {
 #[test]
 fn expect_100_continue_is_answered_before_the_body() {
     let input = b"PUT /m/bytes HTTP/1.1\r\nexpect: 100-continue\r\ncontent-length: 2\r\n\r\nhi";
-    let (out, _) = with_default_server(&TestApp, ServerConfig::new(), async |e| {
+    let (out, _) = with_default_server(&TestApp, KeepAlive::new(), async |e| {
         raw_exchange(e, input).await
     });
     assert!(out.starts_with(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"));
@@ -826,7 +826,7 @@ fn future_sizes_with_default_buffers() {
     let (mut a, c_end) = pipes.split();
     let mut buffers = degu_core::engine::Buffers::<4096, 2048>::new();
     let mut session = Session::new(degu_core::app::PeerAddr::Unnamed, ());
-    let config = ServerConfig::new();
+    let config = KeepAlive::new();
     let serve = degu_core::engine::serve(&mut a, &mut buffers, &DemoApp, &mut session, &config);
     let serve_size = std::mem::size_of_val(&serve);
     drop(serve);
@@ -854,28 +854,27 @@ fn a_chunked_body_is_complete_once_its_last_chunk_is_read_at_any_split() {
     // at every position relative to the buffer's end.
     for max_read in 1..=9 {
         for rbuf in [90usize, 96, 101, 110, 128, 160] {
-            let ((), _) =
-                with_default_server(&TestApp, ServerConfig::new(), async move |mut end| {
-                    end.rx.max_read = max_read;
-                    let mut c = Connection::new(end.rx, end.tx, vec![0u8; rbuf], vec![0u8; 256]);
-                    for _ in 0..3 {
-                        let mut r = c.get("/m/chunked-ext", &[]).await.unwrap();
-                        let mut buf = [0u8; 8];
-                        let mut last = None;
-                        while let Some(p) = r.body.read_chunk(&mut buf).await.unwrap() {
-                            if p.is_end() {
-                                last = p.ext.map(|e| format!("{}={}", e.key, e.value));
-                                break;
-                            }
+            let ((), _) = with_default_server(&TestApp, KeepAlive::new(), async move |mut end| {
+                end.rx.max_read = max_read;
+                let mut c = Connection::new(end.rx, end.tx, vec![0u8; rbuf], vec![0u8; 256]);
+                for _ in 0..3 {
+                    let mut r = c.get("/m/chunked-ext", &[]).await.unwrap();
+                    let mut buf = [0u8; 8];
+                    let mut last = None;
+                    while let Some(p) = r.body.read_chunk(&mut buf).await.unwrap() {
+                        if p.is_end() {
+                            last = p.ext.map(|e| format!("{}={}", e.key, e.value));
+                            break;
                         }
-                        assert_eq!(
-                            last.as_deref(),
-                            Some("end=yes"),
-                            "max_read {max_read}, buffer {rbuf}"
-                        );
-                        assert!(r.body.is_done(), "max_read {max_read}, buffer {rbuf}");
                     }
-                });
+                    assert_eq!(
+                        last.as_deref(),
+                        Some("end=yes"),
+                        "max_read {max_read}, buffer {rbuf}"
+                    );
+                    assert!(r.body.is_done(), "max_read {max_read}, buffer {rbuf}");
+                }
+            });
         }
     }
 }
@@ -913,7 +912,7 @@ impl Clock for Ticks {
 #[test]
 fn sent_tells_a_request_logger_the_status_and_body_bytes_of_every_body_kind() {
     let logged = RequestLogger::new(TestApp, Ticks::default()).with_sink(Records::default());
-    let ((), end) = with_default_server(&logged, ServerConfig::new(), async move |end| {
+    let ((), end) = with_default_server(&logged, KeepAlive::new(), async move |end| {
         let mut c = conn(end);
         let mut buf = [0u8; 256];
         for uri in ["/m/none", "/m/bytes", "/m/stream", "/m/chunked-ext"] {

@@ -11,7 +11,7 @@
 
 use degu_core::Method;
 use degu_core::app::{PeerAddr, Session};
-use degu_core::engine::{Buffers, Connection, ServerConfig, ServerEnd, serve};
+use degu_core::engine::{Buffers, Connection, KeepAlive, ServerEnd, serve};
 use degu_core::testing::Duplex;
 use degu_core::{ChunkExt, Framing};
 use degu_examples::demo::DemoApp;
@@ -30,7 +30,7 @@ fn a_thousand_cycles_allocate_nothing() {
     let mut rbuf = [0u8; 4096];
     let mut wbuf = [0u8; 2048];
     let mut buffers = Buffers::<4096, 2048>::new();
-    let config = ServerConfig::new().max_requests(10_000);
+    let config = KeepAlive::new().max_requests(10_000);
 
     let ((cycles, end), stats) = measure(|| {
         futures::executor::block_on(async {

@@ -126,12 +126,12 @@ impl FaultApp {
 impl App for FaultApp {
     type State = ();
 
-    async fn handle<R: EngineRead, W: EngineWrite>(
+    async fn handle<'r, R: EngineRead, W: EngineWrite>(
         &self,
         session: &mut Session<'_, ()>,
         mut request: Request<'_, R>,
-        responder: Responder<'_, W>,
-    ) -> Result<Sent, Error> {
+        responder: Responder<'r, W>,
+    ) -> Result<Sent<'r>, Error> {
         let route = request.components().next().unwrap_or("");
         match (request.method, route) {
             (Method::Get, "partial-length") => {

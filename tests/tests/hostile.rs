@@ -23,6 +23,7 @@ mod qemu;
 
 use degu_core::{BodyDecoder, Decoded, Method, Status, parse_request, parse_response};
 use degu_examples::demo::DemoApp;
+use degu_std::blocking::Wait;
 use degu_std::{Address, ServerConfig, TempServer};
 use std::fmt::Write as _;
 use std::io::{ErrorKind, Read, Write};
@@ -830,4 +831,186 @@ fn corpus_format_decodes_escapes_and_repeats() {
     assert_eq!(case.known.as_deref(), Some("why"));
     assert!(parse_header("[x] 200", 1).is_err());
     assert!(parse_header("[x] 200 followup=maybe", 1).is_err());
+}
+
+// --- the corpus from an attached device ------------------------------------------------
+
+/// How long the gateway waits on an attached device in [`hostile_corpus_from_an_attached_device`].
+const GATEWAY_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A case's bytes as a device's response: its first line becomes `HTTP/1.1 200 OK`, the
+/// headers and body stay, so every framing and header rule meets the gateway's client.
+fn as_response(case: &[u8]) -> Vec<u8> {
+    let rest = match case.iter().position(|&b| b == b'\n') {
+        Some(i) if case.get(i.wrapping_sub(1)) == Some(&b'\r') => &case[i - 1..],
+        Some(i) => &case[i..],
+        None => &[][..],
+    };
+    let mut out = b"HTTP/1.1 200 OK".to_vec();
+    out.extend_from_slice(rest);
+    out
+}
+
+/// A hostile device: attach plainly as `name`, take one request, answer with `bytes`,
+/// then half-close (with `hold`, not: the gateway must give up by itself) and keep the
+/// link until `done`.
+fn hostile_device(
+    attach: &Address,
+    name: &str,
+    bytes: &[u8],
+    hold: bool,
+    done: std::sync::mpsc::Receiver<()>,
+) {
+    let Address::Ip(addr) = attach else {
+        panic!("{attach}")
+    };
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(CASE_DEADLINE)).unwrap();
+    let hello =
+        format!("POST /.degu/attach HTTP/1.1\r\ndegu-device: {name}\r\ncontent-length: 0\r\n\r\n");
+    s.write_all(hello.as_bytes()).unwrap();
+    let read_head = |s: &mut TcpStream| -> Vec<u8> {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            match s.read(&mut byte) {
+                Ok(1) => head.push(byte[0]),
+                _ => break,
+            }
+        }
+        head
+    };
+    let answer = read_head(&mut s);
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200 OK\r\n"),
+        "{}",
+        answer.escape_ascii()
+    );
+    let request = read_head(&mut s);
+    assert!(
+        request.starts_with(b"GET /x HTTP/1.1\r\n"),
+        "{}",
+        request.escape_ascii()
+    );
+    let _ = s.write_all(bytes);
+    if !hold {
+        let _ = s.shutdown(Shutdown::Write);
+    }
+    let _ = done.recv();
+}
+
+#[test]
+fn hostile_corpus_from_an_attached_device() {
+    use degu_std::attach::{AttachConfig, Attachments};
+    use degu_std::{BodyExt, Client, ClientConfig, GatewayApp};
+
+    let cases = parse_corpus(CORPUS);
+    assert!(cases.len() >= MIN_CASES);
+    let mut attach = AttachConfig::plain();
+    attach.timeout = GATEWAY_TIMEOUT;
+    let listener = Attachments::listen(&Address::ipv4_loopback(0), attach).unwrap();
+    let attachments = listener.attachments();
+    let app = GatewayApp::new().with_attachments(attachments.clone());
+    let front = TempServer::start(&Address::ipv4_loopback(0), app).unwrap();
+    let next = AtomicUsize::new(0);
+    let (rejected, forwarded) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    std::thread::scope(|s| {
+        for k in 0..THREADS {
+            let (cases, next, listener, front) = (&cases, &next, &listener, &front);
+            let (attachments, rejected, forwarded) = (&attachments, &rejected, &forwarded);
+            s.spawn(move || {
+                let name = format!("evil-{k}");
+                let mut config = ClientConfig::for_address(front.address());
+                config.timeout = Some(CASE_DEADLINE);
+                let client = Client::with_config(front.address().clone(), config);
+                let mut cases_done = 0;
+                while let Some(case) = cases.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let bytes = as_response(&case.bytes);
+                    let attach_address = listener.address().clone();
+                    let (n, hold) = (name.clone(), case.hold);
+                    let replay = bytes.clone();
+                    let (finished, done) = std::sync::mpsc::channel();
+                    let device = std::thread::spawn(move || {
+                        hostile_device(&attach_address, &n, &replay, hold, done)
+                    });
+                    let waited = Instant::now();
+                    while attachments.handovers_as(&name) < cases_done + 1 {
+                        assert!(
+                            waited.elapsed() < CASE_DEADLINE,
+                            "{}: no attachment",
+                            case.name
+                        );
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    let started = Instant::now();
+                    let mut conn = client.connect_blocking().unwrap();
+                    let outcome = conn.get(&format!("/device/{name}/x"), &[]).wait();
+                    let (status, body) = match outcome {
+                        Ok(mut r) => (r.status, r.body.read_to_vec().wait()),
+                        Err(e) => panic!("{}: the gateway's own answer failed: {e}", case.name),
+                    };
+                    let took = started.elapsed();
+                    assert!(took < CASE_DEADLINE, "{}: took {took:?}", case.name);
+                    let _ = finished.send(());
+                    // What degu-core's response parser makes of the bytes decides the
+                    // gateway's answer: a head it refuses is a typed 502.
+                    let mut head = bytes.clone();
+                    match parse_response::<32>(&mut head, Method::Get) {
+                        Err(e) => {
+                            // Refused at its first bad line, or (a head that never ends)
+                            // when the device closes.
+                            assert_eq!(status, 502, "{}: {e} must be a 502", case.name);
+                            let body = String::from_utf8(body.unwrap()).unwrap();
+                            assert!(
+                                body.starts_with("502 Bad Gateway: "),
+                                "{}: {body}",
+                                case.name
+                            );
+                            rejected.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(Status::Partial) => {
+                            assert!(matches!(status, 502 | 504), "{}: {status}", case.name);
+                            rejected.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(Status::Complete(_)) => {
+                            // Relayed as far as its framing holds: whole, or cut off;
+                            // a body broken before its first byte went out is a 502, a
+                            // silent one a 504.
+                            let ok = matches!(status, 200 | 502 | 504);
+                            assert!(ok, "{}: {status} {body:?}", case.name);
+                            if status == 200 {
+                                forwarded.fetch_add(1, Ordering::Relaxed);
+                            } else {
+                                rejected.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                    device.join().unwrap();
+                    cases_done += 1;
+                }
+            });
+        }
+    });
+    let (rejected, forwarded) = (rejected.into_inner(), forwarded.into_inner());
+    println!(
+        "{} hostile responses from attached devices: {rejected} refused (502/504), \
+         {forwarded} relayed (whole or cut off)",
+        cases.len()
+    );
+    assert!(rejected >= cases.len() / 4, "most of the corpus is refused");
+    // The gateway is still whole: a sound device behind it answers.
+    let sound = degu_std::attach::AttachedDevice::spawn(
+        DemoApp,
+        degu_std::attach::DeviceConfig::plain(listener.address().clone(), "sound"),
+    )
+    .unwrap();
+    sound.wait_attached(1, CASE_DEADLINE).unwrap();
+    let mut conn = degu_std::Client::new(front.address().clone())
+        .connect_blocking()
+        .unwrap();
+    let mut r = conn.get("/device/sound/hello", &[]).wait().unwrap();
+    assert_eq!(r.status, 200);
+    let mut buf = [0u8; 64];
+    let n = r.body.read_to_end(&mut buf).wait().unwrap();
+    assert_eq!(&buf[..n], b"hello, world");
 }

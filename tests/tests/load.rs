@@ -20,6 +20,8 @@
 
 mod common;
 
+use common::{raise_nofile, status_kib};
+
 use degu_core::engine::Error;
 use degu_core::{ChunkExt, Framing, Method};
 use degu_std::{Address, Client};
@@ -46,26 +48,6 @@ const RSS_LIMIT_KIB: u64 = 64 * 1024;
 /// Descriptors this process (512 client sockets) and the server child (512 more,
 /// inherited limit) may need, with room to spare.
 const NOFILE: u64 = 4096;
-
-/// Raise the soft descriptor limit to `want` (or the hard limit if lower); the server
-/// child inherits it.
-fn raise_nofile(want: u64) {
-    use nix::sys::resource::{Resource, getrlimit, setrlimit};
-    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
-    if soft < want {
-        setrlimit(Resource::RLIMIT_NOFILE, want.min(hard), hard).expect("setrlimit");
-    }
-}
-
-/// A `/proc/<pid>/status` field in KiB.
-fn status_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
-}
 
 /// Open descriptors of `pid`.
 fn fd_count(pid: u32) -> usize {

@@ -28,6 +28,8 @@
 
 mod common;
 
+use common::{raise_nofile, status_kib};
+
 use degu_examples::demo::DemoApp;
 use degu_std::blocking::Wait;
 use degu_std::{Address, BodyExt, Client, ServerConfig, TempServer};
@@ -69,29 +71,6 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Raise the soft descriptor limit to `want`; a hard limit below it fails the test.
-fn raise_nofile(want: u64) {
-    use nix::sys::resource::{Resource, getrlimit, setrlimit};
-    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
-    assert!(
-        hard >= want,
-        "RLIMIT_NOFILE hard limit {hard} is below the {want} descriptors this test needs"
-    );
-    if soft < want {
-        setrlimit(Resource::RLIMIT_NOFILE, want, hard).expect("setrlimit");
-    }
-}
-
-/// A `/proc/<pid>/status` field in KiB.
-fn status_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -93,7 +93,7 @@ fn wrong_server_name_refused_by_device_an386_thumbv7em() {
         mode: Mode::Client,
         tls: true,
         port: port_of(&gateway),
-        seed: rand_seed(),
+        seed: qemu::rand_seed(),
         path: "/whoami",
         // The gateway's certificate is for localhost and 127.0.0.1 only.
         server_name: "gateway.example",
@@ -175,7 +175,7 @@ fn mutual_tls(board: &Board) {
         mode: Mode::Client,
         tls: true,
         port: port_of(&gateway),
-        seed: rand_seed(),
+        seed: qemu::rand_seed(),
         path: "/whoami",
         server_name: SERVER_NAME,
         ca: &ca,
@@ -230,7 +230,7 @@ fn foreign_ca(board: &Board) {
         mode: Mode::Client,
         tls: true,
         port: port_of(&gateway),
-        seed: rand_seed(),
+        seed: qemu::rand_seed(),
         path: "/whoami",
         server_name: SERVER_NAME,
         ca: &ca,
@@ -295,17 +295,6 @@ fn sec1_key(cert: &degu_std::pki::CertifiedKey) -> Vec<u8> {
 }
 
 /// 32 bytes for the device's TLS random generator (QEMU has no TRNG).
-fn rand_seed() -> [u8; 32] {
-    use sha2::Digest;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let mut hasher = sha2::Sha256::new();
-    hasher.update(now.as_nanos().to_le_bytes());
-    hasher.update(std::process::id().to_le_bytes());
-    hasher.finalize().into()
-}
-
 /// The gateway's app: answers with what it saw, and keeps a line per request.
 #[derive(Clone, Default)]
 struct ReportApp {
@@ -321,12 +310,12 @@ impl ReportApp {
 impl App for ReportApp {
     type State = ();
 
-    async fn handle<R: Read, W: Write>(
+    async fn handle<'r, R: Read, W: Write>(
         &self,
         session: &mut Session<'_, ()>,
         mut request: Request<'_, R>,
-        responder: Responder<'_, W>,
-    ) -> Result<Sent, Error> {
+        responder: Responder<'r, W>,
+    ) -> Result<Sent<'r>, Error> {
         let cn = session
             .identity()
             .and_then(|id| id.common_name())

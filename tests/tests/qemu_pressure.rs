@@ -37,7 +37,7 @@ const TRICKLE_EVERY: Duration = Duration::from_millis(200);
 const FLOOD_FIRST: Duration = Duration::from_secs(2);
 /// Fresh clients, one after another, during the trickle flood.
 const FRESH_CLIENTS: usize = 5;
-/// The firmware's head timeout (degu-embassy's default `Timeouts`): every trickling
+/// The firmware's head timeout (degu-embassy's `ServeConfig::DEFAULT_TIMEOUTS`): every trickling
 /// connection still open when the flood stops must be closed by then, plus a margin.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 const CLOSE_MARGIN: Duration = Duration::from_secs(5);

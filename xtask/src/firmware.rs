@@ -206,13 +206,126 @@ pub fn forward_lines<T: Copy + Send + 'static>(
     }
 }
 
+/// What `cargo xtask qemu --attach` needs: the gateway's attach address on this host and
+/// the device's PEM files.
+#[derive(Default)]
+pub struct Attach {
+    /// `HOST:PORT`: an address of this host (the device dials 10.0.2.2:PORT, which
+    /// QEMU's user-mode network connects to the host's 127.0.0.1:PORT).
+    pub gateway: String,
+    /// The CA the gateway's certificate chains to (PEM).
+    pub ca: PathBuf,
+    /// The device's certificate (PEM); its common name is the device's name.
+    pub cert: PathBuf,
+    /// The device's P-256 key (PEM).
+    pub key: PathBuf,
+    /// The name the gateway's certificate must carry.
+    pub server_name: String,
+}
+
+/// `openssl <args> -outform DER`: the DER the firmware takes, from a PEM file.
+fn der(args: &[&str], file: &Path) -> Result<Vec<u8>> {
+    let out = Command::new("openssl")
+        .args(args)
+        .arg(file)
+        .args(["-outform", "DER"])
+        .output()
+        .map_err(|e| format!("cannot run openssl: {e}"))?;
+    if !out.status.success() || out.stdout.is_empty() {
+        return Err(format!(
+            "openssl {} {}: {}",
+            args.join(" "),
+            file.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(out.stdout)
+}
+
+/// The attach-mode blob: mode 3, flag bit 0 (TLS), the gateway's port, a random seed,
+/// then the fields (no name to claim: the certificate names the device).
+fn attach_blob(attach: &Attach, port: u16) -> Result<Vec<u8>> {
+    let mut seed = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut seed))
+        .map_err(|e| format!("/dev/urandom: {e}"))?;
+    let (ca, cert, key) = (
+        der(&["x509", "-in"], &attach.ca)?,
+        der(&["x509", "-in"], &attach.cert)?,
+        der(&["ec", "-in"], &attach.key)?,
+    );
+    let fields: [&[u8]; 5] = [b"", attach.server_name.as_bytes(), &ca, &cert, &key];
+    let mut bytes = blob(3, 0b01, &fields);
+    if bytes.len() > 0x1_0000 {
+        return Err("the certificates do not fit the 64 KiB configuration blob".into());
+    }
+    // The header's gateway port and TLS seed, which `blob` leaves zero.
+    bytes[14..16].copy_from_slice(&port.to_le_bytes());
+    bytes[16..48].copy_from_slice(&seed);
+    Ok(bytes)
+}
+
+/// Boot `elf` on `board` as a device behind NAT: no host forward, the attach blob;
+/// print what it prints until QEMU ends (Ctrl-C).
+pub fn boot_attached(board: &Board, elf: &Path, attach: &Attach) -> Result {
+    let (host, port) = attach
+        .gateway
+        .rsplit_once(':')
+        .ok_or_else(|| format!("--attach {:?}: expected HOST:PORT", attach.gateway))?;
+    let port: u16 = port
+        .parse()
+        .map_err(|e| format!("--attach {:?}: {e}", attach.gateway))?;
+    if !matches!(host, "127.0.0.1" | "localhost" | "0.0.0.0" | "[::]" | "::") {
+        return Err(format!(
+            "--attach {host}:{port}: inside QEMU the device reaches this host's 127.0.0.1 \
+             as 10.0.2.2; run the gateway with --attach 127.0.0.1:{port} (or 0.0.0.0:{port})"
+        ));
+    }
+    let blob = blob_file("attach.bin", &attach_blob(attach, port)?)?;
+    let hint = format!(
+        "\nThe device dials 10.0.2.2:{port} (this host's 127.0.0.1:{port}); nothing can \
+         dial it.\nOnce it is attached, try through the gateway:\n\n    \
+         curl http://<gateway address>/device/<its certificate's name>/hello\n\n\
+         Ctrl-C stops QEMU.\n"
+    );
+    let boot = Boot {
+        nic: "user,model=lan9118".into(),
+        ready: "attaching to 10.0.2.2",
+        hint,
+        forward: None,
+    };
+    run_until_stopped(board, elf, &blob, &boot)
+}
+
 /// Boot `elf` on `board` with 127.0.0.1:`port` forwarded to the device's port 80 and
 /// no idle exit; print what it prints until QEMU ends (Ctrl-C).
 pub fn boot_demo(board: &Board, elf: &Path, port: u16) -> Result {
     // Mode 0 (serve), flag bit 1 (no idle exit), no fields.
     let blob = blob_file("serve-forever.bin", &blob(0, 0b10, &[]))?;
-    let nic = format!("user,model=lan9118,hostfwd=tcp:127.0.0.1:{port}-10.0.2.15:80");
-    let mut qemu = qemu(board, &nic, &blob, elf);
+    let boot = Boot {
+        nic: format!("user,model=lan9118,hostfwd=tcp:127.0.0.1:{port}-10.0.2.15:80"),
+        ready: LISTENING,
+        hint: format!(
+            "\nThe device serves the demo app on 127.0.0.1:{port}. Try:\n\n    \
+             curl http://127.0.0.1:{port}/hello\n\nCtrl-C stops QEMU.\n"
+        ),
+        forward: Some(port),
+    };
+    run_until_stopped(board, elf, &blob, &boot)
+}
+
+/// How `cargo xtask qemu` boots: QEMU's network, the line after which `hint` is printed,
+/// and the host port forwarded to the device (for the error when it is taken).
+struct Boot {
+    nic: String,
+    ready: &'static str,
+    hint: String,
+    forward: Option<u16>,
+}
+
+/// Run QEMU until it ends, echoing its lines.
+fn run_until_stopped(board: &Board, elf: &Path, blob: &Path, boot: &Boot) -> Result {
+    let mut qemu = qemu(board, &boot.nic, blob, elf);
     println!("\n{}", describe(&qemu));
     println!("booting {} ({}); Ctrl-C stops it", board.machine, board.cpu);
     let mut child = qemu
@@ -224,18 +337,15 @@ pub fn boot_demo(board: &Board, elf: &Path, port: u16) -> Result {
     let mut forward_failed = false;
     for ((), line) in lines {
         println!("{line}");
-        if line.contains(LISTENING) {
-            println!(
-                "\nThe device serves the demo app on 127.0.0.1:{port}. Try:\n\n    \
-                 curl http://127.0.0.1:{port}/hello\n\nCtrl-C stops QEMU.\n"
-            );
+        if line.contains(boot.ready) {
+            println!("{}", boot.hint);
         }
         forward_failed |= line.contains("Could not set up host forwarding");
     }
     let status = child
         .wait()
         .map_err(|e| format!("wait for qemu-system-arm: {e}"))?;
-    if forward_failed {
+    if let (true, Some(port)) = (forward_failed, boot.forward) {
         return Err(format!(
             "QEMU could not listen on 127.0.0.1:{port}: is it taken? (--port PORT picks another)"
         ));

@@ -6,14 +6,18 @@
 //!   tests **required**: they are `#[ignore]`d in a plain `cargo test` and run here with
 //!   `--ignored` (after the others), where a missing prerequisite fails them.
 //! * `cargo xtask qemu`: the demo firmware on an emulated Cortex-M4, its port 80 on
-//!   `127.0.0.1:8081`, until Ctrl-C.
+//!   `127.0.0.1:8081`, until Ctrl-C; with `--attach HOST:PORT ...` instead a device
+//!   behind NAT (no host forward) that attaches to a gateway on this host.
 //! * `cargo xtask qemu-pair`: device to device, two emulated boards on one virtual LAN
 //!   (IPv4 and IPv6 link-local), one serving the demo app, the other its client.
 //! * `cargo xtask setup`, `firmware`, `cross-env`: the steps on their own, for `.ci/run`.
+//! * `cargo xtask cycles`: the layer check `.ci/run` makes (no import cycle between
+//!   degu-core's top-level modules).
 //!
 //! Every step prints how long it took; a summary follows at the end, also on failure.
 
 mod firmware;
+mod layers;
 mod pair;
 mod setup;
 mod steps;
@@ -39,6 +43,14 @@ commands:
                         127.0.0.1:PORT (default 8081) forwarded to the device's port 80;
                         runs until Ctrl-C
                         e.g. cargo xtask qemu --port 8081
+  qemu --attach HOST:PORT --ca FILE --cert FILE --key FILE --server-name NAME
+                        boot it as a device behind NAT: no host forward (nothing can dial
+                        it); it dials the gateway's attach address HOST:PORT on this host
+                        (10.0.2.2 inside QEMU) over mutual TLS with --cert/--key (PEM,
+                        P-256; its name is the certificate's common name), verifies the
+                        gateway against --ca and NAME, and serves the demo app over the
+                        link; runs until Ctrl-C
+                        e.g. cargo xtask qemu --attach 127.0.0.1:9443 --ca ca.pem --cert lamp.pem --key lamp.key --server-name gateway
   qemu-pair [--a BOARD] [--b BOARD]
                         device to device: two boards (an386 = mps2-an386 Cortex-M4,
                         an385 = mps2-an385 Cortex-M3; default --a an386 --b an385) joined
@@ -59,6 +71,9 @@ commands:
                         e.g. env $(cargo xtask cross-env thumbv6m-none-eabi) cargo build
   cross-env --build-std the same for Debian's rustc with -Z build-std=core
                         e.g. cargo xtask cross-env --build-std
+  cycles                fail if degu-core's top-level modules import each other in a
+                        cycle (layers point down only); prints the module graph
+                        e.g. cargo xtask cycles
   help                  this text
 
 The Cortex-M toolchain: a thumb target installed with rustup (`rustup target add
@@ -73,7 +88,7 @@ fn main() -> ExitCode {
     }
     let result = match args.first().map(String::as_str) {
         Some("test") => no_more(&args[1..]).and_then(|()| test()),
-        Some("qemu") => qemu_port(&args[1..]).and_then(qemu),
+        Some("qemu") => qemu_args(&args[1..]).and_then(qemu),
         Some("setup") => match &args[1..] {
             [] => setup_only(false),
             [ci] if ci == "--ci" => setup_only(true),
@@ -81,6 +96,9 @@ fn main() -> ExitCode {
         },
         Some("firmware") => no_more(&args[1..]).and_then(|()| firmware_only()),
         Some("cross-env") => cross_env(&args[1..]),
+        Some("cycles") => {
+            no_more(&args[1..]).and_then(|()| layers::check(&root().join("degu-core/src")))
+        }
         Some("help" | "--help" | "-h") => {
             println!("{HELP}");
             Ok(())
@@ -148,26 +166,77 @@ fn test() -> Result {
     Ok(())
 }
 
-fn qemu_port(args: &[String]) -> Result<u16> {
-    match args {
-        [] => Ok(firmware::QEMU_PORT),
-        [flag, port] if flag == "--port" => {
-            port.parse().map_err(|e| format!("--port {port:?}: {e}"))
-        }
-        _ => Err(format!("qemu takes only --port PORT, not {args:?}")),
+/// What `cargo xtask qemu` boots.
+enum QemuRun {
+    /// The demo server, 127.0.0.1:PORT forwarded to its port 80.
+    Serve(u16),
+    /// A device behind NAT attaching to a gateway on this host.
+    Attach(firmware::Attach),
+}
+
+fn qemu_args(args: &[String]) -> Result<QemuRun> {
+    if args.is_empty() {
+        return Ok(QemuRun::Serve(firmware::QEMU_PORT));
     }
+    if let [flag, port] = args
+        && flag == "--port"
+    {
+        return port
+            .parse()
+            .map(QemuRun::Serve)
+            .map_err(|e| format!("--port {port:?}: {e}"));
+    }
+    let mut attach = firmware::Attach::default();
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        let value = rest
+            .next()
+            .ok_or_else(|| format!("{flag} needs a value"))?
+            .clone();
+        match flag.as_str() {
+            "--attach" => attach.gateway = value,
+            "--ca" => attach.ca = value.into(),
+            "--cert" => attach.cert = value.into(),
+            "--key" => attach.key = value.into(),
+            "--server-name" => attach.server_name = value,
+            _ => {
+                return Err(format!(
+                    "qemu takes --port PORT, or --attach HOST:PORT --ca FILE --cert FILE \
+                     --key FILE --server-name NAME; not {flag:?}"
+                ));
+            }
+        }
+    }
+    let missing = [
+        ("--attach", attach.gateway.is_empty()),
+        ("--ca", attach.ca.as_os_str().is_empty()),
+        ("--cert", attach.cert.as_os_str().is_empty()),
+        ("--key", attach.key.as_os_str().is_empty()),
+        ("--server-name", attach.server_name.is_empty()),
+    ];
+    if let Some((flag, _)) = missing.iter().find(|(_, m)| *m) {
+        return Err(format!("qemu --attach needs {flag}"));
+    }
+    Ok(QemuRun::Attach(attach))
 }
 
 /// `cargo xtask qemu`.
-fn qemu(port: u16) -> Result {
+fn qemu(run: QemuRun) -> Result {
     let mut steps = Steps::new("cargo xtask qemu");
     let board = &firmware::AN386;
-    let toolchain = steps.run("setup", || setup::setup(&Needs::qemu(board.target)))?;
+    let (needs, build) = match run {
+        QemuRun::Serve(_) => (Needs::qemu(board.target), firmware::Build::Plain),
+        QemuRun::Attach(_) => (Needs::qemu_attach(board.target), firmware::Build::Tls),
+    };
+    let toolchain = steps.run("setup", || setup::setup(&needs))?;
     let elf = steps.run("firmware", || {
-        firmware::build(&toolchain, board.target, firmware::Build::Plain)
+        firmware::build(&toolchain, board.target, build)
     })?;
     steps.finish();
-    firmware::boot_demo(board, &elf, port)
+    match run {
+        QemuRun::Serve(port) => firmware::boot_demo(board, &elf, port),
+        QemuRun::Attach(attach) => firmware::boot_attached(board, &elf, &attach),
+    }
 }
 
 /// `cargo xtask setup [--ci]`.

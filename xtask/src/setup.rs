@@ -54,7 +54,8 @@ const TEST_TOOLS: [Requirement; 5] = [
     Requirement {
         package: "openssl",
         command: Some("openssl"),
-        why: "degu-std's TLS tests (s_client)",
+        why: "degu-std's TLS tests (s_client), the attachment tests' certificates, \
+              PEM to DER for cargo xtask qemu --attach",
     },
     Requirement {
         package: "iproute2",
@@ -123,6 +124,15 @@ impl Needs {
             targets: vec![target],
             debian_toolchain: false,
             ci_tools: false,
+        }
+    }
+
+    /// `cargo xtask qemu --attach`: QEMU, one target, and the test tools (openssl turns
+    /// the PEM files into the DER the firmware takes).
+    pub fn qemu_attach(target: &'static str) -> Needs {
+        Needs {
+            test_tools: true,
+            ..Needs::qemu(target)
         }
     }
 

@@ -1,13 +1,15 @@
-//! `hyper-hello [--address IP:PORT] [--workers N]`: hyper's twin of `demo-server`'s
-//! `GET /hello` for `bench/wrk.sh`. A multi-thread Tokio runtime (`--workers` threads,
-//! default one per core), a task per connection, hyper 1.x HTTP/1 with its defaults
-//! except the `date` header, which is off so the response is the same bytes as Degu's:
-//! `HTTP/1.1 200 OK`, `content-length: 12`, `hello, world`. Anything else is 404.
+//! `hyper-hello [--address IP:PORT|PATH] [--workers N]`: hyper's twin of `demo-server`'s
+//! `GET /hello` and `PUT`/`POST /echo` for `bench/wrk.sh` and `server-bench`. A
+//! multi-thread Tokio runtime (`--workers` threads, default one per core), a task per
+//! connection, hyper 1.x HTTP/1 with its defaults except the `date` header, which is off
+//! so the responses are the same bytes as Degu's: `HTTP/1.1 200 OK`, `content-length:
+//! 12`, `hello, world`; `/echo` answers the request body (collected, then sent with its
+//! length). Anything else is 404. An `--address` with a `/` is an AF_UNIX path.
 //!
 //! Prints `listening on <address>` first, then serves until killed.
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -17,44 +19,87 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: hyper-hello [--address IP:PORT] [--workers N]";
+const USAGE: &str = "usage: hyper-hello [--address IP:PORT|PATH] [--workers N]";
 
 async fn hello(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    let found =
+    let hello =
         matches!(*request.method(), Method::GET | Method::HEAD) && request.uri() == "/hello";
-    Ok(if found {
+    let echo = matches!(*request.method(), Method::PUT | Method::POST) && request.uri() == "/echo";
+    Ok(if hello {
         Response::new(Full::new(Bytes::from_static(b"hello, world")))
+    } else if echo {
+        match request.into_body().collect().await {
+            Ok(body) => Response::new(Full::new(body.to_bytes())),
+            Err(_) => status(StatusCode::BAD_REQUEST),
+        }
     } else {
-        let mut r = Response::new(Full::new(Bytes::new()));
-        *r.status_mut() = StatusCode::NOT_FOUND;
-        r
+        status(StatusCode::NOT_FOUND)
     })
 }
 
-async fn serve(address: SocketAddr) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(address).await?;
-    println!("listening on {}", listener.local_addr()?);
-    std::io::stdout().flush()?;
-    loop {
-        let (s, _) = listener.accept().await?;
-        s.set_nodelay(true)?;
-        tokio::spawn(async move {
-            let _ = hyper::server::conn::http1::Builder::new()
-                .auto_date_header(false)
-                .serve_connection(TokioIo::new(s), service_fn(hello))
-                .await;
-        });
+fn status(code: StatusCode) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = code;
+    r
+}
+
+/// Where hyper-hello listens.
+enum Listen {
+    Tcp(SocketAddr),
+    Unix(std::path::PathBuf),
+}
+
+fn spawn_connection<S>(s: S)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        let _ = hyper::server::conn::http1::Builder::new()
+            .auto_date_header(false)
+            .serve_connection(TokioIo::new(s), service_fn(hello))
+            .await;
+    });
+}
+
+async fn serve(address: Listen) -> std::io::Result<()> {
+    match address {
+        Listen::Tcp(address) => {
+            let listener = tokio::net::TcpListener::bind(address).await?;
+            println!("listening on {}", listener.local_addr()?);
+            std::io::stdout().flush()?;
+            loop {
+                let (s, _) = listener.accept().await?;
+                s.set_nodelay(true)?;
+                spawn_connection(s);
+            }
+        }
+        Listen::Unix(path) => {
+            let listener = tokio::net::UnixListener::bind(&path)?;
+            println!("listening on {}", path.display());
+            std::io::stdout().flush()?;
+            loop {
+                let (s, _) = listener.accept().await?;
+                spawn_connection(s);
+            }
+        }
     }
 }
 
-fn parse_args() -> Result<(SocketAddr, Option<usize>), lexopt::Error> {
+fn parse_args() -> Result<(Listen, Option<usize>), lexopt::Error> {
     use lexopt::prelude::*;
-    let mut address: SocketAddr = "127.0.0.1:8081".parse().map_err(|e| format!("{e}"))?;
+    let mut address = Listen::Tcp("127.0.0.1:8081".parse().map_err(|e| format!("{e}"))?);
     let mut workers = None;
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
         match arg {
-            Long("address") | Short('a') => address = parser.value()?.parse()?,
+            Long("address") | Short('a') => {
+                let value = parser.value()?.string()?;
+                address = if value.contains('/') {
+                    Listen::Unix(value.into())
+                } else {
+                    Listen::Tcp(value.parse().map_err(|e| format!("{e}"))?)
+                };
+            }
             Long("workers") => workers = Some(parser.value()?.parse()?),
             Long("help") | Short('h') => {
                 println!("{USAGE}");

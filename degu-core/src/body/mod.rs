@@ -10,20 +10,9 @@ pub mod chunked;
 
 pub use chunked::{ChunkExt, ChunkHead, parse_chunk_line, render_chunk_line, render_last_chunk};
 
-use crate::error::{BodyError, RenderError};
+pub use crate::wire::head::Framing;
 
-/// How a message body is delimited on the wire.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Framing {
-    /// No body.
-    #[default]
-    None,
-    /// `content-length: n`.
-    Length(u64),
-    /// `transfer-encoding: chunked`.
-    Chunked,
-}
+use crate::error::{BodyError, RenderError};
 
 /// What the decoder found next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

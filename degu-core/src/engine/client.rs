@@ -190,6 +190,13 @@ impl<R: Read, W: Write, B: AsMut<[u8]>, H: BaseHeaders> Connection<R, W, B, H> {
         &self.reader
     }
 
+    /// The read half, to ask it about the stream between exchanges (a gateway checks
+    /// whether an idle attachment's device has hung up). Reading from it directly puts
+    /// the connection out of step.
+    pub fn reader_mut(&mut self) -> &mut R {
+        &mut self.reader
+    }
+
     /// Start an exchange: render the request head (base headers merged in) and return
     /// the request body's writer and the response still to come. Drive them
     /// concurrently (e.g. `join`) for full duplex, or one after the other when the

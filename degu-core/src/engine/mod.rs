@@ -5,22 +5,25 @@
 //! The engine does I/O but reads no clock: adapters bound reads and writes with their
 //! own timers and learn what the connection is waiting for from a [`Monitor`].
 
+pub(crate) mod app;
 mod body;
 mod client;
+mod phase;
 mod server;
 mod write;
 
+pub use app::{App, Credentials, MAX_UNIX_ADDR_LEN, PeerAddr, PeerIdentity, Request, Session};
 pub use body::{Body, ChunkPiece, Pump, RelayError, relay};
 pub use client::{
     BaseHeaders, Connection, MAX_INTERIM_RESPONSES, PendingResponse, RequestBody, Response, Upload,
 };
-pub use server::{Responder, ResponseBody, Sent, ServerConfig, ServerEnd, serve};
+pub use phase::{Monitor, Phase, PhaseClock, Timeouts};
+pub use server::{KeepAlive, Responder, ResponseBody, Sent, ServerEnd, serve};
 pub use write::BodyWriter;
 
 pub use embedded_io_async::{Read, Write};
 
 use crate::error::{BodyError, ParseError, RenderError};
-use core::sync::atomic::{AtomicU8, Ordering};
 
 /// Why an exchange failed. Any error closes the connection it happened on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,12 +115,24 @@ impl From<RenderError> for Error {
 /// The provided method returns at once, which is always correct: the engine then takes
 /// its buffers before the request's first byte is there. Adapters whose sockets can wait
 /// for readiness (Tokio's `readable`, embassy-net's `wait_read_ready`) override it.
+///
+/// It is also how the server engine tells its adapter what the connection is waiting
+/// for: [`Readable::set_phase`] is called on every change of [`Phase`], so the reader
+/// that must pick a timeout (and the pool that must pick a connection to close) learns
+/// it from the stream it already holds, with no other handle passed around.
 pub trait Readable: Read {
     /// Wait until a read would not wait: input has arrived, the peer has closed, or the
     /// stream has failed (then the error). May return early; the engine then simply
     /// reads.
     fn readable(&mut self) -> impl Future<Output = Result<(), Self::Error>> {
         core::future::ready(Ok(()))
+    }
+
+    /// The connection entered `phase`: [`serve`] calls it on each change (a connection
+    /// starts [`Phase::Idle`]) and with [`Phase::Done`] when it returns. The provided
+    /// method ignores it.
+    fn set_phase(&mut self, phase: Phase) {
+        let _ = phase;
     }
 }
 
@@ -244,68 +259,6 @@ impl<B: ConnBuffers> BufferSource for B {
 }
 
 impl<const R: usize, const W: usize> Default for Buffers<R, W> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// What a connection is waiting for, as an adapter needs to know to pick a timeout or
-/// to choose a connection to close under pressure ([`crate::pressure`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[repr(u8)]
-pub enum Phase {
-    /// Waiting for the first byte of a request: silent since it connected, or idle
-    /// between keep-alive requests. Holds no buffers (see [`BufferSource`]).
-    Idle = 0,
-    /// Part of a request head has arrived; waiting for the rest.
-    Head = 1,
-    /// A request is being handled (body, application, response).
-    Busy = 2,
-    /// The engine has returned; the connection is closing.
-    Done = 3,
-}
-
-/// A connection's [`Phase`], shared between the engine and its adapter.
-///
-/// The engine stores the phase; an adapter's read wrapper loads it to choose between
-/// idle, head and I/O timeouts, and its connection pool loads it to choose which
-/// connection to close when all are taken. One byte, lock-free, `const fn new()`.
-#[derive(Debug)]
-pub struct Monitor {
-    phase: AtomicU8,
-}
-
-impl Monitor {
-    /// A monitor in [`Phase::Idle`].
-    pub const fn new() -> Self {
-        Monitor {
-            phase: AtomicU8::new(Phase::Idle as u8),
-        }
-    }
-
-    /// The current phase.
-    pub fn phase(&self) -> Phase {
-        match self.phase.load(Ordering::Relaxed) {
-            0 => Phase::Idle,
-            1 => Phase::Head,
-            2 => Phase::Busy,
-            _ => Phase::Done,
-        }
-    }
-
-    /// Back to [`Phase::Idle`], for an adapter that reuses the monitor for its next
-    /// connection (the engine leaves it at [`Phase::Done`]).
-    pub fn reset(&self) {
-        self.set(Phase::Idle);
-    }
-
-    pub(crate) fn set(&self, phase: Phase) {
-        self.phase.store(phase as u8, Ordering::Relaxed);
-    }
-}
-
-impl Default for Monitor {
     fn default() -> Self {
         Self::new()
     }

@@ -1,12 +1,10 @@
 //! The server side: the keep-alive loop for one connection and the [`Responder`]
 //! typestate handed to applications.
 
+use super::app::{App, Request, Session};
 use super::body::ReadState;
-use super::write::{BodyWriter, Out};
-use super::{
-    Body, BufferSource, ConnBuffers, Error, Phase, Read, Readable, Transport, Write, has_close,
-};
-use crate::app::{App, Request, Session};
+use super::write::{BodyWriter, Out, Progress};
+use super::{Body, BufferSource, ConnBuffers, Error, Phase, Readable, Transport, Write, has_close};
 use crate::body::{ChunkExt, Framing};
 use crate::error::ParseError;
 use crate::limits::MAX_HEAD_LEN;
@@ -16,21 +14,22 @@ use crate::wire::render::render_response;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 
-/// Server limits. A plain struct with `const fn` defaults, so firmware can keep it in a
+/// How long a server keeps a connection: the keep-alive limits of [`serve`]. A plain
+/// struct with `const fn` defaults, so firmware can keep it in a
 /// `static`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct ServerConfig {
+pub struct KeepAlive {
     /// Requests served on one connection before it is closed (default
-    /// [`ServerConfig::DEFAULT_MAX_REQUESTS`]).
+    /// [`KeepAlive::DEFAULT_MAX_REQUESTS`]).
     pub max_requests: u32,
     /// Request body bytes the server reads and discards when a handler leaves a body
     /// unread, so the connection can be kept; a longer remainder closes it instead
-    /// (default [`ServerConfig::DEFAULT_DRAIN_LIMIT`]).
+    /// (default [`KeepAlive::DEFAULT_DRAIN_LIMIT`]).
     pub drain_limit: u64,
 }
 
-impl ServerConfig {
+impl KeepAlive {
     /// The Python original's `max_requests`.
     pub const DEFAULT_MAX_REQUESTS: u32 = 1000;
     /// 64 KiB.
@@ -38,7 +37,7 @@ impl ServerConfig {
 
     /// The defaults.
     pub const fn new() -> Self {
-        ServerConfig {
+        KeepAlive {
             max_requests: Self::DEFAULT_MAX_REQUESTS,
             drain_limit: Self::DEFAULT_DRAIN_LIMIT,
         }
@@ -57,7 +56,7 @@ impl ServerConfig {
     }
 }
 
-impl Default for ServerConfig {
+impl Default for KeepAlive {
     fn default() -> Self {
         Self::new()
     }
@@ -85,15 +84,46 @@ pub enum ServerEnd {
 /// that went out. Only a [`Responder`] (or the [`ResponseBody`] it turns into) can make
 /// one, so a wrapping app (a request logger, metrics) that gets it back from the app it
 /// wraps learns what that app really sent.
+///
+/// `'r` is the lifetime of the [`Responder`] that made it, and `Sent` is invariant in it:
+/// a handler, generic over `'r`, can return only the `Sent` of the responder it was given,
+/// never one from elsewhere, which the compiler checks. A `Sent` kept from another
+/// request does not compile:
+///
+/// ```compile_fail
+/// use degu_core::app::{App, Error, Read, Request, Responder, Sent, Session, Write};
+///
+/// struct Replay;
+///
+/// impl App for Replay {
+///     type State = Option<Sent<'static>>;
+///
+///     async fn handle<'r, R: Read, W: Write>(
+///         &self,
+///         session: &mut Session<'_, Self::State>,
+///         _request: Request<'_, R>,
+///         responder: Responder<'r, W>,
+///     ) -> Result<Sent<'r>, Error> {
+///         drop(responder);
+///         session.state.take().ok_or(Error::App) // Sent<'static> is not Sent<'r>
+///     }
+/// }
+/// ```
+///
+/// and neither does one made by hand (its field is private):
+///
+/// ```compile_fail
+/// let sent: degu_core::app::Sent<'static> = degu_core::app::Sent { _brand: core::marker::PhantomData };
+/// ```
 #[must_use = "return the Sent from your handler"]
 #[derive(Debug)]
-pub struct Sent {
+pub struct Sent<'r> {
     status: u16,
     body_bytes: u64,
-    _private: PhantomData<()>,
+    _brand: PhantomData<fn(&'r ()) -> &'r ()>,
 }
 
-impl Sent {
+impl Sent<'_> {
     /// The response's status code.
     pub fn status(&self) -> u16 {
         self.status
@@ -117,11 +147,9 @@ pub struct Responder<'r, W> {
 
 #[derive(Debug, Default)]
 struct ResponseState {
+    /// The status rendered (0 until a head is).
     status: u16,
-    /// Some byte of the response has been handed to the stream.
-    started: bool,
-    /// The response was written completely.
-    complete: bool,
+    progress: Progress,
     /// The app asked to keep the connection despite an error status.
     keep: bool,
 }
@@ -147,21 +175,20 @@ impl<'r, W: Write> Responder<'r, W> {
         reason: &str,
         headers: &[Header<'_>],
         framing: Framing,
-    ) -> Result<(Out<'r, W>, &'r mut bool), Error> {
+    ) -> Result<Out<'r, W>, Error> {
         let discard = self.method == Method::Head;
         let out = Out::new(self.writer, self.buf, framing, discard, |buf| {
             render_response(buf, status, reason, headers, framing)
         })?;
         let ResponseState {
             status: st,
-            started,
-            complete,
+            progress,
             ..
         } = self.state;
         *st = status;
-        // Rendered is not sent: until a byte is written, an error can still be
-        // answered with a status of the engine's own.
-        Ok((out.track(started), complete))
+        // Rendered is not sent: until a byte is written (`Progress::Started`), an error
+        // can still be answered with a status of the engine's own.
+        Ok(out.track(progress))
     }
 
     /// Send a response with `body` (`content-length` framing; an empty body still says
@@ -172,18 +199,18 @@ impl<'r, W: Write> Responder<'r, W> {
         reason: &str,
         headers: &[Header<'_>],
         body: &[u8],
-    ) -> Result<Sent, Error> {
+    ) -> Result<Sent<'r>, Error> {
         let framing = if body.is_empty() && bodiless(status) {
             Framing::None
         } else {
             Framing::Length(body.len() as u64)
         };
-        let (mut out, complete) = self.out(status, reason, headers, framing)?;
+        let mut out = self.out(status, reason, headers, framing)?;
         if framing != Framing::None {
             out.data(body).await?;
         }
         out.finish().await?;
-        Ok(done(complete, status, &out))
+        Ok(sent(&mut out, status))
     }
 
     /// Start a response whose body of exactly `length` bytes is written in pieces.
@@ -221,10 +248,9 @@ impl<'r, W: Write> Responder<'r, W> {
             Framing::None if !bodiless(status) => Framing::Length(0),
             f => f,
         };
-        let (out, complete) = self.out(status, reason, headers, framing)?;
+        let out = self.out(status, reason, headers, framing)?;
         Ok(ResponseBody {
             body: BodyWriter::new(out),
-            complete,
             status,
         })
     }
@@ -234,12 +260,13 @@ fn bodiless(status: u16) -> bool {
     status < 200 || status == 204 || status == 304
 }
 
-fn done<W: Write>(complete: &mut bool, status: u16, out: &Out<'_, W>) -> Sent {
-    *complete = true;
+/// The one place a [`Sent`] is made: the response went out whole.
+fn sent<'r, W: Write>(out: &mut Out<'r, W>, status: u16) -> Sent<'r> {
+    out.complete();
     Sent {
         status,
         body_bytes: out.body_bytes(),
-        _private: PhantomData,
+        _brand: PhantomData,
     }
 }
 
@@ -247,16 +274,15 @@ fn done<W: Write>(complete: &mut bool, status: u16, out: &Out<'_, W>) -> Sent {
 /// [`ResponseBody::finish`] gives the [`Sent`] a handler returns.
 pub struct ResponseBody<'r, W> {
     body: BodyWriter<'r, W>,
-    complete: &'r mut bool,
     status: u16,
 }
 
-impl<W: Write> ResponseBody<'_, W> {
+impl<'r, W: Write> ResponseBody<'r, W> {
     /// End the response: the last chunk with `last` as its extension (`None` for a
     /// length body, where fewer bytes than declared is an error), then flush.
-    pub async fn finish(mut self, last: Option<ChunkExt<'_>>) -> Result<Sent, Error> {
+    pub async fn finish(mut self, last: Option<ChunkExt<'_>>) -> Result<Sent<'r>, Error> {
         self.body.end(last).await?;
-        Ok(done(self.complete, self.status, &self.body.out))
+        Ok(sent(&mut self.body.out, self.status))
     }
 }
 
@@ -289,11 +315,11 @@ pub async fn serve<T: Transport, A: App, S: BufferSource>(
     buffers: &mut S,
     app: &A,
     session: &mut Session<'_, A::State>,
-    config: &ServerConfig,
+    config: &KeepAlive,
 ) -> Result<ServerEnd, Error> {
     let (mut reader, mut writer) = io.split();
     let result = serve_split(&mut reader, &mut writer, buffers, app, session, config).await;
-    session.set_phase(Phase::Done);
+    reader.set_phase(Phase::Done);
     result
 }
 
@@ -303,14 +329,13 @@ async fn serve_split<R: Readable, W: Write, S: BufferSource, A: App>(
     source: &mut S,
     app: &A,
     session: &mut Session<'_, A::State>,
-    config: &ServerConfig,
+    config: &KeepAlive,
 ) -> Result<ServerEnd, Error> {
     if !app.on_connect(session) {
         debug!("connection refused by on_connect");
         return Ok(ServerEnd::Refused);
     }
     loop {
-        session.set_phase(Phase::Idle);
         // Idle without buffers until the next request's first byte (or the peer's close).
         if let Err(e) = reader.readable().await {
             let e = Error::io(e);
@@ -320,7 +345,7 @@ async fn serve_split<R: Readable, W: Write, S: BufferSource, A: App>(
         let mut lease = source.lease().await;
         let (rbuf, wbuf) = lease.split();
         match serve_requests(reader, writer, rbuf, wbuf, app, session, config).await? {
-            Burst::Idle => {}
+            Burst::Idle => reader.set_phase(Phase::Idle),
             Burst::End(end) => return Ok(end),
         }
         // `lease` drops here: the buffers go back while the connection is idle.
@@ -337,24 +362,23 @@ enum Burst {
 
 /// Serve requests with `rbuf`/`wbuf` as long as pipelined bytes are waiting after each
 /// one; the first request's bytes are on their way (the reader was readable).
-async fn serve_requests<R: Read, W: Write, A: App>(
+async fn serve_requests<R: Readable, W: Write, A: App>(
     reader: &mut R,
     writer: &mut W,
     rbuf: &mut [u8],
     wbuf: &mut [u8],
     app: &A,
     session: &mut Session<'_, A::State>,
-    config: &ServerConfig,
+    config: &KeepAlive,
 ) -> Result<Burst, Error> {
     let mut filled = 0;
     loop {
-        session.set_phase(Phase::Idle);
-        let head_len = match read_head(reader, rbuf, &mut filled, session).await {
+        let head_len = match read_head(reader, rbuf, &mut filled).await {
             Ok(Some(n)) => n,
             Ok(None) => return Ok(Burst::End(ServerEnd::PeerClosed)),
             Err(e) => return fail(writer, wbuf, e).await,
         };
-        session.set_phase(Phase::Busy);
+        reader.set_phase(Phase::Busy);
         let (head_buf, rest) = rbuf.split_at_mut(head_len);
         let head = match parse_request(head_buf) {
             Ok(Status::Complete(h)) => h,
@@ -396,12 +420,15 @@ async fn serve_requests<R: Read, W: Write, A: App>(
             method,
             state: &mut ws,
         };
-        let handled = app.handle(session, request, responder).await;
-        match handled {
-            Ok(_) if ws.complete => {}
-            Ok(_) => return Err(Error::App),
-            Err(e) if !ws.started => return fail(writer, wbuf, e).await,
-            Err(e) => return Err(e),
+        // The `Sent` borrows this response's state: done with it here, the state is read.
+        let handled = app.handle(session, request, responder).await.map(drop);
+        match (handled, ws.progress) {
+            (Ok(()), Progress::Complete) => {}
+            // Unreachable: a handler's `Sent` is its own responder's (its lifetime says so),
+            // made only on completion. A typed error, not a panic, all the same.
+            (Ok(()), _) => return Err(Error::App),
+            (Err(e), Progress::Pending) => return fail(writer, wbuf, e).await,
+            (Err(e), Progress::Started | Progress::Complete) => return Err(e),
         }
         session.count_request();
         trace!("request done, status {}", ws.status);
@@ -430,19 +457,20 @@ async fn serve_requests<R: Read, W: Write, A: App>(
         if filled == 0 {
             return Ok(Burst::Idle);
         }
+        reader.set_phase(Phase::Idle);
     }
 }
 
 /// Read until `rbuf[..filled]` holds a complete head; its length, or `None` when the
 /// peer closed before sending a byte.
-async fn read_head<R: Read, S>(
+async fn read_head<R: Readable>(
     reader: &mut R,
     rbuf: &mut [u8],
     filled: &mut usize,
-    session: &Session<'_, S>,
 ) -> Result<Option<usize>, Error> {
     let limit = rbuf.len().min(MAX_HEAD_LEN);
     let mut scanned = 0;
+    let mut in_head = false;
     loop {
         let seen = rbuf.get(..*filled).unwrap_or(&[]);
         if let Some(end) = find_head_end(seen, &mut scanned) {
@@ -452,7 +480,11 @@ async fn read_head<R: Read, S>(
             return Err(Error::Parse(overflow_error(seen)));
         }
         if *filled > 0 {
-            session.set_phase(Phase::Head);
+            if !in_head {
+                // The head's clock starts here: its first bytes are in.
+                in_head = true;
+                reader.set_phase(Phase::Head);
+            }
             // Refuse a bad head as soon as its first bad line is in, not when the
             // buffer is full: the parser re-runs only when a line has been completed.
             if seen.last() == Some(&b'\n')

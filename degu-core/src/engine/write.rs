@@ -10,6 +10,34 @@ use crate::body::{BodyEncoder, ChunkExt, Framing};
 use crate::error::RenderError;
 use crate::limits::chunk_line_len;
 
+/// How far a message has gone out, for the server to know what it may still do when
+/// its handler fails: answer with a status of its own ([`Progress::Pending`]), or only
+/// close ([`Progress::Started`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) enum Progress {
+    /// No byte written yet (a head may be rendered in the buffer).
+    #[default]
+    Pending,
+    /// Some byte has been handed to the stream.
+    Started,
+    /// Written completely and flushed.
+    Complete,
+}
+
+impl Progress {
+    /// A byte is handed to the stream: `Pending` → `Started`.
+    fn start(&mut self) {
+        if *self == Progress::Pending {
+            *self = Progress::Started;
+        }
+    }
+
+    /// The message is out whole: any state → `Complete`.
+    fn complete(&mut self) {
+        *self = Progress::Complete;
+    }
+}
+
 /// The write side of one message: buffer, staged bytes and body encoder.
 pub(crate) struct Out<'a, W> {
     writer: &'a mut W,
@@ -22,9 +50,9 @@ pub(crate) struct Out<'a, W> {
     framing: Framing,
     /// Whether body bytes are accounted but not sent (responses to HEAD).
     discard_body: bool,
-    /// Set once any byte of this message has been handed to the stream, so the server
-    /// knows whether an error can still be answered with a status of its own.
-    wrote: Option<&'a mut bool>,
+    /// The message's progress, moved to [`Progress::Started`] when a byte is handed to
+    /// the stream (servers track it; clients need not).
+    progress: Option<&'a mut Progress>,
     /// Body data bytes of a response written through [`Out::data`] (none for a
     /// response to HEAD): what a [`Sent`](super::Sent) reports once the message is
     /// flushed. A client's request body is not counted.
@@ -49,14 +77,14 @@ impl<'a, W: Write> Out<'a, W> {
             encoder: BodyEncoder::new(framing),
             framing,
             discard_body,
-            wrote: None,
+            progress: None,
             body_bytes: 0,
         })
     }
 
-    /// Record in `flag` whether any byte has been written.
-    pub(crate) fn track(mut self, flag: &'a mut bool) -> Self {
-        self.wrote = Some(flag);
+    /// Record the message's progress in `progress`.
+    pub(crate) fn track(mut self, progress: &'a mut Progress) -> Self {
+        self.progress = Some(progress);
         self
     }
 
@@ -65,9 +93,16 @@ impl<'a, W: Write> Out<'a, W> {
         self.body_bytes
     }
 
+    /// The message went out whole: its tracked progress becomes [`Progress::Complete`].
+    pub(crate) fn complete(&mut self) {
+        if let Some(p) = self.progress.as_deref_mut() {
+            p.complete();
+        }
+    }
+
     fn mark_written(&mut self) {
-        if let Some(w) = self.wrote.as_deref_mut() {
-            *w = true;
+        if let Some(p) = self.progress.as_deref_mut() {
+            p.start();
         }
     }
 

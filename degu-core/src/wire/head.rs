@@ -1,9 +1,21 @@
 //! Borrowed views of a parsed head: method, target, headers, and the typed values the
 //! parser derives (framing, range).
 
-use crate::body::Framing;
 use crate::wire::range::{ContentRange, Range};
 use crate::wire::uri::Target;
+
+/// How a message body is delimited on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Framing {
+    /// No body.
+    #[default]
+    None,
+    /// `content-length: n`.
+    Length(u64),
+    /// `transfer-encoding: chunked`.
+    Chunked,
+}
 
 /// The five methods Degu speaks. Anything else is 501 on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

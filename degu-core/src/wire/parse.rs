@@ -19,10 +19,10 @@
 //! rules put them, after the header lines, so every input gets the same error as a
 //! byte-at-a-time parser would give it.
 
-use crate::body::Framing;
 use crate::error::ParseError;
 use crate::limits::{MAX_HEAD_LEN, MAX_HEADER_NAME_LEN, MAX_URI_LEN};
 use crate::wire::class;
+use crate::wire::head::Framing;
 use crate::wire::head::{Headers, Method, RequestHead, ResponseHead, Span, Status, ascii_str};
 use crate::wire::range::{ContentRange, Range, parse_decimal};
 use crate::wire::uri::Target;

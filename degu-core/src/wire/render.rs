@@ -8,10 +8,10 @@
 //! `transfer-encoding: chunked`) comes last and is derived from [`Framing`], never taken
 //! from the header list.
 
-use crate::body::Framing;
 use crate::error::RenderError;
 use crate::limits::{MAX_HEADER_NAME_LEN, MAX_OUTPUT_HEADERS};
 use crate::wire::class;
+use crate::wire::head::Framing;
 use crate::wire::head::{Header, Method};
 use crate::wire::range::{ContentRange, Range};
 use crate::wire::uri::Target;

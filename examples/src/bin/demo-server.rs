@@ -8,16 +8,26 @@
 //!
 //! The first line on stdout is `listening on <bound address>` (with the real port when
 //! the address asked for port 0), so scripts can start it and read where it is.
+//!
+//! `--attach GATEWAY [--ca F --cert F --key F --server-name NAME] [--name NAME]
+//! [--attachments N]` serves the same app over attachments instead (a device behind NAT):
+//! it dials the gateway's attach address, authenticates with `--cert/--key` (the device's
+//! name is the certificate's common name), verifies the gateway against `--ca` and
+//! serves the gateway's requests on that link; without TLS options it attaches plainly
+//! as `--name`. The first stdout line is then `attached to <gateway>`.
 
 use degu_core::app::{App, Request, Session};
 use degu_core::engine::{Error, Read, Responder, Sent, Write};
 use degu_examples::demo::DemoApp;
+use degu_std::attach::{AttachedDevice, DeviceConfig};
 use degu_std::{Address, FilesApp, ServerConfig, TlsServerConfig};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: demo-server [--address ADDR] [--workers N] [--max-connections N]
-                   [--files DIR] [--cert FILE --key FILE (--ca FILE | --allow-anonymous)] [-q]";
+                   [--files DIR] [--cert FILE --key FILE (--ca FILE | --allow-anonymous)] [-q]
+       demo-server --attach GATEWAY [--ca FILE --cert FILE --key FILE --server-name NAME]
+                   [--name NAME] [--attachments N] [--files DIR]";
 
 const HELP: &str = concat!(
     "demo-server ",
@@ -28,6 +38,8 @@ files at /files/. The first line on stdout is `listening on <bound address>`.
 
 usage: demo-server [--address ADDR] [--workers N] [--max-connections N]
                    [--files DIR] [--cert FILE --key FILE (--ca FILE | --allow-anonymous)] [-q]
+       demo-server --attach GATEWAY [--ca FILE --cert FILE --key FILE --server-name NAME]
+                   [--name NAME] [--attachments N] [--files DIR]
 
 options:
   -a, --address ADDR       where to listen (default 127.0.0.1:8080): IPv4, [IPv6] with an
@@ -36,8 +48,9 @@ options:
                            e.g. demo-server --address '[::1]:8080'
   --workers N              worker threads, each with its own Tokio runtime (default 1)
                            e.g. demo-server --workers 2
-  --max-connections N      connections at once (default 50); when all are taken an idle
-                           one is closed, or the new one waits up to 2 s
+  --max-connections N      connections at once (default 10000); when all are taken the
+                           one that matters least is closed: idle or silent first, then
+                           the slowest head (degu_core::pressure)
                            e.g. demo-server --max-connections 64
   --files DIR              also serve the files under DIR at /files/: GET and HEAD, byte
                            ranges (curl -r, curl -C -), no directory listings
@@ -52,6 +65,19 @@ options:
                            e.g. demo-server --cert server.pem --key server.key --allow-anonymous
   -q, --quiet              no request log lines on stderr
                            e.g. demo-server --quiet
+  --attach GATEWAY         no listener: dial the gateway's attach address and serve the app
+                           over that link (a device behind NAT); with TLS, --cert/--key
+                           are the device's identity (its name is the certificate's
+                           common name) and --ca verifies the gateway; prints
+                           `attached to GATEWAY` once attached
+                           e.g. demo-server --attach gw.example:8443 --ca ca.pem --cert dev.pem --key dev.key
+  --server-name NAME       with --attach: the name the gateway's certificate must carry
+                           e.g. demo-server --attach 127.0.0.1:8443 --ca ca.pem --cert dev.pem --key dev.key --server-name gateway
+  --name NAME              with --attach: the device name to claim (required for a plain
+                           link; with TLS it must be the certificate's common name)
+                           e.g. demo-server --attach 127.0.0.1:9000 --name lamp
+  --attachments N          with --attach: links kept open in parallel (default 2)
+                           e.g. demo-server --attach 127.0.0.1:9000 --name lamp --attachments 4
   -h, --help               print this help
                            e.g. demo-server --help
   -V, --version            print the version
@@ -68,7 +94,12 @@ struct Args {
     config: ServerConfig,
     files: Option<PathBuf>,
     quiet: bool,
+    attach: Option<DeviceConfig>,
 }
+
+/// Parallel attachments `--attach` keeps by default: one request in flight while a
+/// second is ready.
+const DEFAULT_ATTACHMENTS: usize = 2;
 
 /// The demo app, with `/files/...` going to a [`FilesApp`] when one is given.
 struct Served {
@@ -78,12 +109,12 @@ struct Served {
 impl App for Served {
     type State = ();
 
-    async fn handle<R: Read, W: Write>(
+    async fn handle<'r, R: Read, W: Write>(
         &self,
         session: &mut Session<'_, ()>,
         mut request: Request<'_, R>,
-        responder: Responder<'_, W>,
-    ) -> Result<Sent, Error> {
+        responder: Responder<'r, W>,
+    ) -> Result<Sent<'r>, Error> {
         match &self.files {
             Some(files) if request.components().next() == Some("files") => {
                 request.shift_path();
@@ -102,6 +133,8 @@ fn parse_args() -> Result<Args, lexopt::Error> {
     let (mut cert, mut key, mut ca, mut anonymous) = (None, None, None, false);
     let mut files = None;
     let mut quiet = false;
+    let (mut attach, mut server_name, mut name) = (None::<Address>, None, None);
+    let mut attachments = DEFAULT_ATTACHMENTS;
     while let Some(arg) = parser.next()? {
         match arg {
             Long("cert") => cert = Some(PathBuf::from(parser.value()?)),
@@ -110,6 +143,13 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             Long("allow-anonymous") => anonymous = true,
             Long("quiet") | Short('q') => quiet = true,
             Long("files") => files = Some(PathBuf::from(parser.value()?)),
+            Long("attach") => {
+                let v = parser.value()?.string()?;
+                attach = Some(v.parse().map_err(|e| format!("--attach: {e}"))?);
+            }
+            Long("server-name") => server_name = Some(parser.value()?.string()?),
+            Long("name") => name = Some(parser.value()?.string()?),
+            Long("attachments") => attachments = parser.value()?.parse()?,
             Long("address") | Short('a') => {
                 address = parser
                     .value()?
@@ -130,6 +170,34 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             _ => return Err(arg.unexpected()),
         }
     }
+    if let Some(gateway) = attach {
+        let tls = degu_examples::cli::TlsOptions {
+            tls: false,
+            ca,
+            cert,
+            key,
+            server_name,
+        };
+        let mut device = match tls.config()? {
+            Some(tls) => DeviceConfig::tls(gateway, tls),
+            None => {
+                let name = name.as_deref().ok_or("a plain --attach needs --name")?;
+                DeviceConfig::plain(gateway, name)
+            }
+        };
+        if anonymous {
+            return Err("--allow-anonymous is for listeners, not --attach".into());
+        }
+        device.name = name.or(device.name);
+        device.attachments = attachments;
+        return Ok(Args {
+            address,
+            config,
+            files,
+            quiet,
+            attach: Some(device),
+        });
+    }
     config.tls = match (cert, key, ca, anonymous) {
         (None, None, None, false) => None,
         (Some(cert), Some(key), Some(ca), false) => {
@@ -145,7 +213,33 @@ fn parse_args() -> Result<Args, lexopt::Error> {
         config,
         files,
         quiet,
+        attach: None,
     })
+}
+
+/// Serve `app` over attachments until SIGINT or SIGTERM; `attached to <gateway>` on
+/// stdout once the first link is handed over.
+fn attach_until_signal(app: Served, device: DeviceConfig) -> ExitCode {
+    let gateway = device.gateway.clone();
+    let run = || -> std::io::Result<()> {
+        let attached = AttachedDevice::spawn(app, device)?;
+        let stats = attached.stats().clone();
+        std::thread::spawn(move || {
+            while stats.attached() == 0 {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            println!("attached to {gateway}");
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+        });
+        attached.run_until_signal()
+    };
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("demo-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -169,6 +263,15 @@ fn main() -> ExitCode {
             }
         },
     };
+    if let Some(device) = args.attach {
+        let scheme = if device.tls.is_some() {
+            "mutual TLS"
+        } else {
+            "plain"
+        };
+        eprintln!("demo-server: attaching to {} ({scheme})", device.gateway);
+        return attach_until_signal(Served { files }, device);
+    }
     match &files {
         Some(f) => eprintln!(
             "demo-server: serving the demo app ({scheme}), {} at /files/",

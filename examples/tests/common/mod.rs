@@ -9,6 +9,9 @@
     clippy::indexing_slicing
 )]
 
+pub mod attach;
+pub mod openssl;
+
 use degu_core::{ChunkExt, Framing, Method};
 use degu_std::Address;
 use degu_std::Client;

@@ -4,17 +4,14 @@
 //! `-Tlink.x` itself comes from firmware/.cargo/config.toml (every firmware in this
 //! workspace needs it); naming it twice would define the memory regions twice.
 
-use std::path::PathBuf;
-
 fn main() {
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    std::fs::write(out.join("memory.x"), include_bytes!("memory.x")).expect("write memory.x");
-    println!("cargo:rustc-link-search={}", out.display());
+    // link.x includes memory.x from the linker's search path: this folder.
+    println!("cargo:rustc-link-search={}", env!("CARGO_MANIFEST_DIR"));
     println!("cargo:rerun-if-changed=memory.x");
-    // Sections aligned in the file as in memory (what probe-rs flashes from).
-    println!("cargo:rustc-link-arg-bins=--nmagic");
-    println!("cargo:rustc-link-arg-bins=-Tlink-rp.x");
-    println!("cargo:rustc-link-arg-bins=-Tdefmt.x");
+    // --nmagic: sections aligned in the file as in memory (what probe-rs flashes from).
+    for arg in ["--nmagic", "-Tlink-rp.x", "-Tdefmt.x"] {
+        println!("cargo:rustc-link-arg-bins={arg}");
+    }
     // The network to join is compiled in: rebuild when it changes.
     println!("cargo:rerun-if-env-changed=WIFI_SSID");
     println!("cargo:rerun-if-env-changed=WIFI_PASSWORD");

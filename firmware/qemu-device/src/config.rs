@@ -17,11 +17,11 @@
 //! |---|---|---|
 //! | 0 | 8 | magic `DEGUCFG1` |
 //! | 8 | 4 | total length of the blob, this header included |
-//! | 12 | 1 | mode: 0 serve, 1 gateway client, 2 print the footprint and exit, 0x10 pair client (device to device, [`Mode::PairClient`]) |
-//! | 13 | 1 | flags: bit 0 = TLS (client mode), bit 1 = no idle exit (serve mode: run until QEMU is stopped, for `cargo xtask qemu`) |
+//! | 12 | 1 | mode: 0 serve, 1 gateway client, 2 print the footprint and exit, 3 attach to the gateway (serve it over links the device dials), 0x10 pair client (device to device, [`Mode::PairClient`]) |
+//! | 13 | 1 | flags: bit 0 = TLS (client and attach modes), bit 1 = no idle exit (serve mode: run until QEMU is stopped, for `cargo xtask qemu`) |
 //! | 14 | 2 | gateway port (the client connects to 10.0.2.2, i.e. host 127.0.0.1) |
 //! | 16 | 32 | seed for the TLS random generator |
-//! | 48 | … | fields, each a 2-byte length and its bytes, in this order: request path, TLS server name, CA certificate (DER), client certificate (DER), client key (P-256, SEC1 DER), LAN ([`Lan`]: 5 bytes or empty), peer ([`Peer`]: 10 bytes or empty); missing trailing fields are empty |
+//! | 48 | … | fields, each a 2-byte length and its bytes, in this order: request path (attach mode: the device name to claim, needed without TLS), TLS server name, CA certificate (DER), client certificate (DER), client key (P-256, SEC1 DER), LAN ([`Lan`]: 5 bytes or empty), peer ([`Peer`]: 10 bytes or empty); missing trailing fields are empty |
 
 /// Where QEMU's loader puts the blob: the top 64 KiB of the boards' 4 MiB RAM.
 pub const CONFIG_ADDR: usize = 0x203f_0000;
@@ -41,6 +41,9 @@ pub enum Mode {
     Client,
     /// Print the RAM footprint and exit.
     Footprint,
+    /// Dial the gateway and serve the demo app over the links (devices behind NAT),
+    /// until QEMU is stopped.
+    Attach,
     /// Device to device: run the demo app's routes against the [`Peer`] (another
     /// device serving the demo app on the same [`Lan`]) over IPv4 and IPv6 link-local,
     /// print each result and exit (the `ipv6` build; the others refuse).
@@ -87,7 +90,7 @@ pub struct Config {
     pub port: u16,
     /// Random seed for TLS.
     pub seed: [u8; 32],
-    /// Path of the first request.
+    /// Path of the first request (attach mode: the device name to claim).
     pub path: &'static str,
     /// The name the gateway's certificate must carry.
     pub server_name: &'static str,
@@ -145,6 +148,7 @@ pub fn parse(region: &'static [u8]) -> Result<Config, &'static str> {
         Some(0) => Mode::Serve,
         Some(1) => Mode::Client,
         Some(2) => Mode::Footprint,
+        Some(3) => Mode::Attach,
         Some(&PAIR_CLIENT) => Mode::PairClient,
         _ => return Err("unknown mode"),
     };

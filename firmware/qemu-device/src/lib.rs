@@ -20,6 +20,11 @@
 //!   2xx; otherwise an `error: ...` line and exit code 1. Nothing waits forever: connect,
 //!   every read and every write have timeouts.
 //! * **footprint**: print the RAM a connection takes (`footprint ...` lines) and exit.
+//! * **attach** (a device behind NAT): keep [`ATTACHMENTS`] links to the gateway at
+//!   10.0.2.2:PORT, plain (claiming the blob's name) or (the `tls` build) mutual TLS 1.3
+//!   with the blob's certificates, and serve `DemoApp` over them (degu-embassy's
+//!   `attach`); a link that ends is dialled again after a jittered backoff. Runs until
+//!   QEMU is stopped; nothing on the host dials the device.
 //! * **pair client** (device to device, the `ipv6` build only: binary
 //!   `qemu-device-ipv6`, module `pair`): the demo app's routes against another device on
 //!   the same LAN ([`config::Lan`], no QEMU user network), over IPv4 and over IPv6
@@ -71,6 +76,9 @@ pub const IDLE_EXIT: Duration = Duration::from_secs(30);
 pub const UPLOAD_LEN: usize = 16 * 1024;
 /// Bytes per uploaded chunk.
 pub const UPLOAD_CHUNK: usize = 1000;
+/// Links an attached device keeps open to the gateway: requests the gateway can have in
+/// flight to it at once.
+pub const ATTACHMENTS: usize = 2;
 /// The gateway: QEMU's user-mode network maps 10.0.2.2 to the host's 127.0.0.1.
 pub const GATEWAY: Ipv4Address = Ipv4Address::new(10, 0, 2, 2);
 
@@ -80,6 +88,45 @@ static CLIENT_TIMEOUTS: ClientTimeouts = ClientTimeouts {
     io: Duration::from_secs(20),
     linger: Duration::from_secs(2),
 };
+
+/// Attach mode: dial within 10 s; each read and write within 60 s, the wait for the
+/// gateway's next request included (a silent link is then dialled again).
+static ATTACH_TIMEOUTS: ClientTimeouts = ClientTimeouts {
+    connect: Duration::from_secs(10),
+    io: Duration::from_secs(60),
+    linger: Duration::from_secs(2),
+};
+
+/// Attach mode: a link is long-lived, no request count ends it.
+static ATTACH_SERVE: degu_core::engine::ServerConfig =
+    degu_core::engine::ServerConfig::new().max_requests(u32::MAX);
+
+/// One attachment's memory: its socket's buffers, its engine buffers and (TLS build)
+/// its TLS record buffers.
+pub struct AttachResources {
+    rx: [u8; SOCKET_BUFFER],
+    tx: [u8; SOCKET_BUFFER],
+    buffers: Buffers,
+    #[cfg(feature = "tls")]
+    tls: degu_embassy::tls::TlsBuffers,
+}
+
+impl AttachResources {
+    const fn new() -> Self {
+        AttachResources {
+            rx: [0; SOCKET_BUFFER],
+            tx: [0; SOCKET_BUFFER],
+            buffers: Buffers::new(),
+            #[cfg(feature = "tls")]
+            tls: degu_embassy::tls::TlsBuffers::new(),
+        }
+    }
+}
+
+static ATTACH_RESOURCES: [ConstStaticCell<AttachResources>; ATTACHMENTS] = [
+    ConstStaticCell::new(AttachResources::new()),
+    ConstStaticCell::new(AttachResources::new()),
+];
 
 /// The server's memory: every socket's TCP buffers and every worker's engine buffers.
 pub type Pool = PoolState<
@@ -215,6 +262,89 @@ pub async fn run(spawner: Spawner) -> ! {
             }
         }
         Mode::Serve => serve(spawner, stack, &v4, config.idle_exit).await,
+        Mode::Attach => {
+            stack.wait_config_up().await;
+            hprintln!("net up");
+            hprintln!("attaching to {}:{}", GATEWAY, config.port);
+            for index in 0..ATTACHMENTS {
+                spawner.spawn(unwrap_spawn(attachment(stack, index, config)));
+            }
+            loop {
+                Timer::after_secs(3600).await;
+            }
+        }
+    }
+}
+
+/// One of the device's links to the gateway, dialled again whenever it ends.
+#[embassy_executor::task(pool_size = ATTACHMENTS)]
+async fn attachment(stack: Stack<'static>, index: usize, config: Config) -> ! {
+    use degu_core::attach::Backoff;
+    use degu_embassy::attach::{LinkEnd, Redial};
+    let Some(resources) = ATTACH_RESOURCES.get(index) else {
+        fail("no resources for this attachment");
+    };
+    let AttachResources {
+        rx,
+        tx,
+        buffers,
+        #[cfg(feature = "tls")]
+        tls,
+    } = resources.take();
+    let mut socket = TcpSocket::new(stack, rx, tx);
+    let seed = u32::from_le_bytes([
+        config.seed[0],
+        config.seed[1],
+        config.seed[2],
+        config.seed[3],
+    ]);
+    let mut redial = Redial::new(Backoff::DEFAULT, seed ^ (index as u32 + 1));
+    #[cfg(feature = "tls")]
+    let mut rng = tls_rng(&config, index as u8);
+    loop {
+        let started = Instant::now();
+        let end: LinkEnd = if config.tls {
+            #[cfg(feature = "tls")]
+            {
+                let credentials = credentials(&config);
+                let name = (!config.path.is_empty() && config.path != "/").then_some(config.path);
+                degu_embassy::attach::attach_tls(
+                    &mut socket,
+                    (GATEWAY, config.port),
+                    &ATTACH_TIMEOUTS,
+                    tls,
+                    &credentials,
+                    &mut rng,
+                    name,
+                    buffers,
+                    &DemoApp,
+                    &ATTACH_SERVE,
+                )
+                .await
+            }
+            #[cfg(not(feature = "tls"))]
+            fail("TLS requested, but this is the plain build")
+        } else {
+            degu_embassy::attach::attach_plain(
+                &mut socket,
+                (GATEWAY, config.port),
+                &ATTACH_TIMEOUTS,
+                config.path,
+                buffers,
+                &DemoApp,
+                &ATTACH_SERVE,
+            )
+            .await
+        };
+        let wait = redial.after(&end);
+        hprintln!(
+            "attachment {}: {:?} after {} ms; dialling again in {} ms",
+            index,
+            end,
+            started.elapsed().as_millis(),
+            wait
+        );
+        Timer::after_millis(u64::from(wait)).await;
     }
 }
 
@@ -417,21 +547,9 @@ async fn client(stack: Stack<'static>, config: &Config) -> Result<(), ClientErro
     }
     #[cfg(feature = "tls")]
     {
-        use degu_embassy::tls::{self, ClientCert, Credentials};
-        use rand_chacha::rand_core::SeedableRng;
-        let mut seed = config.seed;
-        for (s, t) in seed.iter_mut().zip(Instant::now().as_ticks().to_le_bytes()) {
-            *s ^= t;
-        }
-        let rng = rand_chacha::ChaCha20Rng::from_seed(seed);
-        let credentials = Credentials {
-            ca: config.ca,
-            server_name: config.server_name,
-            client: (!config.cert.is_empty()).then_some(ClientCert {
-                cert: config.cert,
-                key: config.key,
-            }),
-        };
+        use degu_embassy::tls;
+        let rng = tls_rng(config, 0);
+        let credentials = credentials(config);
         let started = Instant::now();
         let stream = tls::connect(io, TLS_BUFFERS.take(), &credentials, rng)
             .await
@@ -458,6 +576,34 @@ async fn client(stack: Stack<'static>, config: &Config) -> Result<(), ClientErro
         }
         result
     }
+}
+
+/// The TLS client's credentials from the blob: the gateway's CA and name, the device's
+/// certificate and key (none when the blob has no certificate).
+#[cfg(feature = "tls")]
+fn credentials(config: &Config) -> degu_embassy::tls::TlsCredentials<'static> {
+    use degu_embassy::tls::{ClientCert, TlsCredentials};
+    TlsCredentials {
+        ca: config.ca,
+        server_name: config.server_name,
+        client: (!config.cert.is_empty()).then_some(ClientCert {
+            cert: config.cert,
+            key: config.key,
+        }),
+    }
+}
+
+/// The TLS random generator: the blob's seed, `salt` (one per connection that needs its
+/// own) and the clock. A real device would seed it from its TRNG.
+#[cfg(feature = "tls")]
+fn tls_rng(config: &Config, salt: u8) -> rand_chacha::ChaCha20Rng {
+    use rand_chacha::rand_core::SeedableRng;
+    let mut seed = config.seed;
+    seed[31] ^= salt;
+    for (s, t) in seed.iter_mut().zip(Instant::now().as_ticks().to_le_bytes()) {
+        *s ^= t;
+    }
+    rand_chacha::ChaCha20Rng::from_seed(seed)
 }
 
 /// `GET path`, then a chunked `POST /upload` whose answer is read while it is sent;

@@ -242,9 +242,11 @@ pub struct Bins {
     pub demo_server: PathBuf,
     /// The `degu` CLI.
     pub degu: PathBuf,
+    /// `gateway`.
+    pub gateway: PathBuf,
 }
 
-/// Build `demo-server` and `degu` once per test process and return their paths.
+/// Build `demo-server`, `degu` and `gateway` once per test process and return their paths.
 ///
 /// Why build here: cargo passes `CARGO_BIN_EXE_<name>` only to integration tests of the
 /// package that owns the binaries (`degu-examples`), and `cargo test -p degu-tests`
@@ -313,8 +315,9 @@ fn build_bins() -> Bins {
     let bins = Bins {
         demo_server: profile_dir.join("demo-server"),
         degu: profile_dir.join("degu"),
+        gateway: profile_dir.join("gateway"),
     };
-    for p in [&bins.demo_server, &bins.degu] {
+    for p in [&bins.demo_server, &bins.degu, &bins.gateway] {
         assert!(p.is_file(), "{} missing after cargo build", p.display());
     }
     bins
@@ -338,4 +341,28 @@ pub fn port_of(address: &str) -> u16 {
         .rsplit_once(':')
         .and_then(|(_, p)| p.parse().ok())
         .unwrap_or_else(|| panic!("no port in {address:?}"))
+}
+
+/// Raise the soft descriptor limit to `want` (children inherit it); a hard limit below
+/// it fails the test.
+pub fn raise_nofile(want: u64) {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
+    assert!(
+        hard >= want,
+        "RLIMIT_NOFILE hard limit {hard} is below the {want} descriptors this test needs"
+    );
+    if soft < want {
+        setrlimit(Resource::RLIMIT_NOFILE, want, hard).expect("setrlimit");
+    }
+}
+
+/// A `/proc/<pid>/status` field in KiB.
+pub fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
 }

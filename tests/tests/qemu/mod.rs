@@ -250,6 +250,8 @@ pub enum Mode {
     Serve = 0,
     Client = 1,
     Footprint = 2,
+    /// Dial the gateway and serve it over the links (devices behind NAT).
+    Attach = 3,
 }
 
 /// A configuration blob (layout in firmware/qemu-device/src/config.rs).
@@ -296,4 +298,16 @@ impl Blob<'_> {
         std::io::Write::write_all(&mut file, &self.bytes()).expect("write the blob");
         file
     }
+}
+
+/// A seed for the device's TLS random generator: different each run.
+pub fn rand_seed() -> [u8; 32] {
+    use sha2::Digest;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(now.as_nanos().to_le_bytes());
+    hasher.update(std::process::id().to_le_bytes());
+    hasher.finalize().into()
 }

@@ -7,9 +7,10 @@
 //!   comes from the PHY, so the HSI's tolerance does not matter here.
 //! * MAC address: locally administered, derived from the chip's unique ID, so two boards
 //!   on one LAN differ. The network stack's seed comes from the hardware RNG.
-//! * [`WORKERS`] tasks, each owning a `TcpSocket` and static buffers: that many
-//!   connections at once. While all are busy a new one is refused (smoltcp resets a SYN
-//!   that no socket listens for; there is no backlog).
+//! * Serving: `degu-embassy`'s [`PoolState`] in one task, [`WORKERS`] requests at once
+//!   over [`WORKERS`] + 1 sockets, so a socket is always listening (the pool closes the
+//!   idle connection that matters least to keep one); this file holds only the board's
+//!   set-up.
 //!
 //! Log (defmt over RTT, shown by `probe-rs run`): the MAC address, the DHCP address and
 //! `listening on http://A.B.C.D:80/`, then one line per request (degu-core's
@@ -19,22 +20,20 @@
 #![no_main]
 
 use defmt::{info, warn};
-use degu_core::engine::Buffers;
+use degu_embassy::{LogEvents, PoolState, ServeConfig};
 use degu_core::logger::RequestLogger;
-use degu_embassy::{EmbassyClock, ServeConfig, serve_socket};
+use degu_embassy::EmbassyClock;
 use degu_examples::demo::DemoApp;
 use embassy_executor::Spawner;
-use embassy_net::tcp::TcpSocket;
 use embassy_net::{Runner, Stack, StackResources};
 use embassy_stm32::eth::{self, Ethernet, GenericPhy, PacketQueue, Sma};
 use embassy_stm32::peripherals::{ETH, ETH_SMA, RNG};
 use embassy_stm32::rng::{self, Rng};
 use embassy_stm32::{Config, bind_interrupts, rcc};
-use embassy_time::Timer;
 use static_cell::{ConstStaticCell, StaticCell};
 use {defmt_rtt as _, panic_probe as _};
 
-/// Connections served at once: one task and one socket each.
+/// Requests handled at once: one set of engine buffers each.
 const WORKERS: usize = 2;
 /// The HTTP port.
 const PORT: u16 = 80;
@@ -54,20 +53,12 @@ bind_interrupts!(struct Irqs {
 
 type Device = Ethernet<'static, ETH, GenericPhy<Sma<'static, ETH_SMA>>>;
 
-/// What one worker owns: its socket's buffers and the engine's buffers.
-struct WorkerResources {
-    rx: [u8; SOCKET_BUFFER],
-    tx: [u8; SOCKET_BUFFER],
-    buffers: Buffers,
-}
+/// The server's memory, in one `static`: [`WORKERS`] sets of engine buffers and
+/// [`WORKERS`] + 1 sockets (the spare keeps one listening while every worker's
+/// connection is open, closing the connection that matters least when it must).
+type Pool = PoolState<WORKERS, SOCKET_BUFFER, SOCKET_BUFFER>;
 
-static WORKER_RESOURCES: [ConstStaticCell<WorkerResources>; WORKERS] = [const {
-    ConstStaticCell::new(WorkerResources {
-        rx: [0; SOCKET_BUFFER],
-        tx: [0; SOCKET_BUFFER],
-        buffers: Buffers::new(),
-    })
-}; WORKERS];
+static POOL: ConstStaticCell<Pool> = ConstStaticCell::new(Pool::new());
 
 #[embassy_executor::main]
 async fn main(spawner: Spawner) {
@@ -115,11 +106,11 @@ async fn main(spawner: Spawner) {
     );
 
     let config = embassy_net::Config::dhcpv4(Default::default());
-    // One socket per worker, plus DHCP's.
-    static RESOURCES: StaticCell<StackResources<{ WORKERS + 1 }>> = StaticCell::new();
+    // The pool's sockets, plus DHCP's.
+    static RESOURCES: StaticCell<StackResources<{ Pool::SOCKETS + 1 }>> = StaticCell::new();
     let (stack, runner) =
         embassy_net::new(device, config, RESOURCES.init(StackResources::new()), seed);
-    spawner.spawn(unwrap_spawn(net_task(runner)));
+    spawner.spawn(defmt::unwrap!(net_task(runner)));
 
     info!("waiting for the link and DHCP");
     stack.wait_config_up().await;
@@ -127,9 +118,7 @@ async fn main(spawner: Spawner) {
         Some(v4) => info!("listening on http://{}:{}/", v4.address.address(), PORT),
         None => info!("listening on port {}", PORT),
     }
-    for (id, cell) in WORKER_RESOURCES.iter().enumerate() {
-        spawner.spawn(unwrap_spawn(worker(id, stack, cell.take())));
-    }
+    spawner.spawn(defmt::unwrap!(server(stack, POOL.take())));
 }
 
 /// HSI (16 MHz) / 8 × 168 = 336 MHz VCO: /2 = 168 MHz system clock, /7 = 48 MHz for the
@@ -157,25 +146,9 @@ async fn net_task(mut runner: Runner<'static, Device>) -> ! {
     runner.run().await
 }
 
-#[embassy_executor::task(pool_size = WORKERS)]
-async fn worker(id: usize, stack: Stack<'static>, res: &'static mut WorkerResources) -> ! {
-    let WorkerResources { rx, tx, buffers } = res;
-    let mut socket = TcpSocket::new(stack, rx, tx);
-    loop {
-        if let Err(e) = socket.accept(PORT).await {
-            warn!("worker {}: accept: {}", id, e);
-            Timer::after_millis(10).await;
-            continue;
-        }
-        let peer = socket.remote_endpoint();
-        let end = serve_socket(&mut socket, buffers, &APP, &CONFIG).await;
-        info!("worker {}: {}: {}", id, peer, end);
-    }
-}
-
-fn unwrap_spawn<T>(token: Result<T, embassy_executor::SpawnError>) -> T {
-    match token {
-        Ok(token) => token,
-        Err(_) => defmt::panic!("task pool exhausted"),
-    }
+/// Every socket of the pool, in this one task.
+#[embassy_executor::task]
+async fn server(stack: Stack<'static>, pool: &'static mut Pool) -> ! {
+    pool.run_with(stack, PORT, &APP, &CONFIG, &LogEvents)
+        .await
 }

@@ -8,9 +8,10 @@
 //! * The network to join is fixed at build time: `WIFI_SSID` and `WIFI_PASSWORD` in the
 //!   environment of `cargo build` (no password: an open network). Built without
 //!   `WIFI_SSID`, the firmware says so in its log and stops.
-//! * [`WORKERS`] tasks, each owning a `TcpSocket` and static buffers: that many
-//!   connections at once. While all are busy a new one is refused (smoltcp resets a SYN
-//!   that no socket listens for; there is no backlog).
+//! * Serving: `degu-embassy`'s [`PoolState`] in one task, [`WORKERS`] requests at once
+//!   over [`WORKERS`] + 1 sockets, so a socket is always listening (the pool closes the
+//!   idle connection that matters least to keep one); this file holds only the board's
+//!   set-up.
 //! * The on-board LED (on the CYW43439's GPIO 0) lights once the device has an address.
 //!
 //! Log (defmt over RTT, shown by `probe-rs run`): the join, the DHCP address and
@@ -21,11 +22,9 @@
 use cyw43::{A4, Aligned, JoinOptions};
 use cyw43_pio::{DEFAULT_CLOCK_DIVIDER, PioSpi};
 use defmt::{error, info, warn};
-use degu_core::engine::Buffers;
-use degu_embassy::{ServeConfig, serve_socket};
+use degu_embassy::{LogEvents, PoolState, ServeConfig};
 use degu_examples::demo::DemoApp;
 use embassy_executor::Spawner;
-use embassy_net::tcp::TcpSocket;
 use embassy_net::{Runner, Stack, StackResources};
 use embassy_rp::clocks::RoscRng;
 use embassy_rp::gpio::{Level, Output};
@@ -36,7 +35,7 @@ use embassy_time::Timer;
 use static_cell::{ConstStaticCell, StaticCell};
 use {defmt_rtt as _, panic_probe as _};
 
-/// Connections served at once: one task and one socket each.
+/// Requests handled at once: one set of engine buffers each.
 const WORKERS: usize = 2;
 /// The HTTP port.
 const PORT: u16 = 80;
@@ -115,20 +114,12 @@ static NVRAM: &Aligned<A4, [u8]> = &Aligned(
 
 type Spi = PioSpi<'static, PIO0, 0>;
 
-/// What one worker owns: its socket's buffers and the engine's buffers.
-struct WorkerResources {
-    rx: [u8; SOCKET_BUFFER],
-    tx: [u8; SOCKET_BUFFER],
-    buffers: Buffers,
-}
+/// The server's memory, in one `static`: [`WORKERS`] sets of engine buffers and
+/// [`WORKERS`] + 1 sockets (the spare keeps one listening while every worker's
+/// connection is open, closing the connection that matters least when it must).
+type Pool = PoolState<WORKERS, SOCKET_BUFFER, SOCKET_BUFFER>;
 
-static WORKER_RESOURCES: [ConstStaticCell<WorkerResources>; WORKERS] = [const {
-    ConstStaticCell::new(WorkerResources {
-        rx: [0; SOCKET_BUFFER],
-        tx: [0; SOCKET_BUFFER],
-        buffers: Buffers::new(),
-    })
-}; WORKERS];
+static POOL: ConstStaticCell<Pool> = ConstStaticCell::new(Pool::new());
 
 #[embassy_executor::main]
 async fn main(spawner: Spawner) {
@@ -155,7 +146,7 @@ async fn main(spawner: Spawner) {
     static STATE: StaticCell<cyw43::State> = StaticCell::new();
     let (device, mut control, runner) =
         cyw43::new(STATE.init(cyw43::State::new()), pwr, spi, &FIRMWARE, NVRAM).await;
-    spawner.spawn(unwrap_spawn(cyw43_task(runner)));
+    spawner.spawn(defmt::unwrap!(cyw43_task(runner)));
     // The country location matrix (radio rules per country).
     control.init(cyw43_firmware::CYW43_43439A0_CLM).await;
     control
@@ -164,11 +155,11 @@ async fn main(spawner: Spawner) {
 
     let config = embassy_net::Config::dhcpv4(Default::default());
     let seed = RoscRng.next_u64();
-    // One socket per worker, plus DHCP's.
-    static RESOURCES: StaticCell<StackResources<{ WORKERS + 1 }>> = StaticCell::new();
+    // The pool's sockets, plus DHCP's.
+    static RESOURCES: StaticCell<StackResources<{ Pool::SOCKETS + 1 }>> = StaticCell::new();
     let (stack, runner) =
         embassy_net::new(device, config, RESOURCES.init(StackResources::new()), seed);
-    spawner.spawn(unwrap_spawn(net_task(runner)));
+    spawner.spawn(defmt::unwrap!(net_task(runner)));
 
     let options = match WIFI_PASSWORD {
         Some(password) => JoinOptions::new(password.as_bytes()),
@@ -186,9 +177,7 @@ async fn main(spawner: Spawner) {
         None => info!("listening on port {}", PORT),
     }
     control.gpio_set(0, true).await;
-    for (id, cell) in WORKER_RESOURCES.iter().enumerate() {
-        spawner.spawn(unwrap_spawn(worker(id, stack, cell.take())));
-    }
+    spawner.spawn(defmt::unwrap!(server(stack, POOL.take())));
 }
 
 #[embassy_executor::task]
@@ -201,25 +190,9 @@ async fn net_task(mut runner: Runner<'static, cyw43::NetDriver<'static>>) -> ! {
     runner.run().await
 }
 
-#[embassy_executor::task(pool_size = WORKERS)]
-async fn worker(id: usize, stack: Stack<'static>, res: &'static mut WorkerResources) -> ! {
-    let WorkerResources { rx, tx, buffers } = res;
-    let mut socket = TcpSocket::new(stack, rx, tx);
-    loop {
-        if let Err(e) = socket.accept(PORT).await {
-            warn!("worker {}: accept: {}", id, e);
-            Timer::after_millis(10).await;
-            continue;
-        }
-        let peer = socket.remote_endpoint();
-        let end = serve_socket(&mut socket, buffers, &DemoApp, &CONFIG).await;
-        info!("worker {}: {}: {}", id, peer, end);
-    }
-}
-
-fn unwrap_spawn<T>(token: Result<T, embassy_executor::SpawnError>) -> T {
-    match token {
-        Ok(token) => token,
-        Err(_) => defmt::panic!("task pool exhausted"),
-    }
+/// Every socket of the pool, in this one task.
+#[embassy_executor::task]
+async fn server(stack: Stack<'static>, pool: &'static mut Pool) -> ! {
+    pool.run_with(stack, PORT, &DemoApp, &CONFIG, &LogEvents)
+        .await
 }

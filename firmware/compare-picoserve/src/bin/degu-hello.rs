@@ -19,12 +19,12 @@ struct Hello;
 impl App for Hello {
     type State = ();
 
-    async fn handle<R: Read, W: Write>(
+    async fn handle<'r, R: Read, W: Write>(
         &self,
         _session: &mut Session<'_, ()>,
         request: Request<'_, R>,
-        responder: Responder<'_, W>,
-    ) -> Result<Sent, Error> {
+        responder: Responder<'r, W>,
+    ) -> Result<Sent<'r>, Error> {
         match (request.method, request.uri) {
             (Method::Get | Method::Head, "/hello") => {
                 responder.send(200, "OK", &[], b"hello, world").await

@@ -1,0 +1,332 @@
+//! `server-bench [--transport unix|inet|inet6|all] [--rounds N] [--requests N]
+//! [--warmup N] [--pin CPU] [--workers N]`: the servers alone, as the binaries users run,
+//! measured from outside.
+//!
+//! Starts the `demo-server` binary and `hyper-hello` (hyper 1.x, the same answers, the
+//! `date` header off) as separate processes with the same number of worker threads, and
+//! drives each from this process with a raw blocking client: one connection, the Python
+//! original's benchmark exchange (a 108-byte body each way, 148 bytes on the wire) as
+//! `POST /echo`, sequential. Rounds alternate the servers ABBA so a drift in background
+//! load hits both alike; the figures are medians.
+//!
+//! With `--pin CPU` this process pins itself before it starts the servers, so every
+//! process and thread runs on that one CPU: on a VM whose cross-CPU wake-ups cost more
+//! than the work, that is what keeps the comparison about the servers.
+//!
+//! Printed per transport: round trips/s of each server (median) and their ratio, and each
+//! server process's CPU time per round trip (user + system, from `/proc/PID/stat`) and
+//! the ratio hyper/degu (higher: degu leaner).
+
+use degu_bench::BoxError;
+use degu_bench::workload::{BODY_LEN, MESSAGE_LEN, PING};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+const USAGE: &str = "usage: server-bench [--transport unix|inet|inet6|all] [--rounds N] \
+[--requests N] [--warmup N] [--pin CPU] [--workers N]";
+
+/// The request: the benchmark's 108-byte body to the demo app's echo.
+const REQUEST_HEAD: &[u8] = b"POST /echo HTTP/1.1\r\ncontent-length: 108\r\n\r\n";
+/// What both servers answer, byte for byte.
+const RESPONSE_HEAD: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 108\r\n\r\n";
+const _: () = assert!(RESPONSE_HEAD.len() + BODY_LEN == MESSAGE_LEN);
+
+#[derive(Clone, Copy, PartialEq)]
+enum Transport {
+    Unix,
+    Inet,
+    Inet6,
+}
+
+impl Transport {
+    fn name(self) -> &'static str {
+        match self {
+            Transport::Unix => "unix",
+            Transport::Inet => "inet",
+            Transport::Inet6 => "inet6",
+        }
+    }
+}
+
+struct Args {
+    transports: Vec<Transport>,
+    rounds: usize,
+    requests: usize,
+    warmup: usize,
+    pin: Option<usize>,
+    workers: usize,
+}
+
+fn parse_args() -> Result<Args, lexopt::Error> {
+    use lexopt::prelude::*;
+    let mut args = Args {
+        transports: vec![Transport::Unix, Transport::Inet, Transport::Inet6],
+        rounds: 6,
+        requests: 20_000,
+        warmup: 2_000,
+        pin: None,
+        workers: 1,
+    };
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("transport") => {
+                args.transports = match parser.value()?.string()?.as_str() {
+                    "unix" => vec![Transport::Unix],
+                    "inet" => vec![Transport::Inet],
+                    "inet6" => vec![Transport::Inet6],
+                    "all" => vec![Transport::Unix, Transport::Inet, Transport::Inet6],
+                    other => return Err(format!("no transport {other}").into()),
+                }
+            }
+            Long("rounds") => args.rounds = parser.value()?.parse()?,
+            Long("requests") => args.requests = parser.value()?.parse()?,
+            Long("warmup") => args.warmup = parser.value()?.parse()?,
+            Long("pin") => args.pin = Some(parser.value()?.parse()?),
+            Long("workers") => args.workers = parser.value()?.parse()?,
+            Long("help") | Short('h') => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    Ok(args)
+}
+
+/// A server process, killed when dropped.
+struct Server {
+    name: &'static str,
+    child: Child,
+    address: String,
+}
+
+impl Server {
+    fn start(
+        name: &'static str,
+        exe: &Path,
+        address: &str,
+        workers: usize,
+    ) -> Result<Self, BoxError> {
+        let mut child = Command::new(exe)
+            .args(["--address", address, "--workers", &workers.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("{}: {e}", exe.display()))?;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().ok_or("no stdout")?).read_line(&mut line)?;
+        let address = line
+            .trim()
+            .strip_prefix("listening on ")
+            .ok_or_else(|| format!("{name}: unexpected first line {line:?}"))?
+            .to_string();
+        Ok(Server {
+            name,
+            child,
+            address,
+        })
+    }
+
+    /// User + system CPU time of the whole process so far, in clock ticks.
+    fn cpu_ticks(&self) -> Result<u64, BoxError> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
+        // Fields after the command name (which may hold spaces) in parentheses.
+        let rest = stat.rsplit_once(')').ok_or("bad /proc stat")?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let utime: u64 = fields.get(11).ok_or("no utime")?.parse()?;
+        let stime: u64 = fields.get(12).ok_or("no stime")?.parse()?;
+        Ok(utime + stime)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+trait Stream: Read + Write {}
+impl<T: Read + Write> Stream for T {}
+
+fn connect(address: &str) -> Result<Box<dyn Stream>, BoxError> {
+    if address.starts_with('/') {
+        Ok(Box::new(UnixStream::connect(address)?))
+    } else {
+        let s = TcpStream::connect(address)?;
+        s.set_nodelay(true)?;
+        Ok(Box::new(s))
+    }
+}
+
+/// `n` sequential round trips on `s`; the first answer is checked byte for byte.
+fn round_trips(
+    s: &mut dyn Stream,
+    n: usize,
+    request: &[u8],
+    expected: &[u8],
+) -> Result<(), BoxError> {
+    let mut buf = [0u8; MESSAGE_LEN];
+    for i in 0..n {
+        s.write_all(request)?;
+        s.read_exact(&mut buf)?;
+        if i == 0 && buf[..] != *expected {
+            return Err(format!("unexpected answer: {:?}", String::from_utf8_lossy(&buf)).into());
+        }
+    }
+    Ok(())
+}
+
+/// One round: connect, warm up, time `requests` round trips. Round trips/s and the
+/// server's CPU seconds per round trip.
+fn round(
+    server: &Server,
+    args: &Args,
+    request: &[u8],
+    expected: &[u8],
+) -> Result<(f64, f64), BoxError> {
+    let mut s = connect(&server.address)?;
+    round_trips(&mut *s, args.warmup, request, expected)?;
+    let ticks = server.cpu_ticks()?;
+    let started = Instant::now();
+    round_trips(&mut *s, args.requests, request, expected)?;
+    let took = started.elapsed().as_secs_f64();
+    let cpu = (server.cpu_ticks()? - ticks) as f64 / ticks_per_second();
+    Ok((args.requests as f64 / took, cpu / args.requests as f64))
+}
+
+fn ticks_per_second() -> f64 {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .map_or(100.0, |t| t as f64)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn pin(cpu: usize) -> Result<(), BoxError> {
+    use nix::sched::{CpuSet, sched_setaffinity};
+    let mut set = CpuSet::new();
+    set.set(cpu)?;
+    sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)?;
+    Ok(())
+}
+
+/// The binaries beside this one (`cargo build --release -p degu-examples --bins -p
+/// degu-bench` puts them all in one target directory).
+fn sibling(name: &str) -> Result<PathBuf, BoxError> {
+    let me = std::env::current_exe()?;
+    let path = me.with_file_name(name);
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "{} not found: build it first (cargo build --release -p degu-examples --bins)",
+            path.display()
+        )
+        .into())
+    }
+}
+
+fn run(args: &Args) -> Result<(), BoxError> {
+    if let Some(cpu) = args.pin {
+        pin(cpu).map_err(|e| format!("cannot pin to CPU {cpu}: {e}"))?;
+    }
+    let demo = sibling("demo-server")?;
+    let hyper = sibling("hyper-hello")?;
+    let dir = tempfile::tempdir()?;
+    let request = [REQUEST_HEAD, PING].concat();
+    let expected = [RESPONSE_HEAD, PING].concat();
+    println!(
+        "server-bench: {} rounds × {} round trips (after {} untimed) per server and transport, \
+         POST /echo with {BODY_LEN} bytes each way, {} worker thread(s) each{}",
+        args.rounds,
+        args.requests,
+        args.warmup,
+        args.workers,
+        args.pin.map_or(String::new(), |c| format!(
+            ", every process pinned to CPU {c}"
+        ))
+    );
+    println!(
+        "{:<6} {:>12} {:>12} {:>8}   {:>11} {:>11} {:>8}",
+        "", "degu rt/s", "hyper rt/s", "ratio", "degu µs", "hyper µs", "ratio"
+    );
+    for &t in &args.transports {
+        let address = |name: &str| match t {
+            Transport::Unix => dir
+                .path()
+                .join(format!("{name}.sock"))
+                .display()
+                .to_string(),
+            Transport::Inet => "127.0.0.1:0".to_string(),
+            Transport::Inet6 => "[::1]:0".to_string(),
+        };
+        let servers = [
+            Server::start("degu", &demo, &address("degu"), args.workers)?,
+            Server::start("hyper", &hyper, &address("hyper"), args.workers)?,
+        ];
+        let mut rate = [Vec::new(), Vec::new()];
+        let mut cpu = [Vec::new(), Vec::new()];
+        for r in 0..args.rounds {
+            // ABBA: degu, hyper, hyper, degu, ...
+            let order = if r % 2 == 0 { [0, 1] } else { [1, 0] };
+            for i in order {
+                let (rt, c) = round(&servers[i], args, &request, &expected)
+                    .map_err(|e| format!("{} over {}: {e}", servers[i].name, t.name()))?;
+                rate[i].push(rt);
+                cpu[i].push(c);
+            }
+        }
+        let [degu_rate, hyper_rate] = rate.map(median);
+        let [degu_cpu, hyper_cpu] = cpu.map(median);
+        println!(
+            "{:<6} {:>12.0} {:>12.0} {:>8.2}   {:>11.2} {:>11.2} {:>8.2}",
+            t.name(),
+            degu_rate,
+            hyper_rate,
+            degu_rate / hyper_rate,
+            degu_cpu * 1e6,
+            hyper_cpu * 1e6,
+            hyper_cpu / degu_cpu,
+        );
+    }
+    println!(
+        "rt/s ratio: degu's over hyper's (higher: degu faster); µs: server CPU per round trip, \
+         ratio hyper's over degu's (higher: degu leaner)."
+    );
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("server-bench: {e}\n{USAGE}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match run(&args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("server-bench: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
