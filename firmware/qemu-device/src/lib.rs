@@ -98,8 +98,8 @@ static ATTACH_TIMEOUTS: ClientTimeouts = ClientTimeouts {
 };
 
 /// Attach mode: a link is long-lived, no request count ends it.
-static ATTACH_SERVE: degu_core::engine::ServerConfig =
-    degu_core::engine::ServerConfig::new().max_requests(u32::MAX);
+static ATTACH_SERVE: degu_core::engine::KeepAlive =
+    degu_core::engine::KeepAlive::new().max_requests(u32::MAX);
 
 /// One attachment's memory: its socket's buffers, its engine buffers and (TLS build)
 /// its TLS record buffers.
