@@ -20,9 +20,9 @@
 #![no_main]
 
 use defmt::{info, warn};
-use degu_embassy::{LogEvents, PoolState, ServeConfig};
 use degu_core::logger::RequestLogger;
 use degu_embassy::EmbassyClock;
+use degu_embassy::{LogEvents, PoolState, ServeConfig};
 use degu_examples::demo::DemoApp;
 use embassy_executor::Spawner;
 use embassy_net::{Runner, Stack, StackResources};
@@ -149,6 +149,5 @@ async fn net_task(mut runner: Runner<'static, Device>) -> ! {
 /// Every socket of the pool, in this one task.
 #[embassy_executor::task]
 async fn server(stack: Stack<'static>, pool: &'static mut Pool) -> ! {
-    pool.run_with(stack, PORT, &APP, &CONFIG, &LogEvents)
-        .await
+    pool.run_with(stack, PORT, &APP, &CONFIG, &LogEvents).await
 }
