@@ -26,6 +26,30 @@
 //! }
 //! ```
 //!
+//! The [`Sent`] says what was sent (status, body bytes), for wrapping apps such as
+//! [`RequestLogger`](crate::logger::RequestLogger); [`crate::testing`] runs an app
+//! without sockets, in a unit test on the host:
+//!
+//! ```
+//! # use degu_core::app::{App, Error, Read, Request, Responder, Sent, Session, Write};
+//! # struct Hello;
+//! # impl App for Hello {
+//! #     type State = ();
+//! #     async fn handle<'r, R: Read, W: Write>(
+//! #         &self,
+//! #         _session: &mut Session<'_, ()>,
+//! #         _request: Request<'_, R>,
+//! #         responder: Responder<'r, W>,
+//! #     ) -> Result<Sent<'r>, Error> {
+//! #         responder.send(200, "OK", &[], b"hello").await
+//! #     }
+//! # }
+//! let mut out = [0u8; 128];
+//! let answer = degu_core::testing::exchange(&Hello, b"GET / HTTP/1.1\r\n\r\n", &mut out)?;
+//! assert!(out[..answer.len].ends_with(b"\r\n\r\nhello"));
+//! # Ok::<(), degu_core::testing::HarnessError>(())
+//! ```
+//!
 //! This module defines nothing: the contract is the engine's (the server loop calls
 //! it), and this is its front door. Layers point down only (see the crate docs).
 

@@ -34,6 +34,19 @@ macro_rules! debug {
     };
 }
 
+macro_rules! info {
+    ($s:literal $(, $x:expr)* $(,)?) => {
+        {
+            #[cfg(feature = "log")]
+            ::log::info!($s $(, $x)*);
+            #[cfg(feature = "defmt")]
+            ::defmt::info!($s $(, $x)*);
+            #[cfg(not(any(feature = "log", feature = "defmt")))]
+            let _ = ($( & $x ),*);
+        }
+    };
+}
+
 macro_rules! warn {
     ($s:literal $(, $x:expr)* $(,)?) => {
         {

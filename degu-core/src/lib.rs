@@ -101,8 +101,10 @@ pub mod body;
 pub mod engine;
 pub mod error;
 pub mod limits;
+pub mod logger;
 pub mod pressure;
 pub mod router;
+pub mod testing;
 pub mod wire;
 
 pub use body::{BodyDecoder, BodyEncoder, ChunkExt, ChunkHead, Decoded, Framing};

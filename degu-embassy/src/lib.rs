@@ -21,7 +21,9 @@
 //!   certificate) whose stream degu-core's client runs over unchanged.
 //!
 //! Logging: feature `defmt` (firmware) or `log` (host), not both; neither compiles the
-//! log lines away.
+//! log lines away. [`EmbassyClock`] times requests for degu-core's
+//! [`RequestLogger`](degu_core::logger::RequestLogger), whose default sink logs one
+//! line per request through the same feature.
 //!
 //! `embassy-time` needs a time driver in the final program (firmware provides one; on
 //! the host, `embassy-time`'s `std` feature does).
@@ -46,3 +48,15 @@ pub use client::{
 };
 pub use pool::{Footprint, LogEvents, PoolEvents, PoolState};
 pub use server::{ConnState, ServeConfig, serve_conn, serve_socket};
+
+/// The `embassy-time` clock (microseconds since boot), for degu-core's
+/// [`RequestLogger`](degu_core::logger::RequestLogger):
+/// `RequestLogger::new(app, EmbassyClock)` logs each request through `defmt`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EmbassyClock;
+
+impl degu_core::logger::Clock for EmbassyClock {
+    fn now_micros(&self) -> u64 {
+        embassy_time::Instant::now().as_micros()
+    }
+}

@@ -22,14 +22,16 @@
 //! it poll: a write that would block (`MSG_DONTWAIT`) registers the socket for
 //! writing and makes the reads of the same connection non-blocking too, and
 //! [`Wait::wait`] sleeps in `poll(2)` until either side can go on. Timeouts are the
-//! client's: `SO_RCVTIMEO`/`SO_SNDTIMEO` on blocking calls, a deadline on polled ones.
+//! client's: `SO_RCVTIMEO`/`SO_SNDTIMEO` on blocking calls, a deadline on polled ones;
+//! with a whole-request deadline (`ClientConfig::deadline`) every read that would block
+//! is polled, so that it ends at the deadline.
 //!
 //! The executor drives only futures that wait on this module's sockets; a future that
 //! waits on anything else (a Tokio timer, a channel) is polled again every
 //! [`FOREIGN_POLL_INTERVAL`].
 
 use crate::address::Address;
-use crate::client::{Client, ClientHeaders};
+use crate::client::{Client, ClientHeaders, Deadline, deadline_passed};
 use crate::stream::timed_out as timed_out_error;
 use degu_core::engine;
 use nix::errno::Errno;
@@ -176,24 +178,34 @@ fn block_on<F: Future>(fut: F) -> F::Output {
     }
 }
 
-/// The per-operation deadline of one half.
+/// The per-operation deadline of one half, and the connection's whole-request one.
 struct Clock {
     timeout: Option<Duration>,
     deadline: Option<Instant>,
+    request: Arc<Deadline>,
 }
 
 impl Clock {
-    /// Register `shared` for `events`; `Err` once the operation has waited its timeout.
+    /// Register `shared` for `events`; `Err` once the operation has waited its timeout
+    /// or the request's deadline has passed.
     fn wait(&mut self, shared: &Arc<Shared>, events: PollFlags) -> io::Result<()> {
+        let now = Instant::now();
         if let Some(t) = self.timeout {
-            let now = Instant::now();
             let deadline = *self.deadline.get_or_insert(now + t);
             if now >= deadline {
                 self.deadline = None;
                 return Err(timed_out_error());
             }
         }
-        let deadline = self.deadline;
+        let request = self.request.current();
+        if request.is_some_and(|at| now >= at) {
+            self.deadline = None;
+            return Err(deadline_passed());
+        }
+        let deadline = match (self.deadline, request) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         WAITING.with(|w| {
             w.borrow_mut().push(Registration {
                 shared: shared.clone(),
@@ -278,8 +290,13 @@ pub struct BlockingWriter {
 
 impl BlockingReader {
     fn poll_read(&mut self, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        if let Err(e) = self.clock.request.check() {
+            return self.clock.done(Err(e));
+        }
         let shared = &*self.shared;
-        let dontwait = shared.writer_waiting.load(Ordering::Acquire);
+        // With a request deadline every read that would block is polled, so that the
+        // wait ends at the deadline (a blocking read ends only at SO_RCVTIMEO).
+        let dontwait = shared.writer_waiting.load(Ordering::Acquire) || self.clock.request.is_set();
         let r = match shared.tls() {
             None => recv_from(&shared.socket, buf, dontwait),
             Some(mut tls) => tls_read(&mut tls, &shared.socket, buf, dontwait),
@@ -329,6 +346,9 @@ fn tls_read(
 
 impl BlockingWriter {
     fn poll_write(&mut self, buf: &[u8]) -> Poll<io::Result<usize>> {
+        if let Err(e) = self.clock.request.check() {
+            return self.clock.done(Err(e));
+        }
         let shared = &*self.shared;
         let r = match shared.tls() {
             None => send_to(&shared.socket, buf),
@@ -432,9 +452,11 @@ impl Client {
             writer_waiting: AtomicBool::new(false),
             tls,
         });
+        let request = Deadline::new(config.deadline);
         let clock = || Clock {
             timeout: config.timeout,
             deadline: None,
+            request: request.clone(),
         };
         let conn = engine::Connection::new(
             BlockingReader {
@@ -448,7 +470,7 @@ impl Client {
             vec![0u8; config.read_buffer].into_boxed_slice(),
             vec![0u8; config.write_buffer].into_boxed_slice(),
         );
-        Ok(conn.with_base_headers(self.base_headers()))
+        Ok(conn.with_base_headers(self.base_headers(request)))
     }
 }
 

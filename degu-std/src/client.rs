@@ -25,14 +25,15 @@
 //! [`Response`]: degu_core::engine::Response
 
 use crate::address::Address;
-use crate::stream::{Plain, bounded, timed_out};
+use crate::stream::{Plain, timed_out};
 use crate::tls::TlsClientConfig;
 use degu_core::engine::{self, BaseHeaders, Body, Error, Pump, Read};
 use degu_core::limits::MAX_OUTPUT_HEADERS;
 use degu_core::{Header, RenderError};
 use std::io;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream, tcp, unix};
 
@@ -46,6 +47,13 @@ pub struct ClientConfig {
     /// Bound on connecting and on each read and write (default 65 s, as the Python
     /// original); `None` waits forever.
     pub timeout: Option<Duration>,
+    /// Bound on each whole request, from its start (`get`, `send`, ...) until its
+    /// response body is read, however steadily bytes arrive (default `None`: what a
+    /// request may take depends on its body, a 200 MB download or a 12-byte status, so
+    /// only the caller can say; `timeout` still catches a peer that stops). Past it the
+    /// next read or write fails with [`Error::Io`]`(ErrorKind::TimedOut)` and the
+    /// connection is closed.
+    pub deadline: Option<Duration>,
     /// The `host` header sent with every request. Default: derived from an IP or host
     /// address (`host`, or `host:port` when the port is not 80); none for AF_UNIX.
     pub host: Option<String>,
@@ -68,6 +76,7 @@ impl ClientConfig {
     pub fn for_address(address: &Address) -> Self {
         ClientConfig {
             timeout: Some(Duration::from_secs(65)),
+            deadline: None,
             host: address.host_header(80),
             headers: Vec::new(),
             read_buffer: 32 * 1024,
@@ -86,6 +95,12 @@ impl ClientConfig {
         }
     }
 
+    /// With a whole-request deadline of `limit` (see [`ClientConfig::deadline`]).
+    pub fn with_deadline(mut self, limit: Duration) -> Self {
+        self.deadline = Some(limit);
+        self
+    }
+
     /// With `name: value` sent on every request (`name` is lower-cased).
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers
@@ -95,27 +110,107 @@ impl ClientConfig {
 }
 
 /// A client's base headers (`host` and [`ClientConfig::headers`]) as degu-core's
-/// connection takes them.
+/// connection takes them; as each request starts they also start its deadline
+/// ([`ClientConfig::deadline`]).
 #[derive(Clone, Debug)]
-pub struct ClientHeaders(Arc<ClientConfig>);
+pub struct ClientHeaders {
+    config: Arc<ClientConfig>,
+    deadline: Arc<Deadline>,
+}
+
+/// The whole-request deadline of one connection, shared by its halves and its
+/// [`ClientHeaders`], which arm it as each request starts.
+#[derive(Debug)]
+pub(crate) struct Deadline {
+    limit: Option<Duration>,
+    at: Mutex<Option<Instant>>,
+}
+
+impl Deadline {
+    pub(crate) fn new(limit: Option<Duration>) -> Arc<Deadline> {
+        Arc::new(Deadline {
+            limit,
+            at: Mutex::new(None),
+        })
+    }
+
+    fn at(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        // The guarded value is a plain `Option<Instant>`: a panic cannot leave it torn.
+        self.at.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn arm(&self) {
+        if let Some(limit) = self.limit {
+            *self.at() = Some(Instant::now() + limit);
+        }
+    }
+
+    /// Whether the client has a deadline at all.
+    pub(crate) fn is_set(&self) -> bool {
+        self.limit.is_some()
+    }
+
+    /// The instant the current request must be done by, if it has one.
+    pub(crate) fn current(&self) -> Option<Instant> {
+        self.limit?;
+        *self.at()
+    }
+
+    /// `Err` once the current request's deadline has passed.
+    pub(crate) fn check(&self) -> io::Result<()> {
+        match self.current() {
+            Some(at) if Instant::now() >= at => Err(deadline_passed()),
+            _ => Ok(()),
+        }
+    }
+
+    /// When an I/O that starts now must end, and the error it fails with then: the
+    /// per-I/O `timeout` or the request's deadline, whichever comes first.
+    pub(crate) fn io_limit(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Option<(Instant, fn() -> io::Error)> {
+        let io = timeout.map(|t| (Instant::now() + t, timed_out as fn() -> io::Error));
+        let request = self
+            .current()
+            .map(|at| (at, deadline_passed as fn() -> io::Error));
+        match (io, request) {
+            (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// The error of an I/O cut off by the whole-request deadline.
+pub(crate) fn deadline_passed() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "request deadline passed")
+}
 
 impl ClientHeaders {
     /// No base headers (not even `host`): a gateway's attachments forward the client's.
     pub(crate) fn none() -> Self {
-        ClientHeaders(Arc::new(ClientConfig::for_address(&Address::Unix(
-            std::path::PathBuf::new(),
-        ))))
+        ClientHeaders {
+            config: Arc::new(ClientConfig::for_address(&Address::Unix(
+                std::path::PathBuf::new(),
+            ))),
+            // No whole-request deadline: the gateway bounds each I/O by its timeout.
+            deadline: Deadline::new(None),
+        }
     }
 }
 
 impl BaseHeaders for ClientHeaders {
+    fn on_request(&self) {
+        self.deadline.arm();
+    }
+
     fn with<T>(
         &self,
         f: impl FnOnce(&[Header<'_>]) -> Result<T, RenderError>,
     ) -> Result<T, RenderError> {
         let mut all: heapless::Vec<Header<'_>, MAX_BASE_HEADERS> = heapless::Vec::new();
-        let host = self.0.host.as_deref().map(|h| Header::new("host", h));
-        let rest = self.0.headers.iter().map(|(n, v)| Header::new(n, v));
+        let host = self.config.host.as_deref().map(|h| Header::new("host", h));
+        let rest = self.config.headers.iter().map(|(n, v)| Header::new(n, v));
         for h in host.into_iter().chain(rest) {
             all.push(h).map_err(|_| RenderError::TooManyHeaders)?;
         }
@@ -161,9 +256,12 @@ impl Client {
         &self.config
     }
 
-    /// The base headers of this client's connections.
-    pub(crate) fn base_headers(&self) -> ClientHeaders {
-        ClientHeaders(self.config.clone())
+    /// The base headers of a new connection, arming `deadline`.
+    pub(crate) fn base_headers(&self, deadline: Arc<Deadline>) -> ClientHeaders {
+        ClientHeaders {
+            config: self.config.clone(),
+            deadline,
+        }
     }
 
     /// Open a connection (on a Tokio runtime).
@@ -186,14 +284,23 @@ impl Client {
                 .unwrap_or_else(|_| Err(timed_out()))?,
             None => connect.await?,
         };
-        let timeout = self.config.timeout;
+        let limits = IoLimits {
+            timeout: self.config.timeout,
+            deadline: Deadline::new(self.config.deadline),
+        };
         let conn = engine::Connection::new(
-            ClientReader { inner: r, timeout },
-            ClientWriter { inner: w, timeout },
+            ClientReader {
+                inner: r,
+                limits: limits.clone(),
+            },
+            ClientWriter {
+                inner: w,
+                limits: limits.clone(),
+            },
             vec![0u8; self.config.read_buffer].into_boxed_slice(),
             vec![0u8; self.config.write_buffer].into_boxed_slice(),
         );
-        Ok(conn.with_base_headers(self.base_headers()))
+        Ok(conn.with_base_headers(self.base_headers(limits.deadline)))
     }
 }
 
@@ -242,9 +349,16 @@ pub(crate) fn halves(
             (ReadPart::Tls(r), WritePart::Tls(w))
         }
     };
+    let limits = IoLimits {
+        timeout,
+        deadline: Deadline::new(None),
+    };
     (
-        ClientReader { inner: r, timeout },
-        ClientWriter { inner: w, timeout },
+        ClientReader {
+            inner: r,
+            limits: limits.clone(),
+        },
+        ClientWriter { inner: w, limits },
     )
 }
 
@@ -277,18 +391,46 @@ enum WritePart {
     TlsServer(tokio::io::WriteHalf<TlsServerStream>),
 }
 
+/// What bounds each I/O of an async connection: the per-I/O timeout and the current
+/// request's deadline.
+#[derive(Clone, Debug)]
+struct IoLimits {
+    timeout: Option<Duration>,
+    deadline: Arc<Deadline>,
+}
+
+impl IoLimits {
+    /// `op` bounded by the limits; the timer (and the clock read, without a deadline)
+    /// only when `op` does not complete on its first poll, as a write to a socket with
+    /// buffer space does.
+    async fn run<T>(&self, op: impl Future<Output = io::Result<T>>) -> io::Result<T> {
+        self.deadline.check()?;
+        let mut op = std::pin::pin!(op);
+        let first = std::future::poll_fn(|cx| Poll::Ready(op.as_mut().poll(cx))).await;
+        match first {
+            Poll::Ready(r) => r,
+            Poll::Pending => match self.deadline.io_limit(self.timeout) {
+                None => op.await,
+                Some((at, error)) => tokio::time::timeout_at(at.into(), op)
+                    .await
+                    .unwrap_or_else(|_| Err(error())),
+            },
+        }
+    }
+}
+
 /// The read half of an async client connection: every read bounded by the client's
-/// timeout.
+/// timeout and the request's deadline.
 pub struct ClientReader {
     inner: ReadPart,
-    timeout: Option<Duration>,
+    limits: IoLimits,
 }
 
 /// The write half of an async client connection: every write bounded by the client's
-/// timeout.
+/// timeout and the request's deadline.
 pub struct ClientWriter {
     inner: WritePart,
-    timeout: Option<Duration>,
+    limits: IoLimits,
 }
 
 impl ClientReader {
@@ -329,12 +471,7 @@ impl embedded_io_async::Read for ClientReader {
                 ReadPart::TlsServer(r) => r.read(buf).await,
             }
         };
-        match self.timeout {
-            Some(t) => tokio::time::timeout(t, read)
-                .await
-                .unwrap_or_else(|_| Err(timed_out())),
-            None => read.await,
-        }
+        self.limits.run(read).await
     }
 }
 
@@ -348,10 +485,7 @@ impl embedded_io_async::Write for ClientWriter {
                 WritePart::TlsServer(w) => w.write(buf).await,
             }
         };
-        match self.timeout {
-            Some(t) => bounded(t, write).await,
-            None => write.await,
-        }
+        self.limits.run(write).await
     }
 
     async fn flush(&mut self) -> io::Result<()> {
@@ -363,10 +497,7 @@ impl embedded_io_async::Write for ClientWriter {
                 WritePart::TlsServer(w) => w.flush().await,
             }
         };
-        match self.timeout {
-            Some(t) => bounded(t, flush).await,
-            None => flush.await,
-        }
+        self.limits.run(flush).await
     }
 }
 

@@ -12,6 +12,8 @@
 //! * [`attach`]: devices behind NAT dial the gateway and serve it on that link; the
 //!   gateway's registry of attached devices and the device side.
 //! * [`FilesApp`]: static files from a directory, with byte ranges.
+//! * [`logging`]: one `tracing` line per request (degu-core's `RequestLogger` with the
+//!   host's clock).
 //! * `TempServer` (a throwaway server) and `TempPki` (a throwaway CA with a server and a
 //!   client certificate), for tests, docs and demos: feature `test-util`, off by
 //!   default because they bring `tempfile`, `rcgen` and `time` along.
@@ -24,6 +26,7 @@ pub mod blocking;
 mod buffers;
 pub mod client;
 pub mod files;
+pub mod logging;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod pki;

@@ -1,11 +1,13 @@
 //! What the host programs share: building a TLS client configuration from the
-//! `--tls/--ca/--cert/--key/--server-name` options.
+//! `--tls/--ca/--cert/--key/--server-name` options, logging to stderr, and serving an
+//! app with one log line per request until a signal.
 
 extern crate std;
 
 use degu_core::app::App;
+use degu_std::logging::{REQUEST_TARGET, logged};
 use degu_std::{Address, Server, ServerConfig, TlsClientConfig};
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::string::{String, ToString};
@@ -65,9 +67,25 @@ impl TlsOptions {
     }
 }
 
+/// Log to stderr: what `RUST_LOG` asks for (errors only without it), plus one line per
+/// request (target [`REQUEST_TARGET`], level info) unless `quiet`.
+pub fn init_logging(quiet: bool) {
+    let requests = if quiet { "off" } else { "info" };
+    let mut filter = tracing_subscriber::EnvFilter::from_default_env();
+    if let Ok(d) = std::format!("{REQUEST_TARGET}={requests}").parse() {
+        filter = filter.add_directive(d);
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
 /// What `demo-server` and `gateway` do once their app is built: bind `address`, print
-/// `listening on <bound address>` as the first stdout line, serve until SIGINT or
-/// SIGTERM, shut down gracefully. Errors go to stderr prefixed with `program`.
+/// `listening on <bound address>` as the first stdout line, serve `app` with one log
+/// line per request (see [`init_logging`]) until SIGINT or SIGTERM, shut down
+/// gracefully. Errors go to stderr prefixed with `program`.
 pub fn serve_until_signal<A>(
     program: &str,
     address: &Address,
@@ -105,7 +123,7 @@ where
     }
     let _ = std::io::stdout().flush();
     match server
-        .spawn(app)
+        .spawn(logged(app))
         .and_then(|running| running.run_until_signal())
     {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,11 +8,10 @@
 
 use crate::body::{self, Chunk, Outcome};
 use crate::heads;
-use crate::pipe::duplex;
 use crate::run::raw_exchange;
-use degu_core::app::{PeerAddr, Session};
-use degu_core::engine::{Buffers, Error, KeepAlive, ServerEnd, serve};
+use degu_core::engine::{Buffers, Error, KeepAlive, ServerEnd};
 use degu_core::limits::DEFAULT_MAX_HEADERS;
+use degu_core::testing::{Duplex, Harness};
 use degu_core::{Framing, Method, ParseError, find_head_end};
 use degu_examples::demo::{DemoApp, MAX_DEMO_CHUNKS};
 use std::future::Future;
@@ -67,24 +66,17 @@ pub fn serve_bytes(
     max_read: usize,
     config: KeepAlive,
 ) -> (Vec<u8>, Result<ServerEnd, Error>) {
-    let (mut server_end, client_end) = duplex(PIPE_CAPACITY);
+    let (mut there, mut back) = (vec![0u8; PIPE_CAPACITY], vec![0u8; PIPE_CAPACITY]);
+    let mut duplex = Duplex::new(&mut there, &mut back);
+    let (mut server_end, client_end) = duplex.split();
     server_end.rx.max_read = max_read;
-    block_on(async move {
-        let server = async move {
-            let mut buffers = Buffers::<READ_BUFFER, WRITE_BUFFER>::new();
-            let mut session = Session::new(PeerAddr::Unnamed, ());
-            let r = serve(
-                &mut server_end,
-                &mut buffers,
-                &DemoApp,
-                &mut session,
-                &config,
-            )
-            .await;
-            drop(server_end);
-            r
-        };
-        futures::join!(raw_exchange(client_end, input), server)
+    let harness = Harness::new(&DemoApp).config(config);
+    let mut buffers = Buffers::<READ_BUFFER, WRITE_BUFFER>::new();
+    block_on(async {
+        futures::join!(
+            raw_exchange(client_end, input),
+            harness.serve(server_end, &mut buffers)
+        )
     })
 }
 

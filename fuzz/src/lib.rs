@@ -1,16 +1,12 @@
 //! Shared code for Degu's fuzz targets (`fuzz_targets/*.rs`, run with `cargo +nightly fuzz
 //! run <target>`): owned copies of parsed heads so two parses can be compared, the
 //! invariants every parsed head must keep, a reference chunked-body reader, and a runner
-//! that puts the server engine on the in-memory pipe of `tests/src/pipe.rs`.
+//! that puts the server engine on degu-core's in-memory connection (`degu_core::testing`).
 //!
-//! The pipe is compiled from the tests crate's own source rather than by depending on
-//! `degu-tests`, whose dependencies (degu-std: tokio, rustls, aws-lc) would have to be
+//! The tests crate's runners are compiled from its own source rather than by depending
+//! on `degu-tests`, whose dependencies (degu-std: tokio, rustls, aws-lc) would have to be
 //! built with sanitizer instrumentation for nothing.
 #![forbid(unsafe_code)]
-
-#[path = "../../tests/src/pipe.rs"]
-#[allow(missing_docs, dead_code)]
-pub mod pipe;
 
 #[path = "../../tests/src/run.rs"]
 #[allow(missing_docs, dead_code)]

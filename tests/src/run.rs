@@ -1,70 +1,58 @@
-//! Runners: a server engine and a client on the two ends of a [`duplex`] in one
-//! single-threaded executor.
+//! Runners: a server engine and a client on the two ends of degu-core's in-memory
+//! connection ([`degu_core::testing`]) in one single-threaded executor.
 
-use crate::pipe::{Duplex, duplex};
-use degu_core::app::{App, PeerAddr, Session};
-use degu_core::engine::{Buffers, Error, KeepAlive, ServerEnd, serve};
+use degu_core::app::App;
+use degu_core::engine::{Buffers, Error, KeepAlive, ServerEnd};
+use degu_core::testing::{Duplex, End, Harness};
 use degu_core::{BodyDecoder, Decoded, Framing, Method, Status, parse_response};
-use embedded_io_async::{Read, Write};
-use std::future::Future;
 
 /// Bytes in flight per direction in the default pipe.
 pub const PIPE_CAPACITY: usize = 64 * 1024;
 
-/// Run `client` against `app` served with `RB`/`WB` buffers; returns what the client
-/// returned and how the server ended. The server's end of the pipe is dropped when
-/// `serve` returns, so the client sees EOF.
-pub fn with_server<A, T, F, const RB: usize, const WB: usize>(
+/// Most bytes [`raw_exchange`] collects (allocated lazily: zeroed pages cost nothing
+/// until written).
+pub const RAW_LIMIT: usize = 256 * 1024 * 1024;
+
+/// Run `client` against `app` served with `RB`/`WB` buffers over a connection carrying
+/// `capacity` bytes each way; returns what the client returned and how the server
+/// ended. The server's end is dropped when `serve` returns, so the client sees EOF.
+pub fn with_server<A, T, const RB: usize, const WB: usize>(
     app: &A,
     config: KeepAlive,
     capacity: usize,
-    client: impl FnOnce(Duplex) -> F,
+    client: impl AsyncFnOnce(End<'_>) -> T,
 ) -> (T, Result<ServerEnd, Error>)
 where
     A: App,
-    F: Future<Output = T>,
 {
-    let (mut server_end, client_end) = duplex(capacity);
-    futures::executor::block_on(async move {
-        let server = async move {
-            let mut buffers = Buffers::<RB, WB>::new();
-            let mut session = Session::new(PeerAddr::Unnamed, A::State::default());
-            let r = serve(&mut server_end, &mut buffers, app, &mut session, &config).await;
-            drop(server_end);
-            r
-        };
-        futures::join!(client(client_end), server)
+    let (mut there, mut back) = (vec![0u8; capacity], vec![0u8; capacity]);
+    let mut duplex = Duplex::new(&mut there, &mut back);
+    let (server_end, client_end) = duplex.split();
+    let harness = Harness::new(app).config(config);
+    let mut buffers = Buffers::<RB, WB>::new();
+    futures::executor::block_on(async {
+        futures::join!(client(client_end), harness.serve(server_end, &mut buffers))
     })
 }
 
 /// [`with_server`] with default buffers and pipe.
-pub fn with_default_server<A: App, T, F: Future<Output = T>>(
+pub fn with_default_server<A: App, T>(
     app: &A,
     config: KeepAlive,
-    client: impl FnOnce(Duplex) -> F,
+    client: impl AsyncFnOnce(End<'_>) -> T,
 ) -> (T, Result<ServerEnd, Error>) {
-    with_server::<A, T, F, 4096, 2048>(app, config, PIPE_CAPACITY, client)
+    with_server::<A, T, 4096, 2048>(app, config, PIPE_CAPACITY, client)
 }
 
-/// Send `input` (then EOF) and collect everything the server answers until it closes.
-pub async fn raw_exchange(end: Duplex, input: &[u8]) -> Vec<u8> {
-    let Duplex { mut rx, mut tx } = end;
-    let send = async move {
-        // A server that closes early makes later writes fail: that is fine here.
-        let _ = tx.write_all(input).await;
-        drop(tx);
-    };
-    let recv = async move {
-        let mut out = Vec::new();
-        let mut buf = [0u8; 4096];
-        loop {
-            match rx.read(&mut buf).await {
-                Ok(0) | Err(_) => return out,
-                Ok(n) => out.extend_from_slice(&buf[..n]),
-            }
-        }
-    };
-    futures::join!(send, recv).1
+/// Send `input` (then EOF) and collect everything the server answers until it closes
+/// (degu-core's [`raw_exchange`](degu_core::testing::raw_exchange) into a vector).
+pub async fn raw_exchange(end: End<'_>, input: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8; RAW_LIMIT];
+    let n = degu_core::testing::raw_exchange(end, input, &mut out)
+        .await
+        .expect("the answer fits RAW_LIMIT");
+    out.truncate(n);
+    out
 }
 
 /// One response taken apart by degu-core's own parser and decoder.

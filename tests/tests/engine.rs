@@ -12,9 +12,10 @@ use degu_core::app::{App, Request, Session};
 use degu_core::engine::{
     Connection, Error, KeepAlive, Pump, Read, Responder, Response, Sent, ServerEnd, Write,
 };
+use degu_core::logger::{Clock, RecordSink, RequestLogger, RequestRecord};
+use degu_core::testing::{Duplex, End, PipeReader, PipeWriter};
 use degu_core::{BodyError, ChunkExt, Framing, Header, Method, ParseError, RenderError};
 use degu_examples::demo::DemoApp;
-use degu_tests::pipe::{Duplex, PipeReader, PipeWriter};
 use degu_tests::run::{raw_exchange, split_responses, with_default_server, with_server};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
@@ -184,9 +185,9 @@ impl App for TestApp {
     }
 }
 
-type Conn = Connection<PipeReader, PipeWriter, Vec<u8>>;
+type Conn<'a> = Connection<PipeReader<'a>, PipeWriter<'a>, Vec<u8>>;
 
-fn conn(end: Duplex) -> Conn {
+fn conn(end: End<'_>) -> Conn<'_> {
     Connection::new(end.rx, end.tx, vec![0; 4096], vec![0; 2048])
 }
 
@@ -227,7 +228,7 @@ type MatrixResult = (u16, String, Option<String>, Vec<(Option<String>, Vec<u8>)>
 
 /// One request of the matrix; the response body as (ext, data) pieces.
 async fn matrix_request(
-    c: &mut Conn,
+    c: &mut Conn<'_>,
     method: Method,
     body: ReqBody,
     kind: &str,
@@ -290,7 +291,7 @@ async fn matrix_response<R: Read, P: Pump>(
 
 #[test]
 fn every_method_with_every_body_kind_both_ways() {
-    let ((), end) = with_default_server(&TestApp, KeepAlive::new(), |end| async move {
+    let ((), end) = with_default_server(&TestApp, KeepAlive::new(), async move |end| {
         let mut c = conn(end);
         let mut combos = 0;
         for method in Method::ALL {
@@ -352,7 +353,7 @@ fn every_method_with_every_body_kind_both_ways() {
 
 #[test]
 fn one_hundred_sequential_requests_share_one_connection() {
-    let ((), end) = with_default_server(&TestApp, KeepAlive::new(), |end| async move {
+    let ((), end) = with_default_server(&TestApp, KeepAlive::new(), async move |end| {
         let mut c = conn(end);
         for i in 0..100 {
             let mut r = c.get(&format!("/count?{i}"), &[]).await.unwrap();
@@ -370,7 +371,9 @@ fn pipelined_requests_are_answered_in_order() {
         PUT /m/bytes HTTP/1.1\r\ncontent-length: 3\r\n\r\nabc\
         POST /m/none HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n1;k=v\r\nx\r\n0\r\n\r\n\
         GET /count?4 HTTP/1.1\r\n\r\n";
-    let (out, end) = with_default_server(&TestApp, KeepAlive::new(), |e| raw_exchange(e, input));
+    let (out, end) = with_default_server(&TestApp, KeepAlive::new(), async |e| {
+        raw_exchange(e, input).await
+    });
     let r = split_responses(&out, &[Method::Get]);
     assert_eq!(r.len(), 4);
     assert_eq!(r[0].body, b"1");
@@ -384,10 +387,12 @@ fn pipelined_requests_are_answered_in_order() {
 #[test]
 fn pipelined_bytes_split_into_one_byte_reads_give_the_same_answers() {
     let input = b"GET /count?1 HTTP/1.1\r\n\r\nPUT /m/chunked-ext HTTP/1.1\r\ncontent-length: 3\r\n\r\nabcGET /count?3 HTTP/1.1\r\n\r\n";
-    let (whole, _) = with_default_server(&TestApp, KeepAlive::new(), |e| raw_exchange(e, input));
-    let (bytewise, end) = with_default_server(&TestApp, KeepAlive::new(), |mut e| {
+    let (whole, _) = with_default_server(&TestApp, KeepAlive::new(), async |e| {
+        raw_exchange(e, input).await
+    });
+    let (bytewise, end) = with_default_server(&TestApp, KeepAlive::new(), async |mut e| {
         e.rx.max_read = 1;
-        raw_exchange(e, input)
+        raw_exchange(e, input).await
     });
     assert_eq!(whole, bytewise);
     assert_eq!(split_responses(&whole, &[Method::Get]).len(), 3);
@@ -398,7 +403,7 @@ fn pipelined_bytes_split_into_one_byte_reads_give_the_same_answers() {
 fn max_requests_closes_after_that_many() {
     let input = b"GET /count?1 HTTP/1.1\r\n\r\n".repeat(5);
     let config = KeepAlive::new().max_requests(3);
-    let (out, end) = with_default_server(&TestApp, config, |e| raw_exchange(e, &input));
+    let (out, end) = with_default_server(&TestApp, config, async |e| raw_exchange(e, &input).await);
     assert_eq!(split_responses(&out, &[Method::Get]).len(), 3);
     assert_eq!(end.unwrap(), ServerEnd::MaxRequests);
 }
@@ -406,7 +411,9 @@ fn max_requests_closes_after_that_many() {
 #[test]
 fn connection_close_is_honoured() {
     let input = b"GET /count?1 HTTP/1.1\r\nconnection: keep-alive, Close\r\n\r\nGET /count?2 HTTP/1.1\r\n\r\n";
-    let (out, end) = with_default_server(&TestApp, KeepAlive::new(), |e| raw_exchange(e, input));
+    let (out, end) = with_default_server(&TestApp, KeepAlive::new(), async |e| {
+        raw_exchange(e, input).await
+    });
     assert_eq!(split_responses(&out, &[Method::Get]).len(), 1);
     assert_eq!(end.unwrap(), ServerEnd::CloseRequested);
 }
@@ -428,8 +435,8 @@ fn app_statuses_close_per_design_except_404_409_412() {
         (503, true),
     ] {
         let input = format!("GET /status/{code} HTTP/1.1\r\n\r\nGET /count?2 HTTP/1.1\r\n\r\n");
-        let (out, end) = with_default_server(&TestApp, KeepAlive::new(), |e| {
-            raw_exchange(e, input.as_bytes())
+        let (out, end) = with_default_server(&TestApp, KeepAlive::new(), async |e| {
+            raw_exchange(e, input.as_bytes()).await
         });
         let r = split_responses(&out, &[Method::Get]);
         assert_eq!(r[0].status, code);
@@ -457,7 +464,9 @@ fn app_statuses_close_per_design_except_404_409_412() {
 #[test]
 fn an_app_can_keep_the_connection_after_an_error_status() {
     let input = b"GET /keep/502 HTTP/1.1\r\n\r\nGET /count?2 HTTP/1.1\r\n\r\n";
-    let (out, end) = with_default_server(&TestApp, KeepAlive::new(), |e| raw_exchange(e, input));
+    let (out, end) = with_default_server(&TestApp, KeepAlive::new(), async |e| {
+        raw_exchange(e, input).await
+    });
     let r = split_responses(&out, &[Method::Get]);
     assert_eq!((r.len(), r[0].status, r[1].status), (2, 502, 200));
     assert_eq!(end.unwrap(), ServerEnd::PeerClosed);
@@ -491,8 +500,9 @@ fn bad_requests_get_their_status_then_a_close() {
     ];
     for (name, mut input, status, error) in cases {
         input.extend_from_slice(b"GET /count?9 HTTP/1.1\r\n\r\n");
-        let (out, end) =
-            with_default_server(&TestApp, KeepAlive::new(), |e| raw_exchange(e, &input));
+        let (out, end) = with_default_server(&TestApp, KeepAlive::new(), async |e| {
+            raw_exchange(e, &input).await
+        });
         let r = split_responses(&out, &[Method::Get]);
         assert_eq!(
             r.len(),
@@ -511,7 +521,9 @@ fn a_truncated_body_closes_without_a_response_once_one_was_started() {
     // The body ends early: the handler fails before responding, so the error status
     // is sent; the connection is closed.
     let input = b"PUT /m/bytes HTTP/1.1\r\ncontent-length: 10\r\n\r\nabc";
-    let (out, end) = with_default_server(&TestApp, KeepAlive::new(), |e| raw_exchange(e, input));
+    let (out, end) = with_default_server(&TestApp, KeepAlive::new(), async |e| {
+        raw_exchange(e, input).await
+    });
     let r = split_responses(&out, &[Method::Get]);
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].status, 400);
@@ -522,7 +534,9 @@ fn a_truncated_body_closes_without_a_response_once_one_was_started() {
 fn an_unread_body_is_drained_when_small_and_closes_when_large() {
     let small =
         b"PUT /noread HTTP/1.1\r\ncontent-length: 5\r\n\r\nhelloGET /count?2 HTTP/1.1\r\n\r\n";
-    let (out, end) = with_default_server(&TestApp, KeepAlive::new(), |e| raw_exchange(e, small));
+    let (out, end) = with_default_server(&TestApp, KeepAlive::new(), async |e| {
+        raw_exchange(e, small).await
+    });
     let r = split_responses(&out, &[Method::Get]);
     assert_eq!(r.len(), 2, "drained, never parsed as a request");
     assert_eq!(r[1].body, b"2");
@@ -538,7 +552,7 @@ fn an_unread_body_is_drained_when_small_and_closes_when_large() {
     }
     large.extend_from_slice(b"0\r\n\r\n");
     let config = KeepAlive::new().drain_limit(1000);
-    let (out, end) = with_default_server(&TestApp, config, |e| raw_exchange(e, &large));
+    let (out, end) = with_default_server(&TestApp, config, async |e| raw_exchange(e, &large).await);
     let r = split_responses(&out, &[Method::Get]);
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].body, b"ignored");
@@ -547,7 +561,7 @@ fn an_unread_body_is_drained_when_small_and_closes_when_large() {
 
 #[test]
 fn the_client_refuses_a_new_request_before_the_body_is_read() {
-    let ((), _) = with_default_server(&TestApp, KeepAlive::new(), |end| async move {
+    let ((), _) = with_default_server(&TestApp, KeepAlive::new(), async move |end| {
         let mut c = conn(end);
         let status = c.get("/m/bytes", &[]).await.unwrap().status;
         assert_eq!(status, 200, "the body is left unread");
@@ -562,7 +576,7 @@ fn the_client_refuses_a_new_request_before_the_body_is_read() {
 
 #[test]
 fn a_body_read_error_closes_the_client_connection() {
-    let ((), _) = with_default_server(&TestApp, KeepAlive::new(), |end| async move {
+    let ((), _) = with_default_server(&TestApp, KeepAlive::new(), async move |end| {
         let mut c = conn(end);
         let mut r = c.get("/broken", &[]).await.unwrap();
         let mut buf = [0u8; 64];
@@ -587,76 +601,75 @@ fn ten_mib_streams_through_one_kib_buffers_both_ways() {
         sha_hex(h)
     };
     let want = format!("{N} {expected}");
-    let ((), end) = with_server::<_, _, _, 1024, 1024>(&TestApp, KeepAlive::new(), 8192, |end| {
-        let want = want.clone();
-        let expected = expected.clone();
-        async move {
-            let mut c = Connection::new(end.rx, end.tx, vec![0u8; 1024], vec![0u8; 1024]);
-            let mut piece = [0u8; 1000];
-            // Up, length-framed.
-            let (mut w, response) = c
-                .send(Method::Put, "/upload", &[], Framing::Length(N))
-                .unwrap();
-            let mut i = 0;
-            while i < N {
-                let k = (N - i).min(piece.len() as u64) as usize;
-                for (j, b) in piece[..k].iter_mut().enumerate() {
-                    *b = data_byte(i + j as u64);
+    let ((), end) =
+        with_server::<_, _, 1024, 1024>(&TestApp, KeepAlive::new(), 8192, async move |end| {
+            {
+                let mut c = Connection::new(end.rx, end.tx, vec![0u8; 1024], vec![0u8; 1024]);
+                let mut piece = [0u8; 1000];
+                // Up, length-framed.
+                let (mut w, response) = c
+                    .send(Method::Put, "/upload", &[], Framing::Length(N))
+                    .unwrap();
+                let mut i = 0;
+                while i < N {
+                    let k = (N - i).min(piece.len() as u64) as usize;
+                    for (j, b) in piece[..k].iter_mut().enumerate() {
+                        *b = data_byte(i + j as u64);
+                    }
+                    w.write(&piece[..k]).await.unwrap();
+                    i += k as u64;
                 }
-                w.write(&piece[..k]).await.unwrap();
-                i += k as u64;
-            }
-            w.finish(None).await.unwrap();
-            let mut r = response.receive().await.unwrap();
-            let mut buf = [0u8; 128];
-            let n = r.body.read_to_end(&mut buf).await.unwrap();
-            assert_eq!(std::str::from_utf8(&buf[..n]).unwrap(), want);
+                w.finish(None).await.unwrap();
+                let mut r = response.receive().await.unwrap();
+                let mut buf = [0u8; 128];
+                let n = r.body.read_to_end(&mut buf).await.unwrap();
+                assert_eq!(std::str::from_utf8(&buf[..n]).unwrap(), want);
 
-            // Up, chunked, chunks of varying size.
-            let (mut w, response) = c
-                .send(Method::Post, "/upload", &[], Framing::Chunked)
-                .unwrap();
-            let mut i = 0;
-            let mut c_no = 0u64;
-            while i < N {
-                let size = ((c_no * 331) % 1000 + 1).min(N - i) as usize;
-                for (j, b) in piece[..size].iter_mut().enumerate() {
-                    *b = data_byte(i + j as u64);
+                // Up, chunked, chunks of varying size.
+                let (mut w, response) = c
+                    .send(Method::Post, "/upload", &[], Framing::Chunked)
+                    .unwrap();
+                let mut i = 0;
+                let mut c_no = 0u64;
+                while i < N {
+                    let size = ((c_no * 331) % 1000 + 1).min(N - i) as usize;
+                    for (j, b) in piece[..size].iter_mut().enumerate() {
+                        *b = data_byte(i + j as u64);
+                    }
+                    w.write_chunk(None, &piece[..size]).await.unwrap();
+                    i += size as u64;
+                    c_no += 1;
                 }
-                w.write_chunk(None, &piece[..size]).await.unwrap();
-                i += size as u64;
-                c_no += 1;
-            }
-            w.finish(None).await.unwrap();
-            let mut r = response.receive().await.unwrap();
-            let n = r.body.read_to_end(&mut buf).await.unwrap();
-            assert_eq!(std::str::from_utf8(&buf[..n]).unwrap(), want);
+                w.finish(None).await.unwrap();
+                let mut r = response.receive().await.unwrap();
+                let n = r.body.read_to_end(&mut buf).await.unwrap();
+                assert_eq!(std::str::from_utf8(&buf[..n]).unwrap(), want);
 
-            // Down, length-framed and chunked.
-            for uri in [format!("/download?{N}"), format!("/download-chunked?{N}")] {
-                let mut r = c.get(&uri, &[]).await.unwrap();
-                let mut h = Sha256::new();
-                let mut total = 0;
-                loop {
-                    match r.body.read(&mut piece).await.unwrap() {
-                        0 => break,
-                        n => {
-                            h.update(&piece[..n]);
-                            total += n as u64;
+                // Down, length-framed and chunked.
+                for uri in [format!("/download?{N}"), format!("/download-chunked?{N}")] {
+                    let mut r = c.get(&uri, &[]).await.unwrap();
+                    let mut h = Sha256::new();
+                    let mut total = 0;
+                    loop {
+                        match r.body.read(&mut piece).await.unwrap() {
+                            0 => break,
+                            n => {
+                                h.update(&piece[..n]);
+                                total += n as u64;
+                            }
                         }
                     }
+                    assert_eq!(total, N, "{uri}");
+                    assert_eq!(sha_hex(h), expected, "{uri}");
                 }
-                assert_eq!(total, N, "{uri}");
-                assert_eq!(sha_hex(h), expected, "{uri}");
             }
-        }
-    });
+        });
     assert_eq!(end.unwrap(), ServerEnd::PeerClosed);
 }
 
 #[test]
 fn chunks_larger_than_the_buffer_arrive_in_pieces_with_the_extension_once() {
-    let ((), _) = with_default_server(&TestApp, KeepAlive::new(), |end| async move {
+    let ((), _) = with_default_server(&TestApp, KeepAlive::new(), async move |end| {
         let mut c = conn(end);
         let mut r = c.get("/download-chunked?20000", &[]).await.unwrap();
         let mut buf = [0u8; 1024];
@@ -692,7 +705,7 @@ fn chunks_larger_than_the_buffer_arrive_in_pieces_with_the_extension_once() {
 
 #[test]
 fn the_demo_app_echoes_in_the_same_framing() {
-    let ((), _) = with_default_server(&DemoApp, KeepAlive::new(), |end| async move {
+    let ((), _) = with_default_server(&DemoApp, KeepAlive::new(), async move |end| {
         let mut c = conn(end);
         let mut r = c.put("/echo", &[], b"ping").await.unwrap();
         assert_eq!(r.headers.get("content-length"), Some("4"));
@@ -756,7 +769,7 @@ fn the_demo_app_echoes_in_the_same_framing() {
 
 #[test]
 fn a_head_and_small_body_go_out_in_one_write() {
-    let (writes, _) = with_default_server(&TestApp, KeepAlive::new(), |end| async move {
+    let (writes, _) = with_default_server(&TestApp, KeepAlive::new(), async move |end| {
         let before = end.tx.writes();
         let mut c = conn(end);
         let mut r = c.post("/m/bytes", &[], b"hello").await.unwrap();
@@ -767,7 +780,9 @@ fn a_head_and_small_body_go_out_in_one_write() {
     assert_eq!(writes, 1, "request head and body in one write");
 
     let input = b"GET /m/bytes HTTP/1.1\r\n\r\n";
-    let (_, _) = with_default_server(&TestApp, KeepAlive::new(), |e| raw_exchange(e, input));
+    let (_, _) = with_default_server(&TestApp, KeepAlive::new(), async |e| {
+        raw_exchange(e, input).await
+    });
 }
 
 #[test]
@@ -788,8 +803,8 @@ fn on_connect_can_refuse_before_any_request() {
             responder.send(200, "OK", &[], b"").await
         }
     }
-    let (out, end) = with_default_server(&Refuse, KeepAlive::new(), |e| {
-        raw_exchange(e, b"GET / HTTP/1.1\r\n\r\n")
+    let (out, end) = with_default_server(&Refuse, KeepAlive::new(), async |e| {
+        raw_exchange(e, b"GET / HTTP/1.1\r\n\r\n").await
     });
     assert!(out.is_empty());
     assert_eq!(end.unwrap(), ServerEnd::Refused);
@@ -798,20 +813,23 @@ fn on_connect_can_refuse_before_any_request() {
 #[test]
 fn expect_100_continue_is_answered_before_the_body() {
     let input = b"PUT /m/bytes HTTP/1.1\r\nexpect: 100-continue\r\ncontent-length: 2\r\n\r\nhi";
-    let (out, _) = with_default_server(&TestApp, KeepAlive::new(), |e| raw_exchange(e, input));
+    let (out, _) = with_default_server(&TestApp, KeepAlive::new(), async |e| {
+        raw_exchange(e, input).await
+    });
     assert!(out.starts_with(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"));
 }
 
 #[test]
 fn future_sizes_with_default_buffers() {
-    let (mut a, _b) = degu_tests::pipe::duplex(16);
+    let (mut s1, mut s2) = ([0u8; 16], [0u8; 16]);
+    let mut pipes = Duplex::new(&mut s1, &mut s2);
+    let (mut a, c_end) = pipes.split();
     let mut buffers = degu_core::engine::Buffers::<4096, 2048>::new();
     let mut session = Session::new(degu_core::app::PeerAddr::Unnamed, ());
     let config = KeepAlive::new();
     let serve = degu_core::engine::serve(&mut a, &mut buffers, &DemoApp, &mut session, &config);
     let serve_size = std::mem::size_of_val(&serve);
     drop(serve);
-    let (c_end, _d) = degu_tests::pipe::duplex(16);
     let (mut rb, mut wb) = ([0u8; 4096], [0u8; 2048]);
     let mut c = Connection::new(c_end.rx, c_end.tx, &mut rb[..], &mut wb[..]);
     let get = c.get("/hello", &[]);
@@ -836,7 +854,7 @@ fn a_chunked_body_is_complete_once_its_last_chunk_is_read_at_any_split() {
     // at every position relative to the buffer's end.
     for max_read in 1..=9 {
         for rbuf in [90usize, 96, 101, 110, 128, 160] {
-            let ((), _) = with_default_server(&TestApp, KeepAlive::new(), |mut end| async move {
+            let ((), _) = with_default_server(&TestApp, KeepAlive::new(), async move |mut end| {
                 end.rx.max_read = max_read;
                 let mut c = Connection::new(end.rx, end.tx, vec![0u8; rbuf], vec![0u8; 256]);
                 for _ in 0..3 {
@@ -859,4 +877,82 @@ fn a_chunked_body_is_complete_once_its_last_chunk_is_read_at_any_split() {
             });
         }
     }
+}
+
+/// One record, owned: (method, uri, status, body bytes, micros, error).
+type Owned = (Method, String, u16, u64, u64, Option<Error>);
+
+/// Every record a [`RequestLogger`] made.
+#[derive(Default)]
+struct Records(std::cell::RefCell<Vec<Owned>>);
+
+impl RecordSink for Records {
+    fn record(&self, r: &RequestRecord<'_>) {
+        self.0.borrow_mut().push((
+            r.method,
+            r.uri.to_string(),
+            r.status,
+            r.body_bytes,
+            r.micros,
+            r.error,
+        ));
+    }
+}
+
+/// A clock that advances 100 µs per reading.
+#[derive(Default)]
+struct Ticks(std::cell::Cell<u64>);
+
+impl Clock for Ticks {
+    fn now_micros(&self) -> u64 {
+        self.0.replace(self.0.get() + 100)
+    }
+}
+
+#[test]
+fn sent_tells_a_request_logger_the_status_and_body_bytes_of_every_body_kind() {
+    let logged = RequestLogger::new(TestApp, Ticks::default()).with_sink(Records::default());
+    let ((), end) = with_default_server(&logged, KeepAlive::new(), async move |end| {
+        let mut c = conn(end);
+        let mut buf = [0u8; 256];
+        for uri in ["/m/none", "/m/bytes", "/m/stream", "/m/chunked-ext"] {
+            let mut r = c.get(uri, &[]).await.unwrap();
+            r.body.read_to_end(&mut buf).await.unwrap();
+            let mut r = c.head(uri, &[]).await.unwrap();
+            assert_eq!(r.body.read(&mut buf).await.unwrap(), 0);
+        }
+        let mut r = c.get("/status/404", &[]).await.unwrap();
+        r.body.read_to_end(&mut buf).await.unwrap();
+        let mut r = c.get("/download?100000", &[]).await.unwrap();
+        while r.body.read(&mut buf).await.unwrap() > 0 {}
+        // A handler error before any byte: the engine answers 500 and closes.
+        let r = c.get("/fail", &[]).await.unwrap();
+        assert_eq!(r.status, 500);
+    });
+    assert!(end.is_err());
+    let body = RESPONSE.len() as u64;
+    let want: Vec<(Method, &str, u16, u64)> = vec![
+        (Method::Get, "/m/none", 200, 0),
+        (Method::Head, "/m/none", 200, 0),
+        (Method::Get, "/m/bytes", 200, body),
+        (Method::Head, "/m/bytes", 200, 0),
+        (Method::Get, "/m/stream", 200, body),
+        (Method::Head, "/m/stream", 200, 0),
+        // Chunk data only: "resp" + "onse " + "body".
+        (Method::Get, "/m/chunked-ext", 200, 13),
+        (Method::Head, "/m/chunked-ext", 200, 0),
+        (Method::Get, "/status/404", 404, 0),
+        (Method::Get, "/download?100000", 200, 100_000),
+        (Method::Get, "/fail", 500, 0),
+    ];
+    let records = logged.sink().0.borrow();
+    let got: Vec<(Method, &str, u16, u64)> = records
+        .iter()
+        .map(|r| (r.0, r.1.as_str(), r.2, r.3))
+        .collect();
+    assert_eq!(got, want);
+    assert!(records.iter().all(|r| r.4 == 100), "one tick per request");
+    let errors: Vec<_> = records.iter().map(|r| r.5).collect();
+    assert_eq!(errors.last(), Some(&Some(Error::App)));
+    assert!(errors[..errors.len() - 1].iter().all(Option::is_none));
 }

@@ -12,9 +12,9 @@
 use degu_core::Method;
 use degu_core::app::{PeerAddr, Session};
 use degu_core::engine::{Buffers, Connection, KeepAlive, ServerEnd, serve};
+use degu_core::testing::Duplex;
 use degu_core::{ChunkExt, Framing};
 use degu_examples::demo::DemoApp;
-use degu_tests::pipe::duplex;
 use densa_alloc::{CountingAllocator, measure};
 
 #[global_allocator]
@@ -24,7 +24,9 @@ static ALLOCATOR: CountingAllocator = CountingAllocator::system();
 fn a_thousand_cycles_allocate_nothing() {
     // Warm the executor's thread-local waker up outside the measured window.
     futures::executor::block_on(async {});
-    let (mut server_end, client_end) = duplex(64 * 1024);
+    let (mut there, mut back) = (vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
+    let mut pipes = Duplex::new(&mut there, &mut back);
+    let (mut server_end, client_end) = pipes.split();
     let mut rbuf = [0u8; 4096];
     let mut wbuf = [0u8; 2048];
     let mut buffers = Buffers::<4096, 2048>::new();

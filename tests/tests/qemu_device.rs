@@ -1,6 +1,8 @@
 //! The same app on a device and on a host: `DemoApp` served by the firmware in QEMU
 //! (`firmware/qemu-device`, degu-embassy over embassy-net on an emulated Cortex-M) must
 //! answer every request byte for byte as `degu-std`'s `TempServer` does.
+//! That includes the JSON routes (`GET /status`, `POST /led`: serde-json-core, no
+//! allocator, on both).
 //!
 //! Then a 1 MiB chunked upload to the device's `/echo` from degu's client must come back
 //! byte for byte (SHA-256).
@@ -285,6 +287,51 @@ fn cases() -> Vec<Case> {
                 assert!(r.ends_with(
                     b"7;i=0\r\nchunk 0\r\n7;i=1\r\nchunk 1\r\n7;i=2\r\nchunk 2\r\n0\r\n\r\n"
                 ));
+            },
+        },
+        Case {
+            name: "GET /status (JSON, serde-json-core)",
+            run: |a| {
+                exchange(
+                    a,
+                    b"GET /status HTTP/1.1\r\n\r\nGET /status HTTP/1.1\r\nconnection: close\r\n\r\n",
+                )
+            },
+            check: |r| {
+                assert_starts(r, "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n");
+                let first = br#"{"app":"degu-demo","version":"0.1.0","requests":0}"#;
+                let second = br#"{"app":"degu-demo","version":"0.1.0","requests":1}"#;
+                assert_eq!(count(r, first), 1);
+                assert!(r.ends_with(second));
+            },
+        },
+        Case {
+            name: "POST /led (JSON body parsed into a bounded buffer)",
+            run: |a| {
+                exchange(
+                    a,
+                    b"POST /led HTTP/1.1\r\ncontent-length: 34\r\nconnection: close\r\n\r\n\
+                      { \"brightness\": 40, \"on\": true }  ",
+                )
+            },
+            check: |r| {
+                assert_starts(r, "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n");
+                assert!(r.ends_with(br#"{"on":true,"brightness":40}"#));
+            },
+        },
+        Case {
+            name: "POST /led, bad JSON (400 with a JSON error)",
+            run: |a| {
+                exchange(
+                    a,
+                    b"POST /led HTTP/1.1\r\ncontent-length: 8\r\n\r\n{\"on\":1}",
+                )
+            },
+            check: |r| {
+                assert_starts(r, "HTTP/1.1 400 Bad Request\r\n");
+                assert!(
+                    r.ends_with(br#"{"error":"expected {\"on\":bool,\"brightness\":0..=100}"}"#)
+                );
             },
         },
         Case {

@@ -99,6 +99,29 @@ pub enum PeerAddr {
     Unnamed,
 }
 
+/// As a log line shows it: `127.0.0.1:40000`, `[::1%2]:8080`, a path, `@name` for an
+/// abstract name (bytes outside printable ASCII as `\xNN`), `-` when unnamed.
+impl core::fmt::Display for PeerAddr {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            PeerAddr::Ip(a) => write!(f, "{a}"),
+            PeerAddr::UnixPath(p) => f.write_str(p),
+            PeerAddr::UnixAbstract(name) => {
+                f.write_str("@")?;
+                for &b in name {
+                    if b.is_ascii_graphic() {
+                        write!(f, "{}", b as char)?;
+                    } else {
+                        write!(f, "\\x{b:02x}")?;
+                    }
+                }
+                Ok(())
+            }
+            PeerAddr::Unnamed => f.write_str("-"),
+        }
+    }
+}
+
 /// The peer process of an AF_UNIX connection, as the kernel reports it (SO_PEERCRED).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

@@ -34,6 +34,11 @@ pub trait BaseHeaders {
         &self,
         f: impl FnOnce(&[Header<'_>]) -> Result<T, RenderError>,
     ) -> Result<T, RenderError>;
+
+    /// Called once as each request starts, before its head is rendered: the client's
+    /// per-request set-up besides headers (degu-std starts its whole-request deadline
+    /// here, since the engine reads no clock). Does nothing by default.
+    fn on_request(&self) {}
 }
 
 impl BaseHeaders for () {
@@ -231,6 +236,7 @@ impl<R: Read, W: Write, B: AsMut<[u8]>, H: BaseHeaders> Connection<R, W, B, H> {
         framing: Framing,
     ) -> Result<(RequestBody<'_, W>, PendingResponse<'_, R>), Error> {
         self.begin()?;
+        self.base.on_request();
         let target = Target::split(uri);
         let base = &self.base;
         let out = Out::new(

@@ -80,10 +80,10 @@ pub enum ServerEnd {
     BodyNotRead,
 }
 
-/// Proof that a response was sent; only a [`Responder`] (or the writers it turns into)
-/// can make one.
-#[must_use = "return the Sent from your handler"]
-#[derive(Debug)]
+/// Proof that a response was sent, with what was sent: its status and the body bytes
+/// that went out. Only a [`Responder`] (or the [`ResponseBody`] it turns into) can make
+/// one, so a wrapping app (a request logger, metrics) that gets it back from the app it
+/// wraps learns what that app really sent.
 ///
 /// `'r` is the lifetime of the [`Responder`] that made it, and `Sent` is invariant in it:
 /// a handler, generic over `'r`, can return only the `Sent` of the responder it was given,
@@ -115,8 +115,26 @@ pub enum ServerEnd {
 /// ```compile_fail
 /// let sent: degu_core::app::Sent<'static> = degu_core::app::Sent { _brand: core::marker::PhantomData };
 /// ```
+#[must_use = "return the Sent from your handler"]
+#[derive(Debug)]
 pub struct Sent<'r> {
+    status: u16,
+    body_bytes: u64,
     _brand: PhantomData<fn(&'r ()) -> &'r ()>,
+}
+
+impl Sent<'_> {
+    /// The response's status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// Body data bytes written to the connection: the content of a length body or of
+    /// every chunk, without heads or chunk framing; 0 for a response to HEAD, which
+    /// declares a body but never sends it.
+    pub fn body_bytes(&self) -> u64 {
+        self.body_bytes
+    }
 }
 
 /// The response side of one request: a typestate consumed by sending.
@@ -192,7 +210,7 @@ impl<'r, W: Write> Responder<'r, W> {
             out.data(body).await?;
         }
         out.finish().await?;
-        Ok(sent(&mut out))
+        Ok(sent(&mut out, status))
     }
 
     /// Start a response whose body of exactly `length` bytes is written in pieces.
@@ -233,6 +251,7 @@ impl<'r, W: Write> Responder<'r, W> {
         let out = self.out(status, reason, headers, framing)?;
         Ok(ResponseBody {
             body: BodyWriter::new(out),
+            status,
         })
     }
 }
@@ -242,9 +261,11 @@ fn bodiless(status: u16) -> bool {
 }
 
 /// The one place a [`Sent`] is made: the response went out whole.
-fn sent<'r, W: Write>(out: &mut Out<'r, W>) -> Sent<'r> {
+fn sent<'r, W: Write>(out: &mut Out<'r, W>, status: u16) -> Sent<'r> {
     out.complete();
     Sent {
+        status,
+        body_bytes: out.body_bytes(),
         _brand: PhantomData,
     }
 }
@@ -253,6 +274,7 @@ fn sent<'r, W: Write>(out: &mut Out<'r, W>) -> Sent<'r> {
 /// [`ResponseBody::finish`] gives the [`Sent`] a handler returns.
 pub struct ResponseBody<'r, W> {
     body: BodyWriter<'r, W>,
+    status: u16,
 }
 
 impl<'r, W: Write> ResponseBody<'r, W> {
@@ -260,7 +282,7 @@ impl<'r, W: Write> ResponseBody<'r, W> {
     /// length body, where fewer bytes than declared is an error), then flush.
     pub async fn finish(mut self, last: Option<ChunkExt<'_>>) -> Result<Sent<'r>, Error> {
         self.body.end(last).await?;
-        Ok(sent(&mut self.body.out))
+        Ok(sent(&mut self.body.out, self.status))
     }
 }
 

@@ -53,6 +53,10 @@ pub(crate) struct Out<'a, W> {
     /// The message's progress, moved to [`Progress::Started`] when a byte is handed to
     /// the stream (servers track it; clients need not).
     progress: Option<&'a mut Progress>,
+    /// Body data bytes of a response written through [`Out::data`] (none for a
+    /// response to HEAD): what a [`Sent`](super::Sent) reports once the message is
+    /// flushed. A client's request body is not counted.
+    body_bytes: u64,
 }
 
 impl<'a, W: Write> Out<'a, W> {
@@ -74,6 +78,7 @@ impl<'a, W: Write> Out<'a, W> {
             framing,
             discard_body,
             progress: None,
+            body_bytes: 0,
         })
     }
 
@@ -81,6 +86,11 @@ impl<'a, W: Write> Out<'a, W> {
     pub(crate) fn track(mut self, progress: &'a mut Progress) -> Self {
         self.progress = Some(progress);
         self
+    }
+
+    /// Body data bytes sent so far (framing bytes not counted).
+    pub(crate) fn body_bytes(&self) -> u64 {
+        self.body_bytes
     }
 
     /// The message went out whole: its tracked progress becomes [`Progress::Complete`].
@@ -156,6 +166,9 @@ impl<'a, W: Write> Out<'a, W> {
     pub(crate) async fn data(&mut self, data: &[u8]) -> Result<(), Error> {
         self.encoder.data(data.len())?;
         self.put(data).await?;
+        if !self.discard_body {
+            self.body_bytes += data.len() as u64;
+        }
         if self.encoder.chunk_complete() {
             self.end_chunk().await?;
         }

@@ -1,6 +1,7 @@
 //! `demo-server [--address ADDR] [--workers N] [--max-connections N] [--files DIR]
-//! [--cert F --key F (--ca F | --allow-anonymous)]`: serve the demo app until SIGINT or
-//! SIGTERM, then shut down gracefully. With `--files DIR` it also serves the files under
+//! [--cert F --key F (--ca F | --allow-anonymous)] [-q]`: serve the demo app until SIGINT or
+//! SIGTERM, then shut down gracefully, logging one line per request to stderr (`-q`
+//! silences them). With `--files DIR` it also serves the files under
 //! DIR at `/files/` (degu-std's `FilesApp`: byte ranges, no listings). With `--cert` and
 //! `--key` it serves TLS and requires client certificates signed by `--ca`, unless
 //! `--allow-anonymous` is given.
@@ -24,7 +25,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: demo-server [--address ADDR] [--workers N] [--max-connections N]
-                   [--files DIR] [--cert FILE --key FILE (--ca FILE | --allow-anonymous)]
+                   [--files DIR] [--cert FILE --key FILE (--ca FILE | --allow-anonymous)] [-q]
        demo-server --attach GATEWAY [--ca FILE --cert FILE --key FILE --server-name NAME]
                    [--name NAME] [--attachments N] [--files DIR]";
 
@@ -36,7 +37,7 @@ until SIGINT or SIGTERM, then shut down gracefully; with --files, also a directo
 files at /files/. The first line on stdout is `listening on <bound address>`.
 
 usage: demo-server [--address ADDR] [--workers N] [--max-connections N]
-                   [--files DIR] [--cert FILE --key FILE (--ca FILE | --allow-anonymous)]
+                   [--files DIR] [--cert FILE --key FILE (--ca FILE | --allow-anonymous)] [-q]
        demo-server --attach GATEWAY [--ca FILE --cert FILE --key FILE --server-name NAME]
                    [--name NAME] [--attachments N] [--files DIR]
 
@@ -62,6 +63,8 @@ options:
                            e.g. demo-server --cert server.pem --key server.key --ca ca.pem
   --allow-anonymous        TLS without client certificates (instead of --ca)
                            e.g. demo-server --cert server.pem --key server.key --allow-anonymous
+  -q, --quiet              no request log lines on stderr
+                           e.g. demo-server --quiet
   --attach GATEWAY         no listener: dial the gateway's attach address and serve the app
                            over that link (a device behind NAT); with TLS, --cert/--key
                            are the device's identity (its name is the certificate's
@@ -80,7 +83,9 @@ options:
   -V, --version            print the version
                            e.g. demo-server --version
 
-Log lines go to stderr; RUST_LOG=debug shows them all.
+Each request logs one line to stderr: peer, method and URI, status, body bytes sent and
+duration (`127.0.0.1:41234 \"GET /hello\" 200 12 85us`); -q silences them. Other log
+lines go to stderr too; RUST_LOG=debug shows them all.
 "
 );
 
@@ -88,6 +93,7 @@ struct Args {
     address: Address,
     config: ServerConfig,
     files: Option<PathBuf>,
+    quiet: bool,
     attach: Option<DeviceConfig>,
 }
 
@@ -126,6 +132,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
     let mut parser = lexopt::Parser::from_env();
     let (mut cert, mut key, mut ca, mut anonymous) = (None, None, None, false);
     let mut files = None;
+    let mut quiet = false;
     let (mut attach, mut server_name, mut name) = (None::<Address>, None, None);
     let mut attachments = DEFAULT_ATTACHMENTS;
     while let Some(arg) = parser.next()? {
@@ -134,6 +141,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             Long("key") => key = Some(PathBuf::from(parser.value()?)),
             Long("ca") => ca = Some(PathBuf::from(parser.value()?)),
             Long("allow-anonymous") => anonymous = true,
+            Long("quiet") | Short('q') => quiet = true,
             Long("files") => files = Some(PathBuf::from(parser.value()?)),
             Long("attach") => {
                 let v = parser.value()?.string()?;
@@ -186,6 +194,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             address,
             config,
             files,
+            quiet,
             attach: Some(device),
         });
     }
@@ -203,6 +212,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
         address,
         config,
         files,
+        quiet,
         attach: None,
     })
 }
@@ -233,10 +243,6 @@ fn attach_until_signal(app: Served, device: DeviceConfig) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {
@@ -244,6 +250,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    degu_examples::cli::init_logging(args.quiet);
     let args_tls = args.config.tls.is_some();
     let scheme = if args_tls { "tls" } else { "plain" };
     let files = match &args.files {

@@ -1,5 +1,5 @@
 //! `gateway --address ADDR --device NAME=ADDRESS ... [--devices FILE] [--timeout SECS]
-//! [--tls] [--ca F] [--cert F --key F] [--server-name NAME]`: put devices behind one
+//! [--tls] [--ca F] [--cert F --key F] [--server-name NAME] [-q]`: put devices behind one
 //! address. `/device/<NAME>/<path>` is forwarded as `/<path>` to the device registered as
 //! NAME; bodies stream both ways with chunk boundaries and extensions kept; an
 //! unreachable device is 502, a silent one 504 after `--timeout` seconds (default 30).
@@ -29,7 +29,7 @@ use std::time::Duration;
 const USAGE: &str = "usage: gateway --address ADDR --device NAME=ADDRESS ... [--devices FILE] \
 [--timeout SECS] [--workers N] [--tls] [--ca FILE] [--cert FILE --key FILE] [--server-name NAME] \
 [--attach ADDR [--allow-anonymous]] [--listen-cert FILE --listen-key FILE \
-(--listen-ca FILE | --listen-allow-anonymous)] [--allow CLIENT=DEVICE,...] [--policy FILE]";
+(--listen-ca FILE | --listen-allow-anonymous)] [--allow CLIENT=DEVICE,...] [--policy FILE] [-q]";
 
 const HELP: &str = concat!(
     "gateway ",
@@ -37,14 +37,15 @@ const HELP: &str = concat!(
     ": put devices behind one address. /device/NAME/<path> is forwarded as
 /<path> to the device registered as NAME; bodies stream both ways with chunk boundaries
 and extensions kept; an unreachable device is 502, a silent one 504. The first line on
-stdout is `listening on <bound address>`; SIGINT or SIGTERM stop it gracefully.
+stdout is `listening on <bound address>`; each request logs one line to stderr (-q
+silences them); SIGINT or SIGTERM stop it gracefully.
 
 usage: gateway --address ADDR --device NAME=ADDRESS ... [--devices FILE] [--timeout SECS]
                [--workers N] [--tls] [--ca FILE] [--cert FILE --key FILE]
                [--server-name NAME] [--attach ADDR [--allow-anonymous]]
                [--listen-cert FILE --listen-key FILE
                 (--listen-ca FILE | --listen-allow-anonymous)]
-               [--allow CLIENT=DEVICE[,DEVICE...]] [--policy FILE]
+               [--allow CLIENT=DEVICE[,DEVICE...]] [--policy FILE] [-q]
 
 options:
   -a, --address ADDR       where to listen (default 127.0.0.1:8080): IPv4, [IPv6] with an
@@ -71,6 +72,8 @@ options:
   --server-name NAME       the name the devices' certificates must carry (needed for
                            AF_UNIX and IP addresses without it in the certificate)
                            e.g. gateway --device dev=/tmp/device.sock --ca ca.pem --server-name device.local
+  -q, --quiet              no request log lines on stderr
+                           e.g. gateway --device dev=/tmp/device.sock --quiet
   --attach ADDR            also accept devices that dial in (behind NAT) on ADDR; they
                            attach over TLS as their certificate's common name: --cert and
                            --key are the gateway's identity, --ca the CA the devices'
@@ -109,6 +112,7 @@ struct Args {
     timeout: Duration,
     workers: usize,
     tls: Option<TlsClientConfig>,
+    quiet: bool,
     attach: Option<(Address, AttachConfig)>,
     listen_tls: Option<TlsServerConfig>,
     policy: Option<DevicePolicy>,
@@ -142,6 +146,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
     let mut devices = Vec::new();
     let mut timeout = Duration::from_secs(30);
     let mut workers = 1;
+    let mut quiet = false;
     let mut tls = degu_examples::cli::TlsOptions::default();
     let (mut attach, mut anonymous) = (None::<Address>, false);
     let (mut listen_cert, mut listen_key, mut listen_ca) = (None, None, None);
@@ -198,6 +203,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             }
             Long("timeout") => timeout = Duration::from_secs_f64(parser.value()?.parse()?),
             Long("workers") => workers = parser.value()?.parse()?,
+            Long("quiet") | Short('q') => quiet = true,
             Long("help") | Short('h') => {
                 print!("{HELP}");
                 std::process::exit(0);
@@ -235,6 +241,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
         timeout,
         workers,
         tls,
+        quiet,
         attach,
         listen_tls,
         policy,
@@ -242,10 +249,6 @@ fn parse_args() -> Result<Args, lexopt::Error> {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {
@@ -253,6 +256,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    degu_examples::cli::init_logging(args.quiet);
     let mut app = GatewayApp::new();
     for (name, address) in &args.devices {
         let mut config = ClientConfig::for_address(address);

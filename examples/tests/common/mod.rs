@@ -22,10 +22,15 @@ use std::process::{Child, Command, Stdio};
 
 /// Start `bin` with `args` and read its first stdout line, `listening on <address>`.
 pub fn spawn_listening(bin: &str, args: &[String]) -> (Child, Address) {
+    spawn_listening_with(bin, args, Stdio::null())
+}
+
+/// [`spawn_listening`] with the child's stderr going to `stderr`.
+pub fn spawn_listening_with(bin: &str, args: &[String], stderr: Stdio) -> (Child, Address) {
     let mut child = Command::new(bin)
         .args(args)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let mut line = String::new();

@@ -13,11 +13,15 @@
 //!   set-up.
 //!
 //! Log (defmt over RTT, shown by `probe-rs run`): the MAC address, the DHCP address and
-//! `listening on http://A.B.C.D:80/`, then one line per connection.
+//! `listening on http://A.B.C.D:80/`, then one line per request (degu-core's
+//! `RequestLogger`: peer, method and URI, status, body bytes sent, duration) and one per
+//! connection.
 #![no_std]
 #![no_main]
 
 use defmt::{info, warn};
+use degu_core::logger::RequestLogger;
+use degu_embassy::EmbassyClock;
 use degu_embassy::{LogEvents, PoolState, ServeConfig};
 use degu_examples::demo::DemoApp;
 use embassy_executor::Spawner;
@@ -37,6 +41,10 @@ const PORT: u16 = 80;
 const SOCKET_BUFFER: usize = 4096;
 
 static CONFIG: ServeConfig = ServeConfig::new();
+
+/// The demo app, each request logged through `defmt` (peer, method, URI, status, body
+/// bytes sent, duration).
+static APP: RequestLogger<DemoApp, EmbassyClock> = RequestLogger::new(DemoApp, EmbassyClock);
 
 bind_interrupts!(struct Irqs {
     ETH => eth::InterruptHandler;
@@ -141,6 +149,5 @@ async fn net_task(mut runner: Runner<'static, Device>) -> ! {
 /// Every socket of the pool, in this one task.
 #[embassy_executor::task]
 async fn server(stack: Stack<'static>, pool: &'static mut Pool) -> ! {
-    pool.run_with(stack, PORT, &DemoApp, &CONFIG, &LogEvents)
-        .await
+    pool.run_with(stack, PORT, &APP, &CONFIG, &LogEvents).await
 }
