@@ -164,40 +164,78 @@ fn connect(address: &str) -> Result<Box<dyn Stream>, BoxError> {
     }
 }
 
-/// `n` sequential round trips on `s`; the first answer is checked byte for byte.
-fn round_trips(
-    s: &mut dyn Stream,
-    n: usize,
-    request: &[u8],
-    expected: &[u8],
-) -> Result<(), BoxError> {
-    let mut buf = [0u8; MESSAGE_LEN];
-    for i in 0..n {
-        s.write_all(request)?;
-        s.read_exact(&mut buf)?;
-        if i == 0 && buf[..] != *expected {
-            return Err(format!("unexpected answer: {:?}", String::from_utf8_lossy(&buf)).into());
-        }
-    }
-    Ok(())
+/// A client connection that reconnects when the server closes it: degu-std closes a
+/// connection after `max_requests` (1000 by default, as the Python original), hyper
+/// never does, so the reconnections are counted and printed.
+struct Conn<'a> {
+    address: &'a str,
+    stream: Box<dyn Stream>,
+    reconnects: usize,
 }
 
-/// One round: connect, warm up, time `requests` round trips. Round trips/s and the
-/// server's CPU seconds per round trip.
+impl<'a> Conn<'a> {
+    fn new(address: &'a str) -> Result<Self, BoxError> {
+        Ok(Conn {
+            address,
+            stream: connect(address)?,
+            reconnects: 0,
+        })
+    }
+
+    /// One round trip; on a connection the server closed, one more on a new connection.
+    fn round_trip(&mut self, request: &[u8], buf: &mut [u8; MESSAGE_LEN]) -> Result<(), BoxError> {
+        let once = |s: &mut dyn Stream, buf: &mut [u8; MESSAGE_LEN]| {
+            s.write_all(request)?;
+            s.read_exact(buf)
+        };
+        if let Err(e) = once(&mut *self.stream, buf) {
+            use std::io::ErrorKind::{BrokenPipe, ConnectionReset, UnexpectedEof};
+            if !matches!(e.kind(), UnexpectedEof | BrokenPipe | ConnectionReset) {
+                return Err(e.into());
+            }
+            self.stream = connect(self.address)?;
+            self.reconnects += 1;
+            once(&mut *self.stream, buf)?;
+        }
+        Ok(())
+    }
+
+    /// `n` sequential round trips; the first answer is checked byte for byte.
+    fn round_trips(&mut self, n: usize, request: &[u8], expected: &[u8]) -> Result<(), BoxError> {
+        let mut buf = [0u8; MESSAGE_LEN];
+        for i in 0..n {
+            self.round_trip(request, &mut buf)?;
+            if i == 0 && buf[..] != *expected {
+                return Err(
+                    format!("unexpected answer: {:?}", String::from_utf8_lossy(&buf)).into(),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One round: connect, warm up, time `requests` round trips. Round trips/s, the
+/// server's CPU seconds per round trip, and the reconnections the timed part needed.
 fn round(
     server: &Server,
     args: &Args,
     request: &[u8],
     expected: &[u8],
-) -> Result<(f64, f64), BoxError> {
-    let mut s = connect(&server.address)?;
-    round_trips(&mut *s, args.warmup, request, expected)?;
+) -> Result<(f64, f64, usize), BoxError> {
+    let mut c = Conn::new(&server.address)?;
+    c.round_trips(args.warmup, request, expected)?;
+    c.reconnects = 0;
     let ticks = server.cpu_ticks()?;
     let started = Instant::now();
-    round_trips(&mut *s, args.requests, request, expected)?;
+    c.round_trips(args.requests, request, expected)?;
     let took = started.elapsed().as_secs_f64();
     let cpu = (server.cpu_ticks()? - ticks) as f64 / ticks_per_second();
-    Ok((args.requests as f64 / took, cpu / args.requests as f64))
+    Ok((
+        args.requests as f64 / took,
+        cpu / args.requests as f64,
+        c.reconnects,
+    ))
 }
 
 fn ticks_per_second() -> f64 {
@@ -284,14 +322,16 @@ fn run(args: &Args) -> Result<(), BoxError> {
         ];
         let mut rate = [Vec::new(), Vec::new()];
         let mut cpu = [Vec::new(), Vec::new()];
+        let mut reconnects = [0, 0];
         for r in 0..args.rounds {
             // ABBA: degu, hyper, hyper, degu, ...
             let order = if r % 2 == 0 { [0, 1] } else { [1, 0] };
             for i in order {
-                let (rt, c) = round(&servers[i], args, &request, &expected)
+                let (rt, c, n) = round(&servers[i], args, &request, &expected)
                     .map_err(|e| format!("{} over {}: {e}", servers[i].name, t.name()))?;
                 rate[i].push(rt);
                 cpu[i].push(c);
+                reconnects[i] += n;
             }
         }
         let [degu_rate, hyper_rate] = rate.map(median);
@@ -306,6 +346,12 @@ fn run(args: &Args) -> Result<(), BoxError> {
             hyper_cpu * 1e6,
             hyper_cpu / degu_cpu,
         );
+        if reconnects != [0, 0] {
+            println!(
+                "       (reconnections in the timed parts: degu {}, hyper {})",
+                reconnects[0], reconnects[1]
+            );
+        }
     }
     println!(
         "rt/s ratio: degu's over hyper's (higher: degu faster); µs: server CPU per round trip, \
