@@ -2,7 +2,7 @@
 //! [--warmup N] [--pin CPU] [--workers N]`: the servers alone, as the binaries users run,
 //! measured from outside.
 //!
-//! Starts the `demo-server` binary and `hyper-hello` (hyper 1.x, the same answers, the
+//! Starts the `demo-server` binary (with `-q`: no request log lines) and `hyper-hello` (hyper 1.x, the same answers, the
 //! `date` header off) as separate processes with the same number of worker threads, and
 //! drives each from this process with a raw blocking client: one connection, the Python
 //! original's benchmark exchange (a 108-byte body each way, 148 bytes on the wire) as
@@ -111,9 +111,11 @@ impl Server {
         exe: &Path,
         address: &str,
         workers: usize,
+        extra: &[&str],
     ) -> Result<Self, BoxError> {
         let mut child = Command::new(exe)
             .args(["--address", address, "--workers", &workers.to_string()])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -317,8 +319,9 @@ fn run(args: &Args) -> Result<(), BoxError> {
             Transport::Inet6 => "[::1]:0".to_string(),
         };
         let servers = [
-            Server::start("degu", &demo, &address("degu"), args.workers)?,
-            Server::start("hyper", &hyper, &address("hyper"), args.workers)?,
+            // -q: no request log lines (hyper-hello writes none either).
+            Server::start("degu", &demo, &address("degu"), args.workers, &["-q"])?,
+            Server::start("hyper", &hyper, &address("hyper"), args.workers, &[])?,
         ];
         let mut rate = [Vec::new(), Vec::new()];
         let mut cpu = [Vec::new(), Vec::new()];
