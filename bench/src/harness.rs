@@ -359,6 +359,15 @@ where
     rt.block_on(async { tokio::spawn(fut).await? })
 }
 
+/// Pin this thread, and so every thread and process it starts later, to `cpu`.
+pub fn pin(cpu: usize) -> Result<(), BoxError> {
+    use nix::sched::{CpuSet, sched_setaffinity};
+    let mut set = CpuSet::new();
+    set.set(cpu)?;
+    sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)?;
+    Ok(())
+}
+
 /// The median of `values` (the mean of the middle two for an even count); NaN if empty.
 pub fn median(values: &[f64]) -> f64 {
     let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();

@@ -52,6 +52,23 @@ impl RawStream {
     }
 }
 
+/// A raw client's own exchanges (the server benchmark's HTTP round trips).
+impl Read for RawStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io().read(buf)
+    }
+}
+
+impl Write for RawStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.io().write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.io().flush()
+    }
+}
+
 trait ReadWrite: Read + Write {}
 impl<T: Read + Write> ReadWrite for T {}
 

@@ -14,7 +14,7 @@
 //! --rounds 1`.
 
 use degu_bench::BoxError;
-use degu_bench::harness::{Measurement, Servers, System, Transport, median};
+use degu_bench::harness::{Measurement, Servers, System, Transport, median, pin};
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -259,15 +259,6 @@ fn report(args: &Args, results: &Results) {
     println!(
         "CPU ratios are round trips per CPU-second, degu's over the other's (higher: degu leaner)."
     );
-}
-
-/// Pin this thread, and so every thread it starts later, to `cpu`.
-fn pin(cpu: usize) -> Result<(), BoxError> {
-    use nix::sched::{CpuSet, sched_setaffinity};
-    let mut set = CpuSet::new();
-    set.set(cpu)?;
-    sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)?;
-    Ok(())
 }
 
 fn run(args: &Args) -> Result<(), BoxError> {

@@ -18,10 +18,10 @@
 //! the ratio hyper/degu (higher: degu leaner).
 
 use degu_bench::BoxError;
+use degu_bench::harness::{median, pin};
+use degu_bench::raw::{RawStream, RawTarget};
 use degu_bench::workload::{BODY_LEN, MESSAGE_LEN, PING};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
@@ -153,51 +153,48 @@ impl Drop for Server {
     }
 }
 
-trait Stream: Read + Write {}
-impl<T: Read + Write> Stream for T {}
-
-fn connect(address: &str) -> Result<Box<dyn Stream>, BoxError> {
-    if address.starts_with('/') {
-        Ok(Box::new(UnixStream::connect(address)?))
+/// Where `address` (as the servers print it) is reached: a path is AF_UNIX.
+fn target(address: &str) -> Result<RawTarget, BoxError> {
+    Ok(if address.starts_with('/') {
+        RawTarget::Unix(address.into())
     } else {
-        let s = TcpStream::connect(address)?;
-        s.set_nodelay(true)?;
-        Ok(Box::new(s))
-    }
+        RawTarget::Tcp(address.parse()?)
+    })
 }
 
 /// A client connection that reconnects when the server closes it: degu-std closes a
 /// connection after `max_requests` (1000 by default, as the Python original), hyper
 /// never does, so the reconnections are counted and printed.
-struct Conn<'a> {
-    address: &'a str,
-    stream: Box<dyn Stream>,
+struct Conn {
+    target: RawTarget,
+    stream: RawStream,
     reconnects: usize,
 }
 
-impl<'a> Conn<'a> {
-    fn new(address: &'a str) -> Result<Self, BoxError> {
+impl Conn {
+    fn new(address: &str) -> Result<Self, BoxError> {
+        let target = target(address)?;
         Ok(Conn {
-            address,
-            stream: connect(address)?,
+            stream: RawStream::connect(&target)?,
+            target,
             reconnects: 0,
         })
     }
 
     /// One round trip; on a connection the server closed, one more on a new connection.
     fn round_trip(&mut self, request: &[u8], buf: &mut [u8; MESSAGE_LEN]) -> Result<(), BoxError> {
-        let once = |s: &mut dyn Stream, buf: &mut [u8; MESSAGE_LEN]| {
+        let once = |s: &mut RawStream, buf: &mut [u8; MESSAGE_LEN]| {
             s.write_all(request)?;
             s.read_exact(buf)
         };
-        if let Err(e) = once(&mut *self.stream, buf) {
+        if let Err(e) = once(&mut self.stream, buf) {
             use std::io::ErrorKind::{BrokenPipe, ConnectionReset, UnexpectedEof};
             if !matches!(e.kind(), UnexpectedEof | BrokenPipe | ConnectionReset) {
                 return Err(e.into());
             }
-            self.stream = connect(self.address)?;
+            self.stream = RawStream::connect(&self.target)?;
             self.reconnects += 1;
-            once(&mut *self.stream, buf)?;
+            once(&mut self.stream, buf)?;
         }
         Ok(())
     }
@@ -245,27 +242,6 @@ fn ticks_per_second() -> f64 {
         .ok()
         .flatten()
         .map_or(100.0, |t| t as f64)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
-fn pin(cpu: usize) -> Result<(), BoxError> {
-    use nix::sched::{CpuSet, sched_setaffinity};
-    let mut set = CpuSet::new();
-    set.set(cpu)?;
-    sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)?;
-    Ok(())
 }
 
 /// The binaries beside this one (`cargo build --release -p degu-examples --bins -p
@@ -337,8 +313,8 @@ fn run(args: &Args) -> Result<(), BoxError> {
                 reconnects[i] += n;
             }
         }
-        let [degu_rate, hyper_rate] = rate.map(median);
-        let [degu_cpu, hyper_cpu] = cpu.map(median);
+        let [degu_rate, hyper_rate] = rate.map(|v| median(&v));
+        let [degu_cpu, hyper_cpu] = cpu.map(|v| median(&v));
         println!(
             "{:<6} {:>12.0} {:>12.0} {:>8.2}   {:>11.2} {:>11.2} {:>8.2}",
             t.name(),
