@@ -272,19 +272,9 @@ fn raw_request(server: &Device, req: &[u8]) -> Vec<u8> {
     out
 }
 
-/// `curl ARGS...`; a failed run fails the test (curl is a CI prerequisite).
+/// `curl ARGS...` with a 120 s bound; a failed run fails the test.
 fn curl(args: &[&str]) -> Vec<u8> {
-    let out = Command::new("curl")
-        .args(["-sS", "--max-time", "120"])
-        .args(args)
-        .output()
-        .expect("curl must be installed (.ci/run installs it)");
-    assert!(
-        out.status.success(),
-        "curl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    common::curl_ok(120, args)
 }
 
 #[test]

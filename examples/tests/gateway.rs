@@ -493,19 +493,9 @@ fn a_device_that_refuses_a_20_mib_put_at_once_is_heard_within_a_second() {
     }
 }
 
-/// `curl ARGS...`: its stdout; a failed run fails the test (curl is a CI prerequisite).
+/// `curl ARGS...` with a 60 s bound; a failed run fails the test.
 fn curl(args: &[&str]) -> Vec<u8> {
-    let out = Command::new("curl")
-        .args(["-sS", "--max-time", "60"])
-        .args(args)
-        .output()
-        .expect("curl must be installed (.ci/run installs it)");
-    assert!(
-        out.status.success(),
-        "curl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    common::curl_ok(60, args)
 }
 
 fn sha256_hex(data: &[u8]) -> String {

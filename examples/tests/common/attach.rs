@@ -104,11 +104,7 @@ pub fn tls_args<'a>(ca: &'a Path, cert: &'a Path, key: &'a Path) -> Vec<&'a str>
 
 /// `curl ARGS...`: exit status and stdout.
 pub fn curl(args: &[&str]) -> (bool, Vec<u8>) {
-    let out = Command::new("curl")
-        .args(["-sS", "--max-time", "30"])
-        .args(args)
-        .output()
-        .expect("curl must be installed (cargo xtask setup installs it)");
+    let out = super::curl_output(30, args);
     (out.status.success(), out.stdout)
 }
 

@@ -20,6 +20,27 @@ use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+/// `curl -sS --max-time MAX_TIME ARGS...` run to its end (curl is a CI prerequisite:
+/// `cargo xtask setup` installs it).
+pub fn curl_output(max_time_secs: u32, args: &[&str]) -> std::process::Output {
+    Command::new("curl")
+        .args(["-sS", "--max-time", &max_time_secs.to_string()])
+        .args(args)
+        .output()
+        .expect("curl must be installed (cargo xtask setup installs it)")
+}
+
+/// [`curl_output`]'s stdout; a failed run fails the test.
+pub fn curl_ok(max_time_secs: u32, args: &[&str]) -> Vec<u8> {
+    let out = curl_output(max_time_secs, args);
+    assert!(
+        out.status.success(),
+        "curl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// Start `bin` with `args` and read its first stdout line, `listening on <address>`.
 pub fn spawn_listening(bin: &str, args: &[String]) -> (Child, Address) {
     spawn_listening_with(bin, args, Stdio::null())
