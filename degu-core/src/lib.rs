@@ -34,9 +34,11 @@
 //! deadline its `PhaseClock` gives for the engine's current phase) and a writer (each
 //! write bounded by the I/O timeout), and calls [`engine::serve`]. The engine waits until
 //! the reader is readable while [`Phase::Idle`](engine::Phase) and holding no buffers,
-//! leases a buffer set, reads until [`find_head_end`] sees the blank line (reporting
-//! `Head` to the reader when the first bytes are in, which starts the head clock), parses
-//! the head with [`parse_request`] into a borrowed [`RequestHead`], reports `Busy`,
+//! leases a buffer set and reads, reporting `Head` to the reader when the first bytes are
+//! in (which starts the head clock) and feeding what has come to a [`RequestParser`],
+//! which parses each line once, resuming where the last read left off, and refuses a bad
+//! line as soon as it has ended. At the blank line the parser hands out a borrowed
+//! [`RequestHead`]; the engine reports `Busy`,
 //! and calls [`App::handle`](app::App::handle) with a [`Request`](app::Request) (its
 //! [`Body`](app::Body) reads the bytes after the head, then the socket, through a
 //! [`BodyDecoder`]) and a [`Responder`](app::Responder). The handler answers through the
@@ -50,11 +52,13 @@
 //!
 //! ## The wire layer
 //!
-//! * [`parse_request`] / [`parse_response`]: sans-I/O, incremental head parsers over a
-//!   caller's buffer, returning borrowed views ([`RequestHead`], [`ResponseHead`]) with a
-//!   fixed-capacity header list ([`Headers`], capacity a const generic). "Need more bytes"
-//!   is [`Status::Partial`], not an error; every error is a [`ParseError`] that names the
-//!   status a server answers with.
+//! * [`RequestParser`] / [`ResponseParser`]: sans-I/O head parsers over a caller's
+//!   buffer that resume where the last read left off, so a head arriving in pieces is
+//!   parsed once; [`parse_request`] / [`parse_response`] do the same in one call for a
+//!   whole buffer ("need more bytes" is [`Status::Partial`], not an error). Both return
+//!   borrowed views ([`RequestHead`], [`ResponseHead`]) with a fixed-capacity header list
+//!   ([`Headers`], capacity a const generic); every error is a [`ParseError`] that names
+//!   the status a server answers with.
 //! * [`render_request`] / [`render_response`]: validate, then write a head into
 //!   `&mut [u8]`. Header injection, framing conflicts and invalid values are a
 //!   [`RenderError`] before any byte is written.
@@ -110,7 +114,9 @@ pub mod wire;
 pub use body::{BodyDecoder, BodyEncoder, ChunkExt, ChunkHead, Decoded, Framing};
 pub use error::{BodyError, ErrorStatus, ParseError, RenderError};
 pub use wire::head::{Header, Headers, Method, RequestHead, ResponseHead, Status};
-pub use wire::parse::{find_head_end, overflow_error, parse_request, parse_response};
+pub use wire::parse::{
+    RequestParser, ResponseParser, find_head_end, parse_request, parse_response,
+};
 pub use wire::range::{ContentRange, Range};
 pub use wire::render::{render_request, render_response};
 pub use wire::uri::{Components, PathCursor, Target};

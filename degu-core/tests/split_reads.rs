@@ -6,7 +6,9 @@
 //! reject the parser can see early, as the very same error (never a success, never another
 //! error); a prefix that holds the whole head gives exactly the full result; the chunked
 //! decoder yields the same `(ext, data)` sequence and the same error however its input is
-//! split; `find_head_end` resumed after any split finds the same end.
+//! split; `find_head_end` resumed after any split finds the same end; and the resumable
+//! parsers (`RequestParser`, `ResponseParser`) fed the head in two reads split at every
+//! byte, or a byte at a time, end with exactly the one-shot parse's result.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -92,6 +94,20 @@ fn request_splits(name: &str, bytes: &[u8]) {
         let got = parse_req_in_place::<32>(&mut buf[..k]);
         check_prefix(name, k, end, &got, &full);
     }
+    // One parser resumed across reads, as the server engine does.
+    let len = bytes.len();
+    for k in splits(len) {
+        assert_eq!(
+            feed_req::<32>(bytes, [k, len]),
+            full,
+            "{name}: fed {k} + rest"
+        );
+    }
+    assert_eq!(
+        feed_req::<32>(bytes, 0..=len),
+        full,
+        "{name}: fed byte by byte"
+    );
     check_head_end(name, bytes);
 }
 
@@ -107,6 +123,20 @@ fn response_splits(name: &str, method: Method, bytes: &[u8]) {
         let got = parse_resp_in_place::<32>(&mut buf[..k], method);
         check_prefix(name, k, end, &got, &full);
     }
+    // One parser resumed across reads, as the client engine does.
+    let len = bytes.len();
+    for k in splits(len) {
+        assert_eq!(
+            feed_resp::<32>(bytes, method, [k, len]),
+            full,
+            "{name}: fed {k} + rest"
+        );
+    }
+    assert_eq!(
+        feed_resp::<32>(bytes, method, 0..=len),
+        full,
+        "{name}: fed byte by byte"
+    );
     check_head_end(name, bytes);
 }
 

@@ -2,7 +2,9 @@
 //! first `\r\n\r\n` and keeps every header invariant; parsing is deterministic, also
 //! over its own (name-folded) output; the head alone parses the same as with bytes
 //! after it; no prefix of a good head that ends a line is refused (the engine re-parses
-//! those while a head arrives); the header-slot count only ever adds `TooManyHeaders`.
+//! those while a head arrives); the header-slot count only ever adds `TooManyHeaders`;
+//! a `RequestParser` fed the input in three reads ends as the one-shot parse does (but
+//! that a bad byte in a line not yet ended waits for its line end).
 #![no_main]
 
 use degu_core::ParseError;
@@ -24,6 +26,13 @@ fuzz_target!(|data: &[u8]| {
         heads::request::<N>(&mut buf),
         first,
         "re-parse of folded head"
+    );
+
+    let third = data.len() / 3;
+    let fed = heads::request_fed::<N>(data, &[third, 2 * third, data.len()]);
+    assert!(
+        fed == first || (fed == Ok(None) && !data.ends_with(b"\n")),
+        "fed in three reads: {fed:?}, one-shot: {first:?}"
     );
 
     match &first {

@@ -3,8 +3,8 @@
 use degu_core::limits::{MAX_HEAD_LEN, MAX_HEADER_NAME_LEN};
 use degu_core::wire::class;
 use degu_core::{
-    ContentRange, Framing, Headers, Method, ParseError, Range, Status, find_head_end,
-    parse_request, parse_response,
+    ContentRange, Framing, Headers, Method, ParseError, Range, RequestHead, RequestParser, Status,
+    find_head_end, parse_request, parse_response,
 };
 
 /// A parse outcome without borrows: `Ok(None)` is [`Status::Partial`].
@@ -60,18 +60,37 @@ fn owned_headers<const N: usize>(h: &Headers<'_, N>) -> Vec<(String, String)> {
 pub fn request<const N: usize>(buf: &mut [u8]) -> Parsed<Request> {
     Ok(match parse_request::<N>(buf)? {
         Status::Partial => None,
-        Status::Complete(h) => Some(Request {
-            method: h.method,
-            uri: h.uri.to_owned(),
-            path: h.target.path.to_owned(),
-            query: h.target.query.map(str::to_owned),
-            components: h.target.components().map(str::to_owned).collect(),
-            headers: owned_headers(&h.headers),
-            framing: h.framing,
-            range: h.range,
-            len: h.len,
-        }),
+        Status::Complete(h) => Some(owned_request(h)),
     })
+}
+
+/// Feed `data` to one [`RequestParser`] in reads that end at each of `ends` (ascending),
+/// as the server engine does, and copy out where it stops.
+pub fn request_fed<const N: usize>(data: &[u8], ends: &[usize]) -> Parsed<Request> {
+    let mut buf = data.to_vec();
+    let mut parser = RequestParser::<N>::new();
+    for &end in ends {
+        if let Some(len) = parser.feed(buf.get_mut(..end).unwrap_or(&mut []), usize::MAX)? {
+            return Ok(Some(owned_request(
+                parser.head(buf.get(..len).unwrap_or(&[]))?,
+            )));
+        }
+    }
+    Ok(None)
+}
+
+fn owned_request<const N: usize>(h: RequestHead<'_, N>) -> Request {
+    Request {
+        method: h.method,
+        uri: h.uri.to_owned(),
+        path: h.target.path.to_owned(),
+        query: h.target.query.map(str::to_owned),
+        components: h.target.components().map(str::to_owned).collect(),
+        headers: owned_headers(&h.headers),
+        framing: h.framing,
+        range: h.range,
+        len: h.len,
+    }
 }
 
 /// Parse a response head from `buf` for a request made with `method`, and copy it out.

@@ -10,9 +10,9 @@ use super::write::{BodyWriter, Out};
 use super::{Body, Error, Read, Write, has_close};
 use crate::body::{ChunkExt, Framing};
 use crate::error::{ParseError, RenderError};
-use crate::limits::{DEFAULT_MAX_HEADERS, MAX_HEAD_LEN, MAX_OUTPUT_HEADERS};
-use crate::wire::head::{Header, Headers, Method, Status};
-use crate::wire::parse::{find_head_end, overflow_error, parse_response};
+use crate::limits::{MAX_HEAD_LEN, MAX_OUTPUT_HEADERS};
+use crate::wire::head::{Header, Headers, Method};
+use crate::wire::parse::ResponseParser;
 use crate::wire::range::ContentRange;
 use crate::wire::render::render_request;
 use crate::wire::uri::Target;
@@ -459,7 +459,7 @@ impl<'c, R: Read> PendingResponse<'c, R> {
             link,
             method,
         } = self;
-        let (head_len, filled) = match read_head(reader, buf, rx.rs.end, &mut pump).await {
+        let (parser, head_len, filled) = match read_head(reader, buf, rx.rs.end, &mut pump).await {
             Ok(n) => n,
             Err(e) => {
                 *link = Link::Closed;
@@ -467,13 +467,8 @@ impl<'c, R: Read> PendingResponse<'c, R> {
             }
         };
         let (head_buf, rest) = buf.split_at_mut(head_len);
-        // The head's one parse.
-        let head = match parse_response::<DEFAULT_MAX_HEADERS>(head_buf, method) {
-            Ok(Status::Complete(h)) => h,
-            Ok(Status::Partial) => {
-                *link = Link::Closed;
-                return Err(Error::Parse(ParseError::BadStatusLine));
-            }
+        let head = match parser.head(head_buf, method) {
+            Ok(h) => h,
             Err(e) => {
                 *link = Link::Closed;
                 return Err(Error::Parse(e));
@@ -497,26 +492,25 @@ impl<'c, R: Read> PendingResponse<'c, R> {
     }
 }
 
-/// Read until a final (non-1xx) response head is buffered: its length and the bytes
-/// buffered. Interim heads are parsed (once) and dropped; the final head is left for
-/// the caller's one parse.
+/// Read until a final (non-1xx) response head is buffered, parsing each line once as it
+/// comes in: its parser (for the caller to take the head from), its length and the bytes
+/// buffered. Interim heads are checked whole and dropped.
 async fn read_head<R: Read, P: Pump>(
     reader: &mut R,
     buf: &mut [u8],
     mut filled: usize,
     pump: &mut P,
-) -> Result<(usize, usize), Error> {
+) -> Result<(ResponseParser, usize, usize), Error> {
     let limit = buf.len().min(MAX_HEAD_LEN);
     let mut interim = 0;
     loop {
-        let mut scanned = 0;
+        let mut parser = ResponseParser::new();
         let len = loop {
-            let seen = buf.get(..filled).unwrap_or(&[]);
-            if let Some(end) = find_head_end(seen, &mut scanned) {
-                break end;
-            }
-            if filled >= limit {
-                return Err(Error::Parse(overflow_error(seen)));
+            if filled > 0 {
+                let seen = buf.get_mut(..filled).unwrap_or(&mut []);
+                if let Some(len) = parser.feed(seen, limit)? {
+                    break len;
+                }
             }
             let space = buf.get_mut(filled..limit).unwrap_or(&mut []);
             let n = read_pumping(reader, space, pump).await?;
@@ -525,16 +519,11 @@ async fn read_head<R: Read, P: Pump>(
             }
             filled += n;
         };
-        // `HTTP/1.1 1xx`: an interim response (100 Continue, 103 Early Hints).
-        if buf.get(8..10) != Some(&b" 1"[..]) {
-            return Ok((len, filled));
+        // An interim response (100 Continue, 103 Early Hints).
+        if parser.status().is_none_or(|s| s >= 200) {
+            return Ok((parser, len, filled));
         }
-        let head = buf.get_mut(..len).unwrap_or(&mut []);
-        match parse_response::<DEFAULT_MAX_HEADERS>(head, Method::Get)? {
-            Status::Complete(h) if h.status < 200 => {}
-            // Not interim after all: the caller's parse reports it.
-            _ => return Ok((len, filled)),
-        }
+        parser.head(buf.get(..len).unwrap_or(&[]), Method::Get)?;
         interim += 1;
         if interim > MAX_INTERIM_RESPONSES {
             return Err(Error::Parse(ParseError::BadStatus));

@@ -6,10 +6,9 @@ use super::body::ReadState;
 use super::write::{BodyWriter, Out, Progress};
 use super::{Body, BufferSource, ConnBuffers, Error, Phase, Readable, Transport, Write, has_close};
 use crate::body::{ChunkExt, Framing};
-use crate::error::ParseError;
 use crate::limits::MAX_HEAD_LEN;
-use crate::wire::head::{Header, Method, Status};
-use crate::wire::parse::{find_head_end, overflow_error, parse_request};
+use crate::wire::head::{Header, Method};
+use crate::wire::parse::RequestParser;
 use crate::wire::render::render_response;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
@@ -373,18 +372,16 @@ async fn serve_requests<R: Readable, W: Write, A: App>(
 ) -> Result<Burst, Error> {
     let mut filled = 0;
     loop {
-        let head_len = match read_head(reader, rbuf, &mut filled).await {
+        let mut parser = RequestParser::new();
+        let head_len = match read_head(reader, rbuf, &mut filled, &mut parser).await {
             Ok(Some(n)) => n,
             Ok(None) => return Ok(Burst::End(ServerEnd::PeerClosed)),
             Err(e) => return fail(writer, wbuf, e).await,
         };
         reader.set_phase(Phase::Busy);
         let (head_buf, rest) = rbuf.split_at_mut(head_len);
-        let head = match parse_request(head_buf) {
-            Ok(Status::Complete(h)) => h,
-            Ok(Status::Partial) => {
-                return fail(writer, wbuf, Error::Parse(ParseError::BadRequestLine)).await;
-            }
+        let head = match parser.head(head_buf) {
+            Ok(h) => h,
             Err(e) => return fail(writer, wbuf, Error::Parse(e)).await,
         };
         let close_requested = head.headers.get("connection").is_some_and(has_close);
@@ -461,38 +458,28 @@ async fn serve_requests<R: Readable, W: Write, A: App>(
     }
 }
 
-/// Read until `rbuf[..filled]` holds a complete head; its length, or `None` when the
-/// peer closed before sending a byte.
+/// Read until `rbuf[..filled]` holds a complete head, parsing each line once as it
+/// comes in (`parser` resumes where the last read left off): its length, or `None` when
+/// the peer closed before sending a byte.
 async fn read_head<R: Readable>(
     reader: &mut R,
     rbuf: &mut [u8],
     filled: &mut usize,
+    parser: &mut RequestParser,
 ) -> Result<Option<usize>, Error> {
     let limit = rbuf.len().min(MAX_HEAD_LEN);
-    let mut scanned = 0;
     let mut in_head = false;
     loop {
-        let seen = rbuf.get(..*filled).unwrap_or(&[]);
-        if let Some(end) = find_head_end(seen, &mut scanned) {
-            return Ok(Some(end));
-        }
-        if *filled >= limit {
-            return Err(Error::Parse(overflow_error(seen)));
-        }
         if *filled > 0 {
             if !in_head {
                 // The head's clock starts here: its first bytes are in.
                 in_head = true;
                 reader.set_phase(Phase::Head);
             }
-            // Refuse a bad head as soon as its first bad line is in, not when the
-            // buffer is full: the parser re-runs only when a line has been completed.
-            if seen.last() == Some(&b'\n')
-                && let Err(e) = parse_request::<{ crate::limits::DEFAULT_MAX_HEADERS }>(
-                    rbuf.get_mut(..*filled).unwrap_or(&mut []),
-                )
-            {
-                return Err(Error::Parse(e));
+            // A bad line is refused as soon as it is in, not when the buffer is full.
+            let seen = rbuf.get_mut(..*filled).unwrap_or(&mut []);
+            if let Some(len) = parser.feed(seen, limit).map_err(Error::Parse)? {
+                return Ok(Some(len));
             }
         }
         let space = rbuf.get_mut(*filled..limit).unwrap_or(&mut []);

@@ -103,6 +103,14 @@ pub(crate) struct Span {
     pub(crate) value: (u16, u16),
 }
 
+impl Span {
+    /// An unused slot.
+    pub(crate) const EMPTY: Span = Span {
+        name: (0, 0),
+        value: (0, 0),
+    };
+}
+
 /// Bytes the parser checked to be ASCII as a `&str` (`None` only if they were not).
 ///
 /// `from_utf8` has a fixed cost of a few dozen instructions before its word-at-a-time

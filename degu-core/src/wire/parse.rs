@@ -7,8 +7,9 @@
 //!
 //! Incremental use: call again with the longer buffer after [`Status::Partial`]. Errors
 //! are reported as soon as a byte is known to be wrong, so a hostile head costs at most
-//! one pass. Callers that grow a buffer byte by byte should first look for the head's end
-//! with [`find_head_end`] (resumable) and parse once.
+//! one pass. Callers that grow a buffer read by read use [`RequestParser`] /
+//! [`ResponseParser`], which resume at the first line not yet finished, so no line is
+//! parsed twice; [`find_head_end`] only finds where a head ends.
 //!
 //! Speed: names, the request-target and value ends are found by table lookups eight
 //! bytes at a time with a branch per byte, whole blocks of values are skipped with vector
@@ -64,38 +65,255 @@ pub fn find_head_end(buf: &[u8], scanned: &mut usize) -> Option<usize> {
     }
 }
 
-/// The error for a buffer that filled up before its head ended: 414 while the request
-/// line is still open, 431 after it.
-pub fn overflow_error(buf: &[u8]) -> ParseError {
-    if buf.contains(&b'\n') {
-        ParseError::HeadTooLarge
-    } else {
-        ParseError::UriTooLong
+/// A request head parsed as its bytes arrive, each line once.
+///
+/// An engine reads into one buffer and calls [`RequestParser::feed`] after every read
+/// with all of it: the parser resumes at the first line it has not finished, so a head
+/// that arrives in pieces is still scanned once (a partial line is looked at again only
+/// when a line end has come in since). Once `feed` gives the head's length,
+/// [`RequestParser::head`] hands out the [`RequestHead`] from the same buffer without
+/// parsing again.
+///
+/// ```
+/// use degu_core::wire::parse::RequestParser;
+///
+/// let mut buf = *b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+/// let mut parser = RequestParser::<8>::new();
+/// // The first 25 bytes: the request line is in, the host line is not.
+/// assert_eq!(parser.feed(&mut buf[..25], 1024), Ok(None));
+/// let len = parser.feed(&mut buf, 1024).unwrap().unwrap();
+/// let head = parser.head(&buf[..len]).unwrap();
+/// assert_eq!((head.uri, head.headers.get("host")), ("/hello", Some("x")));
+/// ```
+pub struct RequestParser<const N: usize = { crate::limits::DEFAULT_MAX_HEADERS }> {
+    line: Option<RequestLine>,
+    scan: HeaderScan,
+    spans: [Span; N],
+}
+
+impl<const N: usize> RequestParser<N> {
+    /// A parser at the start of a head.
+    pub const fn new() -> Self {
+        RequestParser {
+            line: None,
+            scan: HeaderScan::new(),
+            spans: [Span::EMPTY; N],
+        }
+    }
+
+    /// Parse on in `buf`, the head so far (the bytes of earlier calls unchanged, more
+    /// after them), whose buffer holds at most `limit` bytes: the head's length once
+    /// its blank line is in, `None` while more is needed, or the error as soon as a
+    /// line that has ended is wrong, or when `buf` is full without a head (414 while
+    /// the request line is open, 431 after it).
+    ///
+    /// It parses on only when a line has ended since the last call, so a head that
+    /// trickles in a byte at a time costs one look per byte, not a scan of its open
+    /// line: a bad byte in a line not yet ended is reported when the line ends (or the
+    /// buffer fills, or the engine's head timeout fires).
+    #[inline]
+    pub fn feed(&mut self, buf: &mut [u8], limit: usize) -> Result<Option<usize>, ParseError> {
+        if self.scan.line_ended(buf) {
+            let found = self.advance(buf)?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        if buf.len() >= limit.min(MAX_HEAD_LEN) {
+            return Err(self.overflow());
+        }
+        Ok(None)
+    }
+
+    /// The request line (again, until it is whole), then the header lines from the
+    /// first one not yet finished.
+    #[inline(always)]
+    fn advance(&mut self, buf: &mut [u8]) -> Result<Option<usize>, ParseError> {
+        if self.line.is_none() {
+            let Some(line) = request_line(buf)? else {
+                return Ok(None);
+            };
+            self.scan.start(line.cr);
+            self.line = Some(line);
+        }
+        self.scan.header_lines(buf, &mut self.spans)
+    }
+
+    /// The error for a buffer that filled up before its head ended: 414 while the
+    /// request line is still open, 431 after it.
+    fn overflow(&self) -> ParseError {
+        match self.line {
+            None => ParseError::UriTooLong,
+            Some(_) => ParseError::HeadTooLarge,
+        }
+    }
+
+    /// The head [`feed`](Self::feed) found: `head` is the buffer's first `len` bytes.
+    /// What only the whole head can tell (the target's rules, duplicate names, the
+    /// framing and range headers) is checked here, in that order, after the line
+    /// errors, as a byte-at-a-time parser would report them.
+    #[inline]
+    pub fn head<'b>(self, head: &'b [u8]) -> Result<RequestHead<'b, N>, ParseError> {
+        let line = self.line.ok_or(ParseError::BadRequestLine)?;
+        request_head(line, &self.scan, &self.spans, head, |h| h)
     }
 }
 
-/// Parse a request head from the start of `buf`.
+impl<const N: usize> Default for RequestParser<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A response head parsed as its bytes arrive, each line once: the response side of
+/// [`RequestParser`], for a request made with some [`Method`] (see [`parse_response`]).
+pub struct ResponseParser<const N: usize = { crate::limits::DEFAULT_MAX_HEADERS }> {
+    /// The status and the offset of the status line's CR.
+    line: Option<(u16, usize)>,
+    scan: HeaderScan,
+    spans: [Span; N],
+}
+
+impl<const N: usize> ResponseParser<N> {
+    /// A parser at the start of a head.
+    pub const fn new() -> Self {
+        ResponseParser {
+            line: None,
+            scan: HeaderScan::new(),
+            spans: [Span::EMPTY; N],
+        }
+    }
+
+    /// Parse on in `buf`, as [`RequestParser::feed`] does; a buffer full without a
+    /// head is 431 (a response has no request line to be too long).
+    #[inline]
+    pub fn feed(&mut self, buf: &mut [u8], limit: usize) -> Result<Option<usize>, ParseError> {
+        if self.scan.line_ended(buf) {
+            let found = self.advance(buf)?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        if buf.len() >= limit.min(MAX_HEAD_LEN) {
+            return Err(ParseError::HeadTooLarge);
+        }
+        Ok(None)
+    }
+
+    /// The status line (again, until it is whole), then the header lines from the
+    /// first one not yet finished.
+    #[inline(always)]
+    fn advance(&mut self, buf: &mut [u8]) -> Result<Option<usize>, ParseError> {
+        if self.line.is_none() {
+            let Some((status, cr)) = status_line(buf)? else {
+                return Ok(None);
+            };
+            self.scan.start(cr);
+            self.line = Some((status, cr));
+        }
+        self.scan.header_lines(buf, &mut self.spans)
+    }
+
+    /// The status, once the status line is in.
+    pub fn status(&self) -> Option<u16> {
+        self.line.map(|(status, _)| status)
+    }
+
+    /// The head [`feed`](Self::feed) found, for a request made with `method`: `head` is
+    /// the buffer's first `len` bytes. A response to HEAD, and any 1xx, 204 or 304
+    /// response, has no body whatever its headers say.
+    #[inline]
+    pub fn head<'b>(
+        self,
+        head: &'b [u8],
+        method: Method,
+    ) -> Result<ResponseHead<'b, N>, ParseError> {
+        let line = self.line.ok_or(ParseError::BadStatusLine)?;
+        response_head(line, &self.scan, &self.spans, head, method, |h| h)
+    }
+}
+
+impl<const N: usize> Default for ResponseParser<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Parse a request head from the start of `buf`, in one call.
 ///
 /// Header names are lower-cased in place. `N` is the number of header slots (more is
 /// 431). See README.md, "Wire rules", for every rule and the status each failure maps to.
+/// An engine reading a head in pieces uses a [`RequestParser`], which gives the same
+/// results without parsing a line twice.
+#[inline]
 pub fn parse_request<'b, const N: usize>(
     buf: &'b mut [u8],
 ) -> Result<Status<RequestHead<'b, N>>, ParseError> {
-    let line = match request_line(buf)? {
-        Some(l) => l,
-        None => return partial(buf, true),
+    // The same steps as `RequestParser`'s, with the spans a local: they move into the
+    // head where they are, not copied out of a parser.
+    let Some(line) = request_line(buf)? else {
+        return partial(buf, true);
     };
-    let mut spans = [Span::default(); N];
-    let Some(lines) = header_lines(buf, line.cr, &mut spans)? else {
+    let mut scan = HeaderScan::new();
+    scan.start(line.cr);
+    let mut spans = [Span::EMPTY; N];
+    let found = scan.header_lines(buf, &mut spans)?;
+    let buf: &'b [u8] = buf;
+    match found {
+        Some(len) => request_head(
+            line,
+            &scan,
+            &spans,
+            buf.get(..len).unwrap_or(&[]),
+            Status::Complete,
+        ),
+        None => partial(buf, false),
+    }
+}
+
+/// Parse a response head from the start of `buf`, in one call, for a request made with
+/// `method` (a [`ResponseParser`] reads one in pieces).
+///
+/// A response to HEAD, and any 1xx, 204 or 304 response, has no body whatever its
+/// headers say; otherwise `content-length` or `transfer-encoding: chunked` frames the
+/// body and neither means no body (no read-until-close, as in the Python original).
+#[inline]
+pub fn parse_response<'b, const N: usize>(
+    buf: &'b mut [u8],
+    method: Method,
+) -> Result<Status<ResponseHead<'b, N>>, ParseError> {
+    let Some(line) = status_line(buf)? else {
         return partial(buf, false);
     };
-    let len = lines.len;
-    if len > MAX_HEAD_LEN {
-        return Err(ParseError::HeadTooLarge);
+    let mut scan = HeaderScan::new();
+    scan.start(line.1);
+    let mut spans = [Span::EMPTY; N];
+    let found = scan.header_lines(buf, &mut spans)?;
+    let buf: &'b [u8] = buf;
+    match found {
+        Some(len) => response_head(
+            line,
+            &scan,
+            &spans,
+            buf.get(..len).unwrap_or(&[]),
+            method,
+            Status::Complete,
+        ),
+        None => partial(buf, false),
     }
-    // From here on the head is only read: every byte of it is ASCII, checked against
-    // its class above.
-    let head: &'b [u8] = buf.get(..len).ok_or(ParseError::HeadTooLarge)?;
+}
+
+/// The request head of a whole `head` whose request line and header lines are parsed:
+/// what only the whole head can tell (the target's rules, duplicate names, the framing
+/// and range headers), checked in that order.
+#[inline(always)]
+fn request_head<'b, const N: usize, T>(
+    line: RequestLine,
+    lines: &HeaderScan,
+    spans: &[Span; N],
+    head: &'b [u8],
+    wrap: impl FnOnce(RequestHead<'b, N>) -> T,
+) -> Result<T, ParseError> {
     let (u_start, u_end) = line.uri;
     let uri = ascii(head.get(u_start..u_end))?;
     let target = match line.query {
@@ -134,40 +352,28 @@ pub fn parse_request<'b, const N: usize>(
     if body_header && range.is_some() {
         return Err(ParseError::RangeWithBody);
     }
-    Ok(Status::Complete(RequestHead {
+    Ok(wrap(RequestHead {
         method: line.method,
         uri,
         target,
-        headers: Headers::from_spans(head, spans, lines.count),
+        headers: Headers::from_spans(head, *spans, lines.count),
         framing,
         range,
-        len,
+        len: lines.pos,
     }))
 }
 
-/// Parse a response head from the start of `buf`, for a request made with `method`.
-///
-/// A response to HEAD, and any 1xx, 204 or 304 response, has no body whatever its
-/// headers say; otherwise `content-length` or `transfer-encoding: chunked` frames the
-/// body and neither means no body (no read-until-close, as in the Python original).
-pub fn parse_response<'b, const N: usize>(
-    buf: &'b mut [u8],
+/// The response head of a whole `head` whose status line (`(status, CR offset)`) and
+/// header lines are parsed, for a request made with `method`.
+#[inline(always)]
+fn response_head<'b, const N: usize, T>(
+    (status, line_end): (u16, usize),
+    lines: &HeaderScan,
+    spans: &[Span; N],
+    head: &'b [u8],
     method: Method,
-) -> Result<Status<ResponseHead<'b, N>>, ParseError> {
-    let (status, line_end) = match status_line(buf)? {
-        Some(l) => l,
-        None => return partial(buf, false),
-    };
-    let mut spans = [Span::default(); N];
-    let Some(lines) = header_lines(buf, line_end, &mut spans)? else {
-        return partial(buf, false);
-    };
-    let len = lines.len;
-    if len > MAX_HEAD_LEN {
-        return Err(ParseError::HeadTooLarge);
-    }
-    // From here on the head is only read: every byte of it is ASCII.
-    let head: &'b [u8] = buf.get(..len).ok_or(ParseError::HeadTooLarge)?;
+    wrap: impl FnOnce(ResponseHead<'b, N>) -> T,
+) -> Result<T, ParseError> {
     let reason = ascii(head.get(13..line_end)).unwrap_or("");
     if lines.duplicate {
         return Err(ParseError::DuplicateHeader);
@@ -197,14 +403,14 @@ pub fn parse_response<'b, const N: usize>(
     } else {
         declared
     };
-    Ok(Status::Complete(ResponseHead {
+    Ok(wrap(ResponseHead {
         status,
         reason,
-        headers: Headers::from_spans(head, spans, lines.count),
+        headers: Headers::from_spans(head, *spans, lines.count),
         framing,
         declared,
         content_range,
-        len,
+        len: lines.pos,
     }))
 }
 
@@ -538,114 +744,174 @@ fn line_end(buf: &[u8], at: usize) -> LineEnd {
     }
 }
 
-/// Header lines from the CR of the start line up to and including the empty line.
-/// Lower-cases names in place and records spans. Returns the head length.
-#[inline(never)]
-fn header_lines<const N: usize>(
-    buf: &mut [u8],
-    start_line_cr: usize,
-    spans: &mut [Span; N],
-) -> Result<Option<HeaderLines>, ParseError> {
-    let mut pos = start_line_cr + 2;
-    let mut count = 0;
-    let mut seen = 0u64;
-    let mut duplicate = false;
-    let mut special = false;
-    loop {
-        let first = match buf.get(pos) {
-            None => return Ok(None),
-            Some(&b) => b,
-        };
-        match first {
-            b'\r' => match buf.get(pos + 1) {
-                Some(b'\n') => {
-                    return Ok(Some(HeaderLines {
-                        len: pos + 2,
-                        count,
-                        special,
-                        duplicate,
-                    }));
-                }
-                None => return Ok(None),
-                // A name that stops at once: a line error, found below.
-                Some(_) => {}
-            },
-            b' ' | b'\t' => return Err(ParseError::BadHeaderLine),
-            _ => {}
-        }
+/// The header lines of a head, scanned as they arrive: where the next line starts and
+/// what the finished lines held. Only whole lines count: a line cut short is scanned
+/// again from its start when more has come.
+struct HeaderScan {
+    /// Where the next header line (or the blank line) starts; once the head is
+    /// complete, its length, final CRLF included.
+    pos: usize,
+    /// How far the buffer has been looked at for a line end.
+    looked: usize,
+    /// Spans recorded.
+    count: usize,
+    /// The name fingerprints seen (see [`fingerprint`]).
+    seen: u64,
+    /// Whether a name may be one the parser interprets: `range`, `content-range`,
+    /// `content-length` or `transfer-encoding` (judged by length and first byte).
+    special: bool,
+    /// Whether two names are the same (reported after the whole head has parsed).
+    duplicate: bool,
+}
 
-        // Name: the token class, folded to lower case on the way, over at most one byte
-        // more than the longest name allowed.
-        let name_start = pos;
-        let cap = buf.len().min(pos + MAX_HEADER_NAME_LEN + 1);
-        let name_end = class::fold_name_run(buf.get_mut(..cap).unwrap_or(&mut []), pos);
-        let name_len = name_end - name_start;
-        if buf.get(name_end) != Some(&b':') || name_len == 0 || name_end == cap {
-            return bad_name(buf, name_start, name_end, cap);
+impl HeaderScan {
+    const fn new() -> Self {
+        HeaderScan {
+            pos: 0,
+            looked: 0,
+            count: 0,
+            seen: 0,
+            special: false,
+            duplicate: false,
         }
-        // The last two bytes are loaded one by one: either may have just been written
-        // by the fold, and a wider load would have to wait for the writes.
-        let (before_last, last) = match buf.get(name_end - 2..name_end) {
-            Some(&[a, b]) => (a, b),
-            _ => (0, 0),
-        };
-        let bit = fingerprint(first, before_last, last, name_len);
-        special |= matches!(
-            (name_len, first | 0x20),
-            (5, b'r') | (13 | 14, b'c') | (17, b't')
-        );
-        let maybe_duplicate = seen & bit != 0;
-        seen |= bit;
+    }
 
-        // Value: OWS, field bytes, OWS, CRLF. OWS is field bytes too: skip it first,
-        // then find the end of the run, then take OWS back off its end.
-        let mut value_start = name_end + 1;
-        if buf.get(value_start) == Some(&b' ') {
-            value_start += 1;
-        }
-        while let Some(b' ' | b'\t') = buf.get(value_start) {
-            value_start += 1;
-        }
-        let cr = class::field_run(buf, value_start);
-        if buf.get(cr..cr + 2) != Some(b"\r\n") {
-            return bad_value_end(buf, cr);
-        }
-        let mut value_end = cr;
-        if matches!(buf.get(cr - 1), Some(b' ' | b'\t')) {
-            while value_end > value_start && matches!(buf.get(value_end - 1), Some(b' ' | b'\t')) {
-                value_end -= 1;
+    /// The start line ended with the CR at `cr`: header lines start after it.
+    #[inline(always)]
+    fn start(&mut self, cr: usize) {
+        self.pos = cr + 2;
+    }
+
+    /// Whether a line has ended in `buf` since the last look, which is when parsing on
+    /// can get further (or find a bad byte the line holds); a head trickling in a byte
+    /// at a time is then scanned once for line ends and once per line.
+    #[inline(always)]
+    fn line_ended(&mut self, buf: &[u8]) -> bool {
+        let new = buf.get(self.looked..).unwrap_or(&[]);
+        self.looked = buf.len();
+        new.contains(&b'\n')
+    }
+
+    /// Header lines from `self.pos` up to and including the empty line. Lower-cases
+    /// names in place and records spans. Returns the head length once it is whole.
+    #[inline(never)]
+    fn header_lines<const N: usize>(
+        &mut self,
+        buf: &mut [u8],
+        spans: &mut [Span; N],
+    ) -> Result<Option<usize>, ParseError> {
+        // The scan runs on locals, written back when a line is cut short.
+        let mut pos = self.pos;
+        let mut count = self.count;
+        let mut seen = self.seen;
+        let mut duplicate = self.duplicate;
+        let mut special = self.special;
+        loop {
+            let first = match buf.get(pos) {
+                None => break,
+                Some(&b) => b,
+            };
+            match first {
+                b'\r' => match buf.get(pos + 1) {
+                    Some(b'\n') => {
+                        let len = pos + 2;
+                        if len > MAX_HEAD_LEN {
+                            return Err(ParseError::HeadTooLarge);
+                        }
+                        (self.pos, self.count) = (len, count);
+                        (self.duplicate, self.special) = (duplicate, special);
+                        return Ok(Some(len));
+                    }
+                    None => break,
+                    // A name that stops at once: a line error, found below.
+                    Some(_) => {}
+                },
+                b' ' | b'\t' => return Err(ParseError::BadHeaderLine),
+                _ => {}
             }
+
+            // Name: the token class, folded to lower case on the way, over at most one
+            // byte more than the longest name allowed.
+            let name_start = pos;
+            let cap = buf.len().min(pos + MAX_HEADER_NAME_LEN + 1);
+            let name_end = class::fold_name_run(buf.get_mut(..cap).unwrap_or(&mut []), pos);
+            let name_len = name_end - name_start;
+            if buf.get(name_end) != Some(&b':') || name_len == 0 || name_end == cap {
+                bad_name(buf, name_start, name_end, cap)?;
+                break;
+            }
+            // The last two bytes are loaded one by one: either may have just been
+            // written by the fold, and a wider load would have to wait for the writes.
+            let (before_last, last) = match buf.get(name_end - 2..name_end) {
+                Some(&[a, b]) => (a, b),
+                _ => (0, 0),
+            };
+            let bit = fingerprint(first, before_last, last, name_len);
+            let maybe_duplicate = seen & bit != 0;
+
+            // Value: OWS, field bytes, OWS, CRLF. OWS is field bytes too: skip it first,
+            // then find the end of the run, then take OWS back off its end.
+            let mut value_start = name_end + 1;
+            if buf.get(value_start) == Some(&b' ') {
+                value_start += 1;
+            }
+            while let Some(b' ' | b'\t') = buf.get(value_start) {
+                value_start += 1;
+            }
+            let cr = class::field_run(buf, value_start);
+            if buf.get(cr..cr + 2) != Some(b"\r\n") {
+                bad_value_end(buf, cr)?;
+                break;
+            }
+            let mut value_end = cr;
+            if matches!(buf.get(cr - 1), Some(b' ' | b'\t')) {
+                while value_end > value_start
+                    && matches!(buf.get(value_end - 1), Some(b' ' | b'\t'))
+                {
+                    value_end -= 1;
+                }
+            }
+            if value_end == value_start {
+                return Err(ParseError::EmptyHeaderValue);
+            }
+            // The largest of a line's offsets.
+            offset(value_end)?;
+            let span = Span {
+                name: (name_start as u16, name_end as u16),
+                value: (value_start as u16, value_end as u16),
+            };
+            if maybe_duplicate {
+                let name = buf.get(name_start..name_end);
+                duplicate |= spans
+                    .get(..count)
+                    .unwrap_or(&[])
+                    .iter()
+                    .any(|o| buf.get(usize::from(o.name.0)..usize::from(o.name.1)) == name);
+            }
+            let slot = spans.get_mut(count).ok_or(ParseError::TooManyHeaders)?;
+            *slot = span;
+            // The line is whole: what it holds counts from here on.
+            seen |= bit;
+            special |= matches!(
+                (name_len, first | 0x20),
+                (5, b'r') | (13 | 14, b'c') | (17, b't')
+            );
+            count += 1;
+            pos = cr + 2;
         }
-        if value_end == value_start {
-            return Err(ParseError::EmptyHeaderValue);
-        }
-        // The largest of a line's offsets.
-        offset(value_end)?;
-        let span = Span {
-            name: (name_start as u16, name_end as u16),
-            value: (value_start as u16, value_end as u16),
-        };
-        if maybe_duplicate {
-            let name = buf.get(name_start..name_end);
-            duplicate |= spans
-                .get(..count)
-                .unwrap_or(&[])
-                .iter()
-                .any(|o| buf.get(usize::from(o.name.0)..usize::from(o.name.1)) == name);
-        }
-        let slot = spans.get_mut(count).ok_or(ParseError::TooManyHeaders)?;
-        *slot = span;
-        count += 1;
-        pos = cr + 2;
+        // Cut short: resume at the start of the line.
+        (self.pos, self.count, self.seen) = (pos, count, seen);
+        (self.duplicate, self.special) = (duplicate, special);
+        Ok(None)
     }
 }
 
 /// A value line whose run of field bytes stopped at `at` without a CRLF: cut short
-/// (`None`), or a byte outside the class.
+/// (`Ok`), or a byte outside the class.
 #[cold]
-fn bad_value_end(buf: &[u8], at: usize) -> Result<Option<HeaderLines>, ParseError> {
+fn bad_value_end(buf: &[u8], at: usize) -> Result<(), ParseError> {
     match (buf.get(at), buf.get(at + 1)) {
-        (Some(b'\r'), None) | (None, _) => Ok(None),
+        (Some(b'\r'), None) | (None, _) => Ok(()),
         _ => Err(ParseError::BadHeaderValue),
     }
 }
@@ -653,19 +919,14 @@ fn bad_value_end(buf: &[u8], at: usize) -> Result<Option<HeaderLines>, ParseErro
 /// What a header line whose name, starting at `pos`, does not end on a `:` within
 /// [`MAX_HEADER_NAME_LEN`] bytes comes to (`end`: the first byte from `pos` on that is
 /// not a tchar, or `cap`, one byte past the limit or the buffer's end if sooner): an
-/// error, or `None` when the buffer ends first.
+/// error, or `Ok` when the buffer ends first.
 #[cold]
-fn bad_name(
-    buf: &[u8],
-    pos: usize,
-    end: usize,
-    cap: usize,
-) -> Result<Option<HeaderLines>, ParseError> {
+fn bad_name(buf: &[u8], pos: usize, end: usize, cap: usize) -> Result<(), ParseError> {
     match buf.get(end).filter(|_| end < cap) {
         Some(b'\r' | b'\n') => Err(ParseError::BadHeaderLine),
         Some(_) => Err(ParseError::BadHeaderName),
         None if cap - pos > MAX_HEADER_NAME_LEN => Err(ParseError::HeaderNameTooLong),
-        None => Ok(None),
+        None => Ok(()),
     }
 }
 
@@ -678,19 +939,6 @@ fn bad_name(
 const fn fingerprint(first: u8, before_last: u8, last: u8, len: usize) -> u64 {
     let key = u32::from_le_bytes([first | 0x20, before_last | 0x20, last | 0x20, len as u8]);
     1 << (key.wrapping_mul(0x9E37_79B1) >> 26)
-}
-
-/// What [`header_lines`] found besides the spans.
-struct HeaderLines {
-    /// The head's length, final CRLF included.
-    len: usize,
-    /// Spans recorded.
-    count: usize,
-    /// Whether a name may be one the parser interprets: `range`, `content-range`,
-    /// `content-length` or `transfer-encoding` (judged by length and first byte).
-    special: bool,
-    /// Whether two names are the same (reported after the whole head has parsed).
-    duplicate: bool,
 }
 
 /// A head offset as stored in a [`Span`]; past `u16` the head is too large anyway.

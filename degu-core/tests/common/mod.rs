@@ -15,10 +15,11 @@ pub use degu_core::limits::{
     MAX_CHUNK_LINE_LEN, MAX_CHUNK_SIZE, MAX_HEAD_LEN, MAX_HEADER_NAME_LEN, MAX_LENGTH,
     MAX_OUTPUT_HEADERS, MAX_URI_LEN,
 };
+pub use degu_core::wire::parse::{RequestParser, ResponseParser};
 pub use degu_core::{
     BodyDecoder, BodyEncoder, BodyError, ChunkExt, ContentRange, Decoded, Framing, Header, Method,
-    ParseError, Range, RenderError, Status, Target, find_head_end, parse_request, parse_response,
-    render_request, render_response,
+    ParseError, Range, RenderError, RequestHead, ResponseHead, Status, Target, find_head_end,
+    parse_request, parse_response, render_request, render_response,
 };
 
 // ------------------------------------------------------------------------------------
@@ -191,22 +192,50 @@ pub fn parse_req_in_place<const N: usize>(buf: &mut [u8]) -> Outcome<ReqView> {
     match parse_request::<N>(buf) {
         Err(e) => Outcome::Err(e),
         Ok(Status::Partial) => Outcome::Partial,
-        Ok(Status::Complete(h)) => Outcome::Complete(ReqView {
-            method: h.method,
-            uri: h.uri.to_owned(),
-            path: h.target.path.to_owned(),
-            query: h.target.query.map(str::to_owned),
-            components: h.target.components().map(str::to_owned).collect(),
-            headers: h
-                .headers
-                .iter()
-                .map(|x| (x.name.to_owned(), x.value.to_owned()))
-                .collect(),
-            framing: h.framing,
-            range: h.range,
-            len: h.len,
-        }),
+        Ok(Status::Complete(h)) => Outcome::Complete(req_view(h)),
     }
+}
+
+/// The owned view of a parsed request head.
+pub fn req_view<const N: usize>(h: RequestHead<'_, N>) -> ReqView {
+    ReqView {
+        method: h.method,
+        uri: h.uri.to_owned(),
+        path: h.target.path.to_owned(),
+        query: h.target.query.map(str::to_owned),
+        components: h.target.components().map(str::to_owned).collect(),
+        headers: h
+            .headers
+            .iter()
+            .map(|x| (x.name.to_owned(), x.value.to_owned()))
+            .collect(),
+        framing: h.framing,
+        range: h.range,
+        len: h.len,
+    }
+}
+
+/// Feed `bytes` to one [`RequestParser`] as an engine does, in reads that end at each
+/// of `ends` (ascending): the outcome where it stops (`Partial` if it never does).
+pub fn feed_req<const N: usize>(
+    bytes: &[u8],
+    ends: impl IntoIterator<Item = usize>,
+) -> Outcome<ReqView> {
+    let mut buf = bytes.to_vec();
+    let mut parser = RequestParser::<N>::new();
+    for end in ends {
+        match parser.feed(&mut buf[..end], usize::MAX) {
+            Err(e) => return Outcome::Err(e),
+            Ok(None) => {}
+            Ok(Some(len)) => {
+                return match parser.head(&buf[..len]) {
+                    Ok(h) => Outcome::Complete(req_view(h)),
+                    Err(e) => Outcome::Err(e),
+                };
+            }
+        }
+    }
+    Outcome::Partial
 }
 
 /// Parse `bytes` as a response to `method` with `N` slots.
@@ -219,19 +248,48 @@ pub fn parse_resp_in_place<const N: usize>(buf: &mut [u8], method: Method) -> Ou
     match parse_response::<N>(buf, method) {
         Err(e) => Outcome::Err(e),
         Ok(Status::Partial) => Outcome::Partial,
-        Ok(Status::Complete(h)) => Outcome::Complete(RespView {
-            status: h.status,
-            reason: h.reason.to_owned(),
-            headers: h
-                .headers
-                .iter()
-                .map(|x| (x.name.to_owned(), x.value.to_owned()))
-                .collect(),
-            framing: h.framing,
-            content_range: h.content_range,
-            len: h.len,
-        }),
+        Ok(Status::Complete(h)) => Outcome::Complete(resp_view(h)),
     }
+}
+
+/// The owned view of a parsed response head.
+pub fn resp_view<const N: usize>(h: ResponseHead<'_, N>) -> RespView {
+    RespView {
+        status: h.status,
+        reason: h.reason.to_owned(),
+        headers: h
+            .headers
+            .iter()
+            .map(|x| (x.name.to_owned(), x.value.to_owned()))
+            .collect(),
+        framing: h.framing,
+        content_range: h.content_range,
+        len: h.len,
+    }
+}
+
+/// Feed `bytes` to one [`ResponseParser`] as a client does, in reads that end at each
+/// of `ends` (ascending): the outcome where it stops (`Partial` if it never does).
+pub fn feed_resp<const N: usize>(
+    bytes: &[u8],
+    method: Method,
+    ends: impl IntoIterator<Item = usize>,
+) -> Outcome<RespView> {
+    let mut buf = bytes.to_vec();
+    let mut parser = ResponseParser::<N>::new();
+    for end in ends {
+        match parser.feed(&mut buf[..end], usize::MAX) {
+            Err(e) => return Outcome::Err(e),
+            Ok(None) => {}
+            Ok(Some(len)) => {
+                return match parser.head(&buf[..len], method) {
+                    Ok(h) => Outcome::Complete(resp_view(h)),
+                    Err(e) => Outcome::Err(e),
+                };
+            }
+        }
+    }
+    Outcome::Partial
 }
 
 /// Offset just past the first `\r\n\r\n`, if any.
