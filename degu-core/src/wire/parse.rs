@@ -13,7 +13,7 @@
 //!
 //! Speed: names, the request-target and value ends are found by table lookups eight
 //! bytes at a time with a branch per byte, whole blocks of values are skipped with vector
-//! tests ([`class`] has the scans and why); names are folded in the same pass that checks
+//! tests (`wire/class.rs` has the scans and why); names are folded in the same pass that checks
 //! them; the target is checked against [`Target::check`]'s rules in the pass that finds
 //! its end; duplicate names are caught by a 64-bit fingerprint filter and compared only on
 //! a hit. Checks found early (a bad target, a duplicate) are still reported where the

@@ -7,7 +7,7 @@
 //! ```
 //!
 //! The request parser already limits a query to `A-Za-z0-9-/?+.:_~%&=` (see
-//! [`crate::wire::class`]); decoding turns `%XX` into the byte `0xXX` and `+` into a
+//! `wire/class.rs`); decoding turns `%XX` into the byte `0xXX` and `+` into a
 //! space (HTML form encoding), and the result must be UTF-8.
 //!
 //! ```
