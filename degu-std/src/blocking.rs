@@ -49,6 +49,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+pub mod server;
+
+pub use server::RunningBlockingServer;
+
 /// How often [`Wait::wait`] polls a future that waits on something other than this
 /// module's sockets.
 pub const FOREIGN_POLL_INTERVAL: Duration = Duration::from_millis(1);
@@ -72,6 +76,21 @@ impl StdPlain {
 
     fn raw(&self) -> RawFd {
         self.fd().as_raw_fd()
+    }
+
+    fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
+        match self {
+            StdPlain::Tcp(s) => s.shutdown(how),
+            StdPlain::Unix(s) => s.shutdown(how),
+        }
+    }
+
+    /// `SO_RCVTIMEO`: how long a blocking read may wait (`None`: forever).
+    fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        match self {
+            StdPlain::Tcp(s) => s.set_read_timeout(t),
+            StdPlain::Unix(s) => s.set_read_timeout(t),
+        }
     }
 }
 
@@ -186,6 +205,14 @@ struct Clock {
 }
 
 impl Clock {
+    fn new(timeout: Option<Duration>, request: &Arc<Deadline>) -> Clock {
+        Clock {
+            timeout,
+            deadline: None,
+            request: request.clone(),
+        }
+    }
+
     /// Register `shared` for `events`; `Err` once the operation has waited its timeout
     /// or the request's deadline has passed.
     fn wait(&mut self, shared: &Arc<Shared>, events: PollFlags) -> io::Result<()> {
@@ -453,11 +480,7 @@ impl Client {
             tls,
         });
         let request = Deadline::new(config.deadline);
-        let clock = || Clock {
-            timeout: config.timeout,
-            deadline: None,
-            request: request.clone(),
-        };
+        let clock = || Clock::new(config.timeout, &request);
         let conn = engine::Connection::new(
             BlockingReader {
                 shared: shared.clone(),
