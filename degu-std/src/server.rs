@@ -24,8 +24,8 @@ use degu_core::app::{App, Credentials, Session};
 use degu_core::engine::{KeepAlive, ServerEnd, serve};
 use degu_core::pressure::{self, Rank};
 use std::io;
-use std::os::fd::AsFd;
 use std::net::TcpListener as StdTcpListener;
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixListener as StdUnixListener;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -570,11 +570,13 @@ pub(crate) fn unix_peer(
     path: Option<&std::path::Path>,
 ) -> (Address, Option<Credentials>) {
     use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
-    let creds = getsockopt(&socket, PeerCredentials).ok().map(|c| Credentials {
-        pid: u32::try_from(c.pid()).unwrap_or(0),
-        uid: c.uid(),
-        gid: c.gid(),
-    });
+    let creds = getsockopt(&socket, PeerCredentials)
+        .ok()
+        .map(|c| Credentials {
+            pid: u32::try_from(c.pid()).unwrap_or(0),
+            uid: c.uid(),
+            gid: c.gid(),
+        });
     let peer = Address::Unix(path.map_or_else(PathBuf::new, |p| p.to_path_buf()));
     (peer, creds)
 }

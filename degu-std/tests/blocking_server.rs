@@ -272,7 +272,11 @@ fn stop_closes_idle_connections_and_finishes_requests_in_flight() {
     std::thread::sleep(Duration::from_millis(50));
     let start = Instant::now();
     server.stop().unwrap();
-    assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
     let (out, _) = read_all(busy);
     assert!(
         out.starts_with(b"HTTP/1.1 200 OK\r\n"),

@@ -417,7 +417,13 @@ fn run(args: &Args) -> Result<(), BoxError> {
         };
         let servers = [
             Server::start("degu", &demo, &address("degu"), args.workers, degu_extra)?,
-            Server::start(other_name, &other, &address(other_name), args.workers, extra)?,
+            Server::start(
+                other_name,
+                &other,
+                &address(other_name),
+                args.workers,
+                extra,
+            )?,
         ];
         let mut rate = [Vec::new(), Vec::new()];
         let mut cpu = [Vec::new(), Vec::new()];
