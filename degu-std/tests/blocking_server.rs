@@ -9,12 +9,15 @@
     clippy::indexing_slicing
 )]
 
-use degu_core::app::{App, Request, Session};
-use degu_core::engine::{Error, Read, Responder, Sent, Write};
+mod common;
+
+use common::{raw, read_all};
+use degu_core::app::App;
+use degu_core::engine::Error;
 use degu_examples::demo::DemoApp;
 use degu_std::blocking::{BlockingConnection, RunningBlockingServer, Wait};
 use degu_std::{Address, Client, ServerConfig, TempPki};
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -61,23 +64,6 @@ fn wait_for_connections(server: &RunningBlockingServer, n: usize) {
         );
         std::thread::sleep(Duration::from_millis(5));
     }
-}
-
-fn raw(address: &Address) -> TcpStream {
-    let Address::Ip(a) = address else {
-        panic!("ip only")
-    };
-    let s = TcpStream::connect(a).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s
-}
-
-/// Everything until the server closes (or 10 s pass), and how long that took.
-fn read_all(mut s: TcpStream) -> (Vec<u8>, Duration) {
-    let start = Instant::now();
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    (out, start.elapsed())
 }
 
 #[test]
@@ -245,39 +231,29 @@ fn bad_input_gets_its_status_then_the_connection_closes() {
     }
 }
 
-/// Blocks its thread before answering, so a request is in flight during shutdown.
-struct Slow;
-
-impl App for Slow {
-    type State = ();
-    async fn handle<'r, R: Read, W: Write>(
-        &self,
-        _: &mut Session<'_, ()>,
-        _: Request<'_, R>,
-        responder: Responder<'r, W>,
-    ) -> Result<Sent<'r>, Error> {
-        std::thread::sleep(Duration::from_millis(300));
-        responder.send(200, "OK", &[], b"finished").await
-    }
-}
-
 #[test]
 fn stop_closes_idle_connections_and_finishes_requests_in_flight() {
-    let server = start_with(&Address::ipv4_loopback(0), Slow, ServerConfig::default());
+    let server = start(&Address::ipv4_loopback(0));
     let address = server.address().clone();
     let idle = raw(&address);
+    // In flight: the head is in, the body comes only once the server is stopping.
     let mut busy = raw(&address);
-    busy.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    busy.write_all(b"PUT /echo HTTP/1.1\r\ncontent-length: 8\r\n\r\n")
+        .unwrap();
     wait_for_connections(&server, 2);
-    std::thread::sleep(Duration::from_millis(50));
+    let finishing = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        busy.write_all(b"finished").unwrap();
+        read_all(busy)
+    });
     let start = Instant::now();
     server.stop().unwrap();
+    let took = start.elapsed();
     assert!(
-        start.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        start.elapsed()
+        took >= Duration::from_millis(250) && took < Duration::from_secs(3),
+        "stop waited for the request in flight, no longer: {took:?}"
     );
-    let (out, _) = read_all(busy);
+    let (out, _) = finishing.join().unwrap();
     assert!(
         out.starts_with(b"HTTP/1.1 200 OK\r\n"),
         "{}",

@@ -115,25 +115,11 @@ where
     })
 }
 
-/// [`serve_until_signal`] on degu-std's blocking server, a thread per connection
-/// (`demo-server --blocking`, for HTTP as IPC).
-pub fn serve_blocking_until_signal<A>(
-    program: &str,
-    address: &Address,
-    config: ServerConfig,
-    app: A,
-) -> ExitCode
-where
-    A: App + Send + Sync + 'static,
-{
-    serve_bound(program, address, config, &[], |server| {
-        server.spawn_blocking(logged(app))?.run_until_signal()
-    })
-}
-
 /// Bind `address`, print `listening on <bound address>` and `more`, then `run` the
-/// server until it stops.
-fn serve_bound(
+/// server until it stops (as [`serve_until_signal_saying`] runs the Tokio server;
+/// `demo-server --blocking` runs the blocking one). Errors go to stderr prefixed with
+/// `program`.
+pub fn serve_bound(
     program: &str,
     address: &Address,
     config: ServerConfig,

@@ -293,11 +293,15 @@ fn main() -> ExitCode {
     }
     let app = Served { files };
     if args.blocking {
-        return degu_examples::cli::serve_blocking_until_signal(
+        return degu_examples::cli::serve_bound(
             "demo-server",
             &args.address,
             args.config,
-            app,
+            &[],
+            |s| {
+                s.spawn_blocking(degu_std::logging::logged(app))?
+                    .run_until_signal()
+            },
         );
     }
     degu_examples::cli::serve_until_signal("demo-server", &args.address, args.config, app)
