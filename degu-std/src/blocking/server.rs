@@ -441,11 +441,17 @@ impl PhaseReader {
                 return Err(closed_by_server());
             }
         }
-        let now = Instant::now();
-        let limit = self
-            .clock
-            .deadline(&self.timeouts, || now)
-            .saturating_duration_since(now);
+        // The policy's deadline, measured from any instant when it is relative (idle,
+        // busy: no clock read per request); from now only inside a head, whose deadline
+        // is fixed.
+        let base = self.clock.since();
+        let mut relative = false;
+        let deadline = self.clock.deadline(&self.timeouts, || {
+            relative = true;
+            base
+        });
+        let from = if relative { base } else { Instant::now() };
+        let limit = deadline.saturating_duration_since(from);
         if limit.is_zero() {
             // Zero would be no timeout at all for SO_RCVTIMEO.
             return Err(timed_out());
