@@ -1,6 +1,7 @@
-//! The blocking server: degu-core's server engine ([`serve`], the function the Tokio
-//! server calls) on a thread per connection, driven by this module's executor, for HTTP
-//! as IPC (the Python original's threading model).
+//! The blocking server: degu-core's server engine
+//! ([`serve`](degu_core::engine::serve), the function the Tokio server calls) on a thread
+//! per connection, driven by this module's executor, for HTTP as IPC (the Python
+//! original's threading model).
 //!
 //! ```no_run
 //! use degu_examples::demo::DemoApp;
