@@ -162,15 +162,22 @@ impl<F: IntoFuture> Wait for F {
     }
 }
 
+/// Sockets a wait polls without allocating: a connection's two halves, with room to spare.
+const POLL_INLINE: usize = 4;
+
 fn block_on<F: Future>(fut: F) -> F::Output {
     let mut fut = pin!(fut);
     let mut cx = Context::from_waker(Waker::noop());
+    // The last wait's registrations, swapped with the thread's list so that both keep
+    // their allocation: a full-duplex exchange polls without allocating.
+    let mut waiting = Vec::new();
     loop {
         if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
             WAITING.with(|w| w.borrow_mut().clear());
             return v;
         }
-        let waiting = WAITING.with(|w| std::mem::take(&mut *w.borrow_mut()));
+        waiting.clear();
+        WAITING.with(|w| std::mem::swap(&mut *w.borrow_mut(), &mut waiting));
         if waiting.is_empty() {
             std::thread::sleep(FOREIGN_POLL_INTERVAL);
             continue;
@@ -188,12 +195,20 @@ fn block_on<F: Future>(fut: F) -> F::Output {
             }
             None => PollTimeout::NONE,
         };
-        let mut fds: Vec<PollFd<'_>> = waiting
+        let mut inline = heapless::Vec::<PollFd<'_>, POLL_INLINE>::new();
+        let mut spilled;
+        let fds = waiting
             .iter()
-            .map(|r| PollFd::new(r.shared.socket.fd(), r.events))
-            .collect();
+            .map(|r| PollFd::new(r.shared.socket.fd(), r.events));
+        let fds: &mut [PollFd<'_>] = if waiting.len() <= POLL_INLINE {
+            inline.extend(fds);
+            &mut inline
+        } else {
+            spilled = fds.collect::<Vec<_>>();
+            &mut spilled
+        };
         // EINTR or a timeout: the next poll of the future sorts it out.
-        let _ = poll(&mut fds, timeout);
+        let _ = poll(fds, timeout);
     }
 }
 
