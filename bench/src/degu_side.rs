@@ -90,11 +90,15 @@ pub async fn async_connect(
     Ok(client.connect().await?)
 }
 
-/// `n` round trips on a blocking connection.
-pub fn blocking_requests(conn: &mut BlockingConnection, n: usize) -> Result<(), BoxError> {
+/// `n` round trips on a blocking connection, each `POST path` with the ping body.
+pub fn blocking_requests(
+    conn: &mut BlockingConnection,
+    path: &str,
+    n: usize,
+) -> Result<(), BoxError> {
     let mut body = [0u8; 256];
     for _ in 0..n {
-        let mut response = conn.post("/", &[], PING).wait()?;
+        let mut response = conn.post(path, &[], PING).wait()?;
         let len = response.body.read_to_end(&mut body).wait()?;
         check(response.status, len)?;
     }

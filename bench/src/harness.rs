@@ -251,9 +251,9 @@ impl Servers {
             System::DeguBlocking => {
                 let mut conn =
                     degu_side::blocking_connect(self.degu.address(), self.degu_tls.clone())?;
-                degu_side::blocking_requests(&mut conn, warmup)?;
+                degu_side::blocking_requests(&mut conn, "/", warmup)?;
                 let watch = Stopwatch::start();
-                degu_side::blocking_requests(&mut conn, n)?;
+                degu_side::blocking_requests(&mut conn, "/", n)?;
                 watch.stop()
             }
             System::HyperMt

@@ -55,7 +55,7 @@ fn degu_async(address: &Address) -> Result<(), BoxError> {
 
 fn degu_blocking(address: &Address) -> Result<(), BoxError> {
     let mut conn = degu_side::blocking_connect(address, None)?;
-    degu_side::blocking_requests(&mut conn, 1)
+    degu_side::blocking_requests(&mut conn, "/", 1)
 }
 
 fn hyper_client(address: &Address) -> Result<(), BoxError> {

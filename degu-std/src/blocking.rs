@@ -49,6 +49,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+pub mod server;
+
+pub use server::RunningBlockingServer;
+
 /// How often [`Wait::wait`] polls a future that waits on something other than this
 /// module's sockets.
 pub const FOREIGN_POLL_INTERVAL: Duration = Duration::from_millis(1);
@@ -72,6 +76,21 @@ impl StdPlain {
 
     fn raw(&self) -> RawFd {
         self.fd().as_raw_fd()
+    }
+
+    fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
+        match self {
+            StdPlain::Tcp(s) => s.shutdown(how),
+            StdPlain::Unix(s) => s.shutdown(how),
+        }
+    }
+
+    /// `SO_RCVTIMEO`: how long a blocking read may wait (`None`: forever).
+    fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        match self {
+            StdPlain::Tcp(s) => s.set_read_timeout(t),
+            StdPlain::Unix(s) => s.set_read_timeout(t),
+        }
     }
 }
 
@@ -143,15 +162,22 @@ impl<F: IntoFuture> Wait for F {
     }
 }
 
+/// Sockets a wait polls without allocating: a connection's two halves, with room to spare.
+const POLL_INLINE: usize = 4;
+
 fn block_on<F: Future>(fut: F) -> F::Output {
     let mut fut = pin!(fut);
     let mut cx = Context::from_waker(Waker::noop());
+    // The last wait's registrations, swapped with the thread's list so that both keep
+    // their allocation: a full-duplex exchange polls without allocating.
+    let mut waiting = Vec::new();
     loop {
         if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
             WAITING.with(|w| w.borrow_mut().clear());
             return v;
         }
-        let waiting = WAITING.with(|w| std::mem::take(&mut *w.borrow_mut()));
+        waiting.clear();
+        WAITING.with(|w| std::mem::swap(&mut *w.borrow_mut(), &mut waiting));
         if waiting.is_empty() {
             std::thread::sleep(FOREIGN_POLL_INTERVAL);
             continue;
@@ -169,12 +195,20 @@ fn block_on<F: Future>(fut: F) -> F::Output {
             }
             None => PollTimeout::NONE,
         };
-        let mut fds: Vec<PollFd<'_>> = waiting
+        let mut inline = heapless::Vec::<PollFd<'_>, POLL_INLINE>::new();
+        let mut spilled;
+        let fds = waiting
             .iter()
-            .map(|r| PollFd::new(r.shared.socket.fd(), r.events))
-            .collect();
+            .map(|r| PollFd::new(r.shared.socket.fd(), r.events));
+        let fds: &mut [PollFd<'_>] = if waiting.len() <= POLL_INLINE {
+            inline.extend(fds);
+            &mut inline
+        } else {
+            spilled = fds.collect::<Vec<_>>();
+            &mut spilled
+        };
         // EINTR or a timeout: the next poll of the future sorts it out.
-        let _ = poll(&mut fds, timeout);
+        let _ = poll(fds, timeout);
     }
 }
 
@@ -186,6 +220,14 @@ struct Clock {
 }
 
 impl Clock {
+    fn new(timeout: Option<Duration>, request: &Arc<Deadline>) -> Clock {
+        Clock {
+            timeout,
+            deadline: None,
+            request: request.clone(),
+        }
+    }
+
     /// Register `shared` for `events`; `Err` once the operation has waited its timeout
     /// or the request's deadline has passed.
     fn wait(&mut self, shared: &Arc<Shared>, events: PollFlags) -> io::Result<()> {
@@ -453,11 +495,7 @@ impl Client {
             tls,
         });
         let request = Deadline::new(config.deadline);
-        let clock = || Clock {
-            timeout: config.timeout,
-            deadline: None,
-            request: request.clone(),
-        };
+        let clock = || Clock::new(config.timeout, &request);
         let conn = engine::Connection::new(
             BlockingReader {
                 shared: shared.clone(),

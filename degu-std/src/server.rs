@@ -25,6 +25,7 @@ use degu_core::engine::{KeepAlive, ServerEnd, serve};
 use degu_core::pressure::{self, Rank};
 use std::io;
 use std::net::TcpListener as StdTcpListener;
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixListener as StdUnixListener;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -196,6 +197,11 @@ impl Server {
         &self.address
     }
 
+    /// The listener, the bound address and the configuration (for the blocking server).
+    pub(crate) fn into_parts(self) -> (Listener, Address, ServerConfig) {
+        (self.listener, self.address, self.config)
+    }
+
     /// Start serving `app` on background worker threads.
     pub fn spawn<A>(self, app: A) -> io::Result<RunningServer>
     where
@@ -239,7 +245,7 @@ impl Server {
 
 struct Shared {
     permits: Arc<Semaphore>,
-    conns: Mutex<Registry>,
+    conns: Mutex<Registry<Arc<ConnShared>>>,
     shutdown: watch::Sender<bool>,
     config: ServerConfig,
     started: Instant,
@@ -259,15 +265,23 @@ pub const ACCEPT_RETRY: Duration = Duration::from_millis(50);
 pub const BUFFERS_KEPT_PER_WORKER: usize = 64;
 
 /// The open connections, for the pressure policy and for shutdown: a slab, so adding
-/// and removing one costs no scan.
-#[derive(Default)]
-struct Registry {
-    slots: Vec<Option<Arc<ConnShared>>>,
+/// and removing one costs no scan. The blocking server keeps its connections in one too.
+pub(crate) struct Registry<T> {
+    slots: Vec<Option<T>>,
     free: Vec<usize>,
 }
 
-impl Registry {
-    fn insert(&mut self, conn: Arc<ConnShared>) -> usize {
+impl<T> Default for Registry<T> {
+    fn default() -> Self {
+        Registry {
+            slots: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+}
+
+impl<T> Registry<T> {
+    pub(crate) fn insert(&mut self, conn: T) -> usize {
         match self.free.pop() {
             Some(i) => {
                 if let Some(slot) = self.slots.get_mut(i) {
@@ -282,7 +296,7 @@ impl Registry {
         }
     }
 
-    fn remove(&mut self, index: usize) {
+    pub(crate) fn remove(&mut self, index: usize) {
         if let Some(slot) = self.slots.get_mut(index)
             && slot.take().is_some()
         {
@@ -290,7 +304,7 @@ impl Registry {
         }
     }
 
-    fn iter(&self) -> impl Iterator<Item = &Arc<ConnShared>> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
         self.slots.iter().flatten()
     }
 }
@@ -542,20 +556,29 @@ pub(crate) async fn accept(
             Ok((Plain::Tcp(s), Address::Ip(peer), None))
         }
         AsyncListener::Unix(l) => {
-            let (s, _) = l.accept().await?;
-            let creds = s.peer_cred().ok().map(|c| Credentials {
-                pid: c.pid().map_or(0, |p| p as u32),
-                uid: c.uid(),
-                gid: c.gid(),
-            });
-            let peer = s
-                .peer_addr()
-                .ok()
-                .and_then(|a| a.as_pathname().map(|p| Address::Unix(p.to_path_buf())))
-                .unwrap_or(Address::Unix(PathBuf::new()));
+            let (s, addr) = l.accept().await?;
+            let (peer, creds) = unix_peer(s.as_fd(), addr.as_pathname());
             Ok((Plain::Unix(s), peer, creds))
         }
     }
+}
+
+/// An accepted AF_UNIX connection's peer: its path (empty when it has none) and its
+/// process's credentials (`SO_PEERCRED`).
+pub(crate) fn unix_peer(
+    socket: std::os::fd::BorrowedFd<'_>,
+    path: Option<&std::path::Path>,
+) -> (Address, Option<Credentials>) {
+    use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
+    let creds = getsockopt(&socket, PeerCredentials)
+        .ok()
+        .map(|c| Credentials {
+            pid: u32::try_from(c.pid()).unwrap_or(0),
+            uid: c.uid(),
+            gid: c.gid(),
+        });
+    let peer = Address::Unix(path.map_or_else(PathBuf::new, |p| p.to_path_buf()));
+    (peer, creds)
 }
 
 /// The TLS handshake, bounded by the head timeout; the socket and the verified peer.

@@ -298,7 +298,7 @@ impl ConnShared {
     }
 }
 
-fn closed_by_server() -> io::Error {
+pub(crate) fn closed_by_server() -> io::Error {
     io::Error::new(
         io::ErrorKind::ConnectionAborted,
         "closed by the server (room for a new connection, or shutdown)",

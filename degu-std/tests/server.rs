@@ -8,13 +8,16 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::{raw, read_all};
 use degu_core::app::{App, PeerAddr, Request, Session};
 use degu_core::engine::{Error, Read, Responder, Sent, Write};
 use degu_core::{ChunkExt, Framing, Header, Method};
 use degu_examples::demo::DemoApp;
 use degu_std::blocking::Wait;
 use degu_std::{Address, BodyExt, Client, ServerConfig, TempServer};
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 fn rt() -> tokio::runtime::Runtime {
@@ -254,22 +257,6 @@ fn unix_peers_come_with_their_credentials() {
     )
     .unwrap();
     assert_eq!(body, "ip ::1; ; requests=0");
-}
-
-fn raw(address: &Address) -> std::net::TcpStream {
-    let Address::Ip(a) = address else {
-        panic!("ip only")
-    };
-    let s = std::net::TcpStream::connect(a).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s
-}
-
-fn read_all(mut s: std::net::TcpStream) -> (Vec<u8>, Duration) {
-    let start = Instant::now();
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    (out, start.elapsed())
 }
 
 #[test]

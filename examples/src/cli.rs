@@ -110,6 +110,22 @@ pub fn serve_until_signal_saying<A>(
 where
     A: App + Send + Sync + 'static,
 {
+    serve_bound(program, address, config, more, |server| {
+        server.spawn(logged(app))?.run_until_signal()
+    })
+}
+
+/// Bind `address`, print `listening on <bound address>` and `more`, then `run` the
+/// server until it stops (as [`serve_until_signal_saying`] runs the Tokio server;
+/// `demo-server --blocking` runs the blocking one). Errors go to stderr prefixed with
+/// `program`.
+pub fn serve_bound(
+    program: &str,
+    address: &Address,
+    config: ServerConfig,
+    more: &[String],
+    run: impl FnOnce(Server) -> std::io::Result<()>,
+) -> ExitCode {
     let server = match Server::bind(address, config) {
         Ok(s) => s,
         Err(e) => {
@@ -122,10 +138,7 @@ where
         std::println!("{line}");
     }
     let _ = std::io::stdout().flush();
-    match server
-        .spawn(logged(app))
-        .and_then(|running| running.run_until_signal())
-    {
+    match run(server) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             std::eprintln!("{program}: {e}");

@@ -16,18 +16,26 @@
 //! Printed per transport: round trips/s of each server (median) and their ratio, and each
 //! server process's CPU time per round trip (user + system, from `/proc/PID/stat`) and
 //! the ratio hyper/degu (higher: degu leaner).
+//!
+//! `--blocking` compares HTTP as IPC with its physical limit instead: degu-std's blocking
+//! client against `demo-server --blocking` (a thread per connection), beside a raw
+//! blocking-socket ping-pong of the workload's 148 bytes each way between this process
+//! and a raw server process (this binary with `--serve-raw`, raw.rs's thread per
+//! connection). Both servers are separate processes, driven the same way.
 
-use degu_bench::BoxError;
 use degu_bench::harness::{median, pin};
-use degu_bench::raw::{RawStream, RawTarget};
+use degu_bench::raw::{self, RawStream, RawTarget};
 use degu_bench::workload::{BODY_LEN, MESSAGE_LEN, PING};
+use degu_bench::{BoxError, degu_side};
+use degu_std::blocking::BlockingConnection;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
 const USAGE: &str = "usage: server-bench [--transport unix|inet|inet6|all] [--rounds N] \
-[--requests N] [--warmup N] [--pin CPU] [--workers N]";
+[--requests N] [--warmup N] [--pin CPU] [--workers N] [--blocking]
+       server-bench --serve-raw --address ADDR";
 
 /// The request: the benchmark's 108-byte body to the demo app's echo.
 const REQUEST_HEAD: &[u8] = b"POST /echo HTTP/1.1\r\ncontent-length: 108\r\n\r\n";
@@ -59,6 +67,10 @@ struct Args {
     warmup: usize,
     pin: Option<usize>,
     workers: usize,
+    /// Degu's blocking client and server against the raw ping-pong.
+    blocking: bool,
+    /// Be the raw ping-pong server on this address (a path: AF_UNIX).
+    serve_raw: Option<String>,
 }
 
 fn parse_args() -> Result<Args, lexopt::Error> {
@@ -70,7 +82,10 @@ fn parse_args() -> Result<Args, lexopt::Error> {
         warmup: 2_000,
         pin: None,
         workers: 1,
+        blocking: false,
+        serve_raw: None,
     };
+    let (mut serve_raw, mut address) = (false, None);
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
         match arg {
@@ -88,12 +103,18 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             Long("warmup") => args.warmup = parser.value()?.parse()?,
             Long("pin") => args.pin = Some(parser.value()?.parse()?),
             Long("workers") => args.workers = parser.value()?.parse()?,
+            Long("blocking") => args.blocking = true,
+            Long("serve-raw") => serve_raw = true,
+            Long("address") => address = Some(parser.value()?.string()?),
             Long("help") | Short('h') => {
                 println!("{USAGE}");
                 std::process::exit(0);
             }
             _ => return Err(arg.unexpected()),
         }
+    }
+    if serve_raw {
+        args.serve_raw = Some(address.ok_or("--serve-raw needs --address")?);
     }
     Ok(args)
 }
@@ -214,27 +235,85 @@ impl Conn {
     }
 }
 
-/// One round: connect, warm up, time `requests` round trips. Round trips/s, the
+/// How a round's client talks to its server.
+#[derive(Clone, Copy)]
+enum Client {
+    /// The raw blocking client sending the HTTP request bytes ([`Conn`]).
+    RawHttp,
+    /// degu-std's blocking client, `POST /echo` with the ping body.
+    DeguBlocking,
+    /// The raw ping-pong of the workload's 148 bytes, no HTTP.
+    PingPong,
+}
+
+/// One round: connect `client`, warm up, time `requests` round trips. Round trips/s, the
 /// server's CPU seconds per round trip, and the reconnections the timed part needed.
 fn round(
     server: &Server,
+    client: Client,
     args: &Args,
     request: &[u8],
     expected: &[u8],
 ) -> Result<(f64, f64, usize), BoxError> {
-    let mut c = Conn::new(&server.address)?;
-    c.round_trips(args.warmup, request, expected)?;
-    c.reconnects = 0;
+    let mut run: Box<dyn FnMut(usize) -> Result<usize, BoxError>> = match client {
+        Client::RawHttp => {
+            let mut c = Conn::new(&server.address)?;
+            Box::new(move |n| {
+                c.reconnects = 0;
+                c.round_trips(n, request, expected)?;
+                Ok(c.reconnects)
+            })
+        }
+        Client::DeguBlocking => {
+            let mut c = DeguConn::new(&server.address)?;
+            Box::new(move |n| c.round_trips(n))
+        }
+        Client::PingPong => {
+            let mut s = RawStream::connect(&target(&server.address)?)?;
+            Box::new(move |n| Ok(s.ping_pong(n).map(|()| 0)?))
+        }
+    };
+    run(args.warmup)?;
     let ticks = server.cpu_ticks()?;
     let started = Instant::now();
-    c.round_trips(args.requests, request, expected)?;
+    let reconnects = run(args.requests)?;
     let took = started.elapsed().as_secs_f64();
     let cpu = (server.cpu_ticks()? - ticks) as f64 / ticks_per_second();
     Ok((
         args.requests as f64 / took,
         cpu / args.requests as f64,
-        c.reconnects,
+        reconnects,
     ))
+}
+
+/// A degu-std blocking connection that reconnects when the server closes it after
+/// `max_requests`, as [`Conn`] does.
+struct DeguConn {
+    address: degu_std::Address,
+    conn: BlockingConnection,
+}
+
+impl DeguConn {
+    fn new(address: &str) -> Result<Self, BoxError> {
+        let address: degu_std::Address = address.parse()?;
+        Ok(DeguConn {
+            conn: degu_side::blocking_connect(&address, None)?,
+            address,
+        })
+    }
+
+    /// `n` sequential round trips; the reconnections they needed.
+    fn round_trips(&mut self, n: usize) -> Result<usize, BoxError> {
+        let mut reconnects = 0;
+        for _ in 0..n {
+            if degu_side::blocking_requests(&mut self.conn, "/echo", 1).is_err() {
+                self.conn = degu_side::blocking_connect(&self.address, None)?;
+                reconnects += 1;
+                degu_side::blocking_requests(&mut self.conn, "/echo", 1)?;
+            }
+        }
+        Ok(reconnects)
+    }
 }
 
 fn ticks_per_second() -> f64 {
@@ -260,30 +339,72 @@ fn sibling(name: &str) -> Result<PathBuf, BoxError> {
     }
 }
 
+/// `--serve-raw`: the raw ping-pong server on `address`, until killed.
+fn serve_raw(address: &str) -> Result<(), BoxError> {
+    let target = match target(address)? {
+        RawTarget::Unix(path) => raw::start_unix(&path)?,
+        RawTarget::Tcp(a) => raw::start_tcp(a)?,
+    };
+    match &target {
+        RawTarget::Unix(path) => println!("listening on {}", path.display()),
+        RawTarget::Tcp(a) => println!("listening on {a}"),
+    }
+    std::io::stdout().flush()?;
+    loop {
+        std::thread::park();
+    }
+}
+
 fn run(args: &Args) -> Result<(), BoxError> {
     if let Some(cpu) = args.pin {
         pin(cpu).map_err(|e| format!("cannot pin to CPU {cpu}: {e}"))?;
     }
     let demo = sibling("demo-server")?;
-    let hyper = sibling("hyper-hello")?;
+    // The second server and how both are driven: hyper over HTTP, or (--blocking) the
+    // raw ping-pong server that this binary is with --serve-raw.
+    let (other, other_name, extra, clients): (PathBuf, &str, &[&str], _) = if args.blocking {
+        let clients = [Client::DeguBlocking, Client::PingPong];
+        (std::env::current_exe()?, "raw", &["--serve-raw"], clients)
+    } else {
+        let clients = [Client::RawHttp, Client::RawHttp];
+        (sibling("hyper-hello")?, "hyper", &[], clients)
+    };
     let dir = tempfile::tempdir()?;
     let request = [REQUEST_HEAD, PING].concat();
     let expected = [RESPONSE_HEAD, PING].concat();
     println!(
         "server-bench: {} rounds × {} round trips (after {} untimed) per server and transport, \
-         POST /echo with {BODY_LEN} bytes each way, {} worker thread(s) each{}",
+         POST /echo with {BODY_LEN} bytes each way, {}{}",
         args.rounds,
         args.requests,
         args.warmup,
-        args.workers,
+        if args.blocking {
+            "degu's blocking client and server against a raw 148-byte ping-pong, \
+             a thread per connection"
+                .to_string()
+        } else {
+            format!("{} worker thread(s) each", args.workers)
+        },
         args.pin.map_or(String::new(), |c| format!(
             ", every process pinned to CPU {c}"
         ))
     );
     println!(
         "{:<6} {:>12} {:>12} {:>8}   {:>11} {:>11} {:>8}",
-        "", "degu rt/s", "hyper rt/s", "ratio", "degu µs", "hyper µs", "ratio"
+        "",
+        "degu rt/s",
+        format!("{other_name} rt/s"),
+        "ratio",
+        "degu µs",
+        format!("{other_name} µs"),
+        "ratio"
     );
+    let degu_extra: &[&str] = if args.blocking {
+        &["-q", "--blocking"]
+    } else {
+        // -q: no request log lines (hyper-hello writes none either).
+        &["-q"]
+    };
     for &t in &args.transports {
         let address = |name: &str| match t {
             Transport::Unix => dir
@@ -295,9 +416,14 @@ fn run(args: &Args) -> Result<(), BoxError> {
             Transport::Inet6 => "[::1]:0".to_string(),
         };
         let servers = [
-            // -q: no request log lines (hyper-hello writes none either).
-            Server::start("degu", &demo, &address("degu"), args.workers, &["-q"])?,
-            Server::start("hyper", &hyper, &address("hyper"), args.workers, &[])?,
+            Server::start("degu", &demo, &address("degu"), args.workers, degu_extra)?,
+            Server::start(
+                other_name,
+                &other,
+                &address(other_name),
+                args.workers,
+                extra,
+            )?,
         ];
         let mut rate = [Vec::new(), Vec::new()];
         let mut cpu = [Vec::new(), Vec::new()];
@@ -306,7 +432,7 @@ fn run(args: &Args) -> Result<(), BoxError> {
             // ABBA: degu, hyper, hyper, degu, ...
             let order = if r % 2 == 0 { [0, 1] } else { [1, 0] };
             for i in order {
-                let (rt, c, n) = round(&servers[i], args, &request, &expected)
+                let (rt, c, n) = round(&servers[i], clients[i], args, &request, &expected)
                     .map_err(|e| format!("{} over {}: {e}", servers[i].name, t.name()))?;
                 rate[i].push(rt);
                 cpu[i].push(c);
@@ -327,14 +453,14 @@ fn run(args: &Args) -> Result<(), BoxError> {
         );
         if reconnects != [0, 0] {
             println!(
-                "       (reconnections in the timed parts: degu {}, hyper {})",
+                "       (reconnections in the timed parts: degu {}, {other_name} {})",
                 reconnects[0], reconnects[1]
             );
         }
     }
     println!(
-        "rt/s ratio: degu's over hyper's (higher: degu faster); µs: server CPU per round trip, \
-         ratio hyper's over degu's (higher: degu leaner)."
+        "rt/s ratio: degu's over {other_name}'s (higher: degu faster); µs: server CPU per \
+         round trip, ratio {other_name}'s over degu's (higher: degu leaner)."
     );
     Ok(())
 }
@@ -347,7 +473,11 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    match run(&args) {
+    let result = match &args.serve_raw {
+        Some(address) => serve_raw(address),
+        None => run(&args),
+    };
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("server-bench: {e}");

@@ -1,10 +1,11 @@
 //! `demo-server [--address ADDR] [--workers N] [--max-connections N] [--files DIR]
-//! [--cert F --key F (--ca F | --allow-anonymous)] [-q]`: serve the demo app until SIGINT or
+//! [--cert F --key F (--ca F | --allow-anonymous)] [--blocking] [-q]`: serve the demo app until SIGINT or
 //! SIGTERM, then shut down gracefully, logging one line per request to stderr (`-q`
 //! silences them). With `--files DIR` it also serves the files under
 //! DIR at `/files/` (degu-std's `FilesApp`: byte ranges, no listings). With `--cert` and
 //! `--key` it serves TLS and requires client certificates signed by `--ca`, unless
-//! `--allow-anonymous` is given.
+//! `--allow-anonymous` is given. With `--blocking` it serves on degu-std's blocking
+//! server (a thread per connection, for HTTP as IPC) instead of Tokio.
 //!
 //! The first line on stdout is `listening on <bound address>` (with the real port when
 //! the address asked for port 0), so scripts can start it and read where it is.
@@ -25,7 +26,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: demo-server [--address ADDR] [--workers N] [--max-connections N]
-                   [--files DIR] [--cert FILE --key FILE (--ca FILE | --allow-anonymous)] [-q]
+                   [--files DIR] [--cert FILE --key FILE (--ca FILE | --allow-anonymous)] [--blocking] [-q]
        demo-server --attach GATEWAY [--ca FILE --cert FILE --key FILE --server-name NAME]
                    [--name NAME] [--attachments N] [--files DIR]";
 
@@ -37,7 +38,7 @@ until SIGINT or SIGTERM, then shut down gracefully; with --files, also a directo
 files at /files/. The first line on stdout is `listening on <bound address>`.
 
 usage: demo-server [--address ADDR] [--workers N] [--max-connections N]
-                   [--files DIR] [--cert FILE --key FILE (--ca FILE | --allow-anonymous)] [-q]
+                   [--files DIR] [--cert FILE --key FILE (--ca FILE | --allow-anonymous)] [--blocking] [-q]
        demo-server --attach GATEWAY [--ca FILE --cert FILE --key FILE --server-name NAME]
                    [--name NAME] [--attachments N] [--files DIR]
 
@@ -63,6 +64,12 @@ options:
                            e.g. demo-server --cert server.pem --key server.key --ca ca.pem
   --allow-anonymous        TLS without client certificates (instead of --ca)
                            e.g. demo-server --cert server.pem --key server.key --allow-anonymous
+  --blocking               serve on a thread per connection (degu-std's blocking server,
+                           for HTTP as IPC: one read and one write per request) instead
+                           of Tokio workers; --max-connections bounds the threads (a new
+                           connection waits up to 2 s for one to end, then is closed);
+                           --workers does not apply; no TLS
+                           e.g. demo-server --blocking --address /tmp/demo.sock
   -q, --quiet              no request log lines on stderr
                            e.g. demo-server --quiet
   --attach GATEWAY         no listener: dial the gateway's attach address and serve the app
@@ -94,6 +101,7 @@ struct Args {
     config: ServerConfig,
     files: Option<PathBuf>,
     quiet: bool,
+    blocking: bool,
     attach: Option<DeviceConfig>,
 }
 
@@ -133,6 +141,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
     let (mut cert, mut key, mut ca, mut anonymous) = (None, None, None, false);
     let mut files = None;
     let mut quiet = false;
+    let mut blocking = false;
     let (mut attach, mut server_name, mut name) = (None::<Address>, None, None);
     let mut attachments = DEFAULT_ATTACHMENTS;
     while let Some(arg) = parser.next()? {
@@ -142,6 +151,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             Long("ca") => ca = Some(PathBuf::from(parser.value()?)),
             Long("allow-anonymous") => anonymous = true,
             Long("quiet") | Short('q') => quiet = true,
+            Long("blocking") => blocking = true,
             Long("files") => files = Some(PathBuf::from(parser.value()?)),
             Long("attach") => {
                 let v = parser.value()?.string()?;
@@ -185,8 +195,8 @@ fn parse_args() -> Result<Args, lexopt::Error> {
                 DeviceConfig::plain(gateway, name)
             }
         };
-        if anonymous {
-            return Err("--allow-anonymous is for listeners, not --attach".into());
+        if anonymous || blocking {
+            return Err("--allow-anonymous and --blocking are for listeners, not --attach".into());
         }
         device.name = name.or(device.name);
         device.attachments = attachments;
@@ -195,6 +205,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             config,
             files,
             quiet,
+            blocking,
             attach: Some(device),
         });
     }
@@ -213,6 +224,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
         config,
         files,
         quiet,
+        blocking,
         attach: None,
     })
 }
@@ -280,5 +292,17 @@ fn main() -> ExitCode {
         None => eprintln!("demo-server: serving the demo app ({scheme})"),
     }
     let app = Served { files };
+    if args.blocking {
+        return degu_examples::cli::serve_bound(
+            "demo-server",
+            &args.address,
+            args.config,
+            &[],
+            |s| {
+                s.spawn_blocking(degu_std::logging::logged(app))?
+                    .run_until_signal()
+            },
+        );
+    }
     degu_examples::cli::serve_until_signal("demo-server", &args.address, args.config, app)
 }

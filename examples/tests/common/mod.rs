@@ -206,7 +206,8 @@ impl Device {
         ])
     }
 
-    fn with_args(args: &[String]) -> Device {
+    /// The `demo-server` binary with `args` (which must include `--address`).
+    pub fn with_args(args: &[String]) -> Device {
         let (child, address) = spawn_listening(env!("CARGO_BIN_EXE_demo-server"), args);
         Device { child, address }
     }
