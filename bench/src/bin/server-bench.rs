@@ -15,7 +15,8 @@
 //!
 //! Printed per transport: round trips/s of each server (median) and their ratio, and each
 //! server process's CPU time per round trip (user + system, from `/proc/PID/stat`) and
-//! the ratio hyper/degu (higher: degu leaner).
+//! the ratio hyper/degu (higher: degu leaner); then where the time goes: user and system
+//! CPU per round trip of each server and of the client driving it.
 //!
 //! `--blocking` compares HTTP as IPC with its physical limit instead: degu-std's blocking
 //! client against `demo-server --blocking` (a thread per connection), beside a raw
@@ -155,16 +156,22 @@ impl Server {
         })
     }
 
-    /// User + system CPU time of the whole process so far, in clock ticks.
-    fn cpu_ticks(&self) -> Result<u64, BoxError> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
-        // Fields after the command name (which may hold spaces) in parentheses.
-        let rest = stat.rsplit_once(')').ok_or("bad /proc stat")?.1;
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let utime: u64 = fields.get(11).ok_or("no utime")?.parse()?;
-        let stime: u64 = fields.get(12).ok_or("no stime")?.parse()?;
-        Ok(utime + stime)
+    /// User and system CPU time of the whole process so far, in clock ticks.
+    fn cpu_ticks(&self) -> Result<[u64; 2], BoxError> {
+        cpu_ticks(&self.child.id().to_string())
     }
+}
+
+/// User and system CPU time of process `pid` (or `self`) so far, in clock ticks, from
+/// `/proc/PID/stat`.
+fn cpu_ticks(pid: &str) -> Result<[u64; 2], BoxError> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let rest = stat.rsplit_once(')').ok_or("bad /proc stat")?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11).ok_or("no utime")?.parse()?;
+    let stime: u64 = fields.get(12).ok_or("no stime")?.parse()?;
+    Ok([utime, stime])
 }
 
 impl Drop for Server {
@@ -246,15 +253,26 @@ enum Client {
     PingPong,
 }
 
-/// One round: connect `client`, warm up, time `requests` round trips. Round trips/s, the
-/// server's CPU seconds per round trip, and the reconnections the timed part needed.
+/// What one round measured.
+struct Round {
+    /// Round trips per second.
+    rate: f64,
+    /// The server process's CPU seconds per round trip: user, system.
+    server: [f64; 2],
+    /// This process's (the client's) CPU seconds per round trip: user, system.
+    client: [f64; 2],
+    /// Reconnections the timed part needed.
+    reconnects: usize,
+}
+
+/// One round: connect `client`, warm up, time `requests` round trips.
 fn round(
     server: &Server,
     client: Client,
     args: &Args,
     request: &[u8],
     expected: &[u8],
-) -> Result<(f64, f64, usize), BoxError> {
+) -> Result<Round, BoxError> {
     let mut run: Box<dyn FnMut(usize) -> Result<usize, BoxError>> = match client {
         Client::RawHttp => {
             let mut c = Conn::new(&server.address)?;
@@ -274,16 +292,20 @@ fn round(
         }
     };
     run(args.warmup)?;
-    let ticks = server.cpu_ticks()?;
+    let (server_ticks, client_ticks) = (server.cpu_ticks()?, cpu_ticks("self")?);
     let started = Instant::now();
     let reconnects = run(args.requests)?;
     let took = started.elapsed().as_secs_f64();
-    let cpu = (server.cpu_ticks()? - ticks) as f64 / ticks_per_second();
-    Ok((
-        args.requests as f64 / took,
-        cpu / args.requests as f64,
+    let (server_after, client_after) = (server.cpu_ticks()?, cpu_ticks("self")?);
+    let per_rt = |after: [u64; 2], before: [u64; 2]| {
+        [0, 1].map(|i| (after[i] - before[i]) as f64 / ticks_per_second() / args.requests as f64)
+    };
+    Ok(Round {
+        rate: args.requests as f64 / took,
+        server: per_rt(server_after, server_ticks),
+        client: per_rt(client_after, client_ticks),
         reconnects,
-    ))
+    })
 }
 
 /// A degu-std blocking connection that reconnects when the server closes it after
@@ -405,6 +427,7 @@ fn run(args: &Args) -> Result<(), BoxError> {
         // -q: no request log lines (hyper-hello writes none either).
         &["-q"]
     };
+    let mut splits = Vec::new();
     for &t in &args.transports {
         let address = |name: &str| match t {
             Transport::Unix => dir
@@ -425,22 +448,33 @@ fn run(args: &Args) -> Result<(), BoxError> {
                 extra,
             )?,
         ];
-        let mut rate = [Vec::new(), Vec::new()];
-        let mut cpu = [Vec::new(), Vec::new()];
-        let mut reconnects = [0, 0];
+        let mut rounds: [Vec<Round>; 2] = [Vec::new(), Vec::new()];
         for r in 0..args.rounds {
             // ABBA: degu, hyper, hyper, degu, ...
             let order = if r % 2 == 0 { [0, 1] } else { [1, 0] };
             for i in order {
-                let (rt, c, n) = round(&servers[i], clients[i], args, &request, &expected)
+                let got = round(&servers[i], clients[i], args, &request, &expected)
                     .map_err(|e| format!("{} over {}: {e}", servers[i].name, t.name()))?;
-                rate[i].push(rt);
-                cpu[i].push(c);
-                reconnects[i] += n;
+                rounds[i].push(got);
             }
         }
-        let [degu_rate, hyper_rate] = rate.map(|v| median(&v));
-        let [degu_cpu, hyper_cpu] = cpu.map(|v| median(&v));
+        let of = |i: usize, f: &dyn Fn(&Round) -> f64| {
+            median(&rounds[i].iter().map(f).collect::<Vec<_>>())
+        };
+        let [degu_rate, hyper_rate] = [0, 1].map(|i| of(i, &|r| r.rate));
+        let [degu_cpu, hyper_cpu] = [0, 1].map(|i| of(i, &|r| r.server[0] + r.server[1]));
+        let reconnects = [0, 1].map(|i| rounds[i].iter().map(|r| r.reconnects).sum::<usize>());
+        // Where the time goes, µs per round trip: user and system, server and client.
+        let split = [0, 1].map(|i| {
+            [
+                of(i, &|r| r.server[0]),
+                of(i, &|r| r.server[1]),
+                of(i, &|r| r.client[0]),
+                of(i, &|r| r.client[1]),
+            ]
+            .map(|x| x * 1e6)
+        });
+        splits.push((t, split));
         println!(
             "{:<6} {:>12.0} {:>12.0} {:>8.2}   {:>11.2} {:>11.2} {:>8.2}",
             t.name(),
@@ -462,6 +496,26 @@ fn run(args: &Args) -> Result<(), BoxError> {
         "rt/s ratio: degu's over {other_name}'s (higher: degu faster); µs: server CPU per \
          round trip, ratio {other_name}'s over degu's (higher: degu leaner)."
     );
+    println!(
+        "\nCPU µs per round trip, user / system (medians; the client is this process):\n\
+         {:<6} {:>17} {:>17} {:>17} {:>17}",
+        "",
+        "degu server",
+        format!("{other_name} server"),
+        "client of degu",
+        format!("client of {other_name}")
+    );
+    for (t, [degu, other]) in &splits {
+        let pair = |u: f64, s: f64| format!("{u:.2} / {s:.2}");
+        println!(
+            "{:<6} {:>17} {:>17} {:>17} {:>17}",
+            t.name(),
+            pair(degu[0], degu[1]),
+            pair(other[0], other[1]),
+            pair(degu[2], degu[3]),
+            pair(other[2], other[3]),
+        );
+    }
     Ok(())
 }
 
