@@ -136,18 +136,8 @@ impl<
         let task = core::mem::size_of_val(&self.run(stack, 80, app, config));
         let PoolState { spare, buffers, .. } = self;
         let slots = [const { Slot::new() }; 1];
-        let sets = buffers.each_mut().map(|b| Set {
-            buffers: Cell::new(Some(b)),
-            holder: Cell::new(None),
-        });
-        let shared = Shared {
-            slots: &slots,
-            spare_slots: &[],
-            sets: &sets,
-            set_freed: WakerCell::new(),
-            starved: Cell::new(false),
-            supervisor: WakerCell::new(),
-        };
+        let sets = buffers.each_mut().map(Set::free);
+        let shared = Shared::new(&slots, &[], &sets);
         let ctx = Ctx {
             stack,
             port: 80,
@@ -193,18 +183,8 @@ impl<
         } = self;
         let slots = [const { Slot::new() }; N];
         let spare_slots = [const { Slot::new() }; SPARE];
-        let sets = buffers.each_mut().map(|b| Set {
-            buffers: Cell::new(Some(b)),
-            holder: Cell::new(None),
-        });
-        let shared = Shared {
-            slots: &slots,
-            spare_slots: &spare_slots,
-            sets: &sets,
-            set_freed: WakerCell::new(),
-            starved: Cell::new(false),
-            supervisor: WakerCell::new(),
-        };
+        let sets = buffers.each_mut().map(Set::free);
+        let shared = Shared::new(&slots, &spare_slots, &sets);
         let ctx = Ctx {
             stack,
             port,
@@ -331,6 +311,16 @@ struct Set<'b, const RB: usize, const WB: usize> {
     holder: Cell<Option<usize>>,
 }
 
+impl<'b, const RB: usize, const WB: usize> Set<'b, RB, WB> {
+    /// `buffers`, free.
+    fn free(buffers: &'b mut Buffers<RB, WB>) -> Self {
+        Set {
+            buffers: Cell::new(Some(buffers)),
+            holder: Cell::new(None),
+        }
+    }
+}
+
 /// A waker slot for futures of the one task that runs the pool. A second waiter's waker
 /// displaces (and wakes) the first, so none is ever lost.
 struct WakerCell(Cell<Option<Waker>>);
@@ -371,6 +361,19 @@ struct Shared<'p, 'b, const RB: usize, const WB: usize> {
 }
 
 impl<'p, 'b, const RB: usize, const WB: usize> Shared<'p, 'b, RB, WB> {
+    /// A pool of the sockets of `slots` and `spare_slots`, all listening, and the free
+    /// buffer `sets`.
+    fn new(slots: &'p [Slot], spare_slots: &'p [Slot], sets: &'p [Set<'b, RB, WB>]) -> Self {
+        Shared {
+            slots,
+            spare_slots,
+            sets,
+            set_freed: WakerCell::new(),
+            starved: Cell::new(false),
+            supervisor: WakerCell::new(),
+        }
+    }
+
     fn slots(&self) -> impl Iterator<Item = (usize, &Slot)> {
         self.slots.iter().chain(self.spare_slots).enumerate()
     }
