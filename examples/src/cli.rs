@@ -44,7 +44,8 @@ pub fn args_or_usage<T>(
     })
 }
 
-/// An `--address` value (or a default): IPv4, [IPv6], AF_UNIX path or @abstract name.
+/// An `--address` value (or a default): IPv4, IPv6 in brackets, an AF_UNIX path or an
+/// @abstract name.
 pub fn address(text: &str) -> Result<Address, lexopt::Error> {
     text.parse().map_err(|e| std::format!("{e}").into())
 }
