@@ -100,6 +100,9 @@ impl<
     const AT_LEAST_ONE_SPARE: () = assert!(SPARE >= 1, "a pool needs a spare socket");
 
     /// Zeroed buffers for `N` workers and `N + SPARE` sockets.
+    // No `Default`: a pool is tens of KiB, made in place in a `static` by this `const fn`
+    // (a `ConstStaticCell`); `default()` would build it on a device's stack first.
+    #[allow(clippy::new_without_default)]
     pub const fn new() -> Self {
         let () = Self::AT_LEAST_ONE_SPARE;
         PoolState {
@@ -210,20 +213,6 @@ impl<
         loop {
             Timer::after(Duration::from_secs(3600)).await;
         }
-    }
-}
-
-impl<
-    const N: usize,
-    const RX: usize,
-    const TX: usize,
-    const RB: usize,
-    const WB: usize,
-    const SPARE: usize,
-> Default for PoolState<N, RX, TX, RB, WB, SPARE>
-{
-    fn default() -> Self {
-        Self::new()
     }
 }
 
