@@ -172,8 +172,8 @@ impl embedded_io::ErrorType for PipeReader<'_> {
     type Error = ErrorKind;
 }
 
-/// A pipe's reader adds nothing to the provided methods: the engine reads at once and
-/// the pipe's reader phases are nobody's concern.
+/// The provided methods: a pipe cannot wait for input without taking it (the engine
+/// reads at once), and nothing times a test's phases.
 impl Readable for PipeReader<'_> {}
 
 impl embedded_io::ErrorType for PipeWriter<'_> {
