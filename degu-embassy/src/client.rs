@@ -251,6 +251,10 @@ impl embedded_io::ErrorType for TimedReader<'_> {
     type Error = IoError;
 }
 
+/// Served on, as a device serves its gateway over an attachment, it has no readiness
+/// to add: the engine reads at once, each read bounded by the I/O timeout.
+impl degu_core::engine::Readable for TimedReader<'_> {}
+
 impl embedded_io_async::Read for TimedReader<'_> {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, IoError> {
         flatten(with_timeout(self.io, self.reader.read(buf)).await)
@@ -305,6 +309,10 @@ impl<T: embedded_io_async::Read> embedded_io_async::Read for HalfDuplexReader<'_
         self.0.lock().await.read(buf).await
     }
 }
+
+/// Served on (an attachment over TLS), it has no readiness to add: waiting would hold
+/// the shared stream.
+impl<T: embedded_io_async::Read> degu_core::engine::Readable for HalfDuplexReader<'_, T> {}
 
 impl<T: embedded_io_async::Write> embedded_io_async::Write for HalfDuplexWriter<'_, T> {
     async fn write(&mut self, buf: &[u8]) -> Result<usize, T::Error> {

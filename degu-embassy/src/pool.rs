@@ -100,6 +100,9 @@ impl<
     const AT_LEAST_ONE_SPARE: () = assert!(SPARE >= 1, "a pool needs a spare socket");
 
     /// Zeroed buffers for `N` workers and `N + SPARE` sockets.
+    // No `Default`: a pool is tens of KiB, made in place in a `static` by this `const fn`
+    // (a `ConstStaticCell`); `default()` would build it on a device's stack first.
+    #[allow(clippy::new_without_default)]
     pub const fn new() -> Self {
         let () = Self::AT_LEAST_ONE_SPARE;
         PoolState {
@@ -136,18 +139,8 @@ impl<
         let task = core::mem::size_of_val(&self.run(stack, 80, app, config));
         let PoolState { spare, buffers, .. } = self;
         let slots = [const { Slot::new() }; 1];
-        let sets = buffers.each_mut().map(|b| Set {
-            buffers: Cell::new(Some(b)),
-            holder: Cell::new(None),
-        });
-        let shared = Shared {
-            slots: &slots,
-            spare_slots: &[],
-            sets: &sets,
-            set_freed: WakerCell::new(),
-            starved: Cell::new(false),
-            supervisor: WakerCell::new(),
-        };
+        let sets = buffers.each_mut().map(Set::free);
+        let shared = Shared::new(&slots, &[], &sets);
         let ctx = Ctx {
             stack,
             port: 80,
@@ -193,18 +186,8 @@ impl<
         } = self;
         let slots = [const { Slot::new() }; N];
         let spare_slots = [const { Slot::new() }; SPARE];
-        let sets = buffers.each_mut().map(|b| Set {
-            buffers: Cell::new(Some(b)),
-            holder: Cell::new(None),
-        });
-        let shared = Shared {
-            slots: &slots,
-            spare_slots: &spare_slots,
-            sets: &sets,
-            set_freed: WakerCell::new(),
-            starved: Cell::new(false),
-            supervisor: WakerCell::new(),
-        };
+        let sets = buffers.each_mut().map(Set::free);
+        let shared = Shared::new(&slots, &spare_slots, &sets);
         let ctx = Ctx {
             stack,
             port,
@@ -230,20 +213,6 @@ impl<
         loop {
             Timer::after(Duration::from_secs(3600)).await;
         }
-    }
-}
-
-impl<
-    const N: usize,
-    const RX: usize,
-    const TX: usize,
-    const RB: usize,
-    const WB: usize,
-    const SPARE: usize,
-> Default for PoolState<N, RX, TX, RB, WB, SPARE>
-{
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -331,6 +300,16 @@ struct Set<'b, const RB: usize, const WB: usize> {
     holder: Cell<Option<usize>>,
 }
 
+impl<'b, const RB: usize, const WB: usize> Set<'b, RB, WB> {
+    /// `buffers`, free.
+    fn free(buffers: &'b mut Buffers<RB, WB>) -> Self {
+        Set {
+            buffers: Cell::new(Some(buffers)),
+            holder: Cell::new(None),
+        }
+    }
+}
+
 /// A waker slot for futures of the one task that runs the pool. A second waiter's waker
 /// displaces (and wakes) the first, so none is ever lost.
 struct WakerCell(Cell<Option<Waker>>);
@@ -371,6 +350,19 @@ struct Shared<'p, 'b, const RB: usize, const WB: usize> {
 }
 
 impl<'p, 'b, const RB: usize, const WB: usize> Shared<'p, 'b, RB, WB> {
+    /// A pool of the sockets of `slots` and `spare_slots`, all listening, and the free
+    /// buffer `sets`.
+    fn new(slots: &'p [Slot], spare_slots: &'p [Slot], sets: &'p [Set<'b, RB, WB>]) -> Self {
+        Shared {
+            slots,
+            spare_slots,
+            sets,
+            set_freed: WakerCell::new(),
+            starved: Cell::new(false),
+            supervisor: WakerCell::new(),
+        }
+    }
+
     fn slots(&self) -> impl Iterator<Item = (usize, &Slot)> {
         self.slots.iter().chain(self.spare_slots).enumerate()
     }

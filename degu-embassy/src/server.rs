@@ -40,7 +40,6 @@ use core::task::{Poll, Waker};
 use degu_core::app::{App, PeerAddr, Session};
 use degu_core::engine::{
     BufferSource, Error, KeepAlive, Monitor, Phase, PhaseClock, Readable, ServerEnd, Timeouts,
-    Transport,
 };
 use embassy_futures::select::{Either, select};
 use embassy_net::tcp::{self, TcpReader, TcpSocket, TcpWriter};
@@ -235,7 +234,7 @@ pub async fn serve_conn<A: App, B: BufferSource>(
         .map_or(PeerAddr::Unnamed, |ep| PeerAddr::Ip(ep.into()));
     let mut session = Session::new(peer, A::State::default());
     let result = {
-        let mut transport = TcpTransport::new(socket, conn, config.timeouts);
+        let mut transport = tcp_transport(socket, conn, config.timeouts);
         degu_core::engine::serve(
             &mut transport,
             buffers,
@@ -337,55 +336,25 @@ impl From<tcp::Error> for IoError {
     }
 }
 
-/// An accepted socket as the engine's [`Transport`]: split into a [`ServerReader`] with
-/// phase-aware timeouts and a [`TimedWriter`].
-pub struct TcpTransport<'s, 'd> {
-    socket: &'s mut TcpSocket<'d>,
+/// An accepted socket as the engine's [`Transport`](degu_core::engine::Transport): split
+/// into a [`ServerReader`] with phase-aware timeouts and a [`TimedWriter`].
+pub type TcpTransport<'s> = (ServerReader<'s>, TimedWriter<'s>);
+
+/// Split `socket` into a [`TcpTransport`]; its reader keeps `conn`'s phase (and since
+/// when) as the engine reports it.
+pub fn tcp_transport<'s>(
+    socket: &'s mut TcpSocket<'_>,
     conn: &'s ConnState,
     timeouts: Timeouts<Duration>,
-}
-
-impl<'s, 'd> TcpTransport<'s, 'd> {
-    /// Wrap `socket`; its reader keeps `conn`'s phase (and since when) as the engine
-    /// reports it.
-    pub fn new(
-        socket: &'s mut TcpSocket<'d>,
-        conn: &'s ConnState,
-        timeouts: Timeouts<Duration>,
-    ) -> Self {
-        TcpTransport {
-            socket,
-            conn,
-            timeouts,
-        }
-    }
-}
-
-impl Transport for TcpTransport<'_, '_> {
-    type Reader<'a>
-        = ServerReader<'a>
-    where
-        Self: 'a;
-    type Writer<'a>
-        = TimedWriter<'a>
-    where
-        Self: 'a;
-
-    fn split(&mut self) -> (ServerReader<'_>, TimedWriter<'_>) {
-        let (reader, writer) = self.socket.split();
-        (
-            ServerReader {
-                inner: reader,
-                conn: self.conn,
-                timeouts: self.timeouts,
-                clock: PhaseClock::new(self.conn.since()),
-            },
-            TimedWriter {
-                inner: writer,
-                timeout: self.timeouts.io,
-            },
-        )
-    }
+) -> TcpTransport<'s> {
+    let (reader, writer) = socket.split();
+    let reader = ServerReader {
+        inner: reader,
+        conn,
+        timeouts,
+        clock: PhaseClock::new(conn.since()),
+    };
+    (reader, TimedWriter::new(writer, timeouts.io))
 }
 
 /// The read half of a server connection: each read is bounded by the timeout of the

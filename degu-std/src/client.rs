@@ -461,6 +461,10 @@ impl embedded_io::ErrorType for ClientWriter {
     type Error = io::Error;
 }
 
+/// Served on (a device's attachment, the gateway's hand-over), it has no readiness to
+/// add: the engine reads at once, each read bounded by the client's limits.
+impl engine::Readable for ClientReader {}
+
 impl embedded_io_async::Read for ClientReader {
     async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let read = async {

@@ -18,7 +18,7 @@
 
 use crate::address::Address;
 use crate::buffers::{BufferPool, PoolSource};
-use crate::stream::{CloseRequest, ConnShared, Plain, ServerSocket, Socket, Timeouts};
+use crate::stream::{CloseRequest, ConnShared, Plain, Socket, Timeouts, server_halves};
 use crate::tls::{TlsPeer, TlsServerConfig};
 use degu_core::app::{App, Credentials, Session};
 use degu_core::engine::{KeepAlive, ServerEnd, serve};
@@ -644,7 +644,7 @@ async fn serve_connection<A: App>(
     pool: Rc<BufferPool>,
 ) -> Option<Socket> {
     let cfg = &shared.config;
-    let (socket, identity) = match &cfg.tls {
+    let (mut socket, identity) = match &cfg.tls {
         None => (Socket::Plain(plain), None),
         Some(tls) => tokio::select! {
             r = handshake(plain, tls, cfg.head_timeout) => match r {
@@ -667,15 +667,12 @@ async fn serve_connection<A: App>(
     if let Some(id) = &identity {
         session = session.with_identity(id);
     }
-    let mut io = ServerSocket {
-        socket,
-        conn,
-        timeouts: Timeouts {
-            idle: cfg.idle_timeout,
-            head: cfg.head_timeout,
-            io: cfg.io_timeout,
-        },
+    let timeouts = Timeouts {
+        idle: cfg.idle_timeout,
+        head: cfg.head_timeout,
+        io: cfg.io_timeout,
     };
+    let mut io = server_halves(&mut socket, conn, timeouts);
     let mut buffers = PoolSource(pool);
     let engine = KeepAlive::new()
         .max_requests(cfg.max_requests)
@@ -686,7 +683,7 @@ async fn serve_connection<A: App>(
         Ok(end) => log_end(end, session.requests()),
         Err(e) => tracing::debug!(requests = session.requests(), "closed: {e}"),
     }
-    Some(io.socket)
+    Some(socket)
 }
 
 fn log_end(end: ServerEnd, requests: u32) {

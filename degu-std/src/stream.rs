@@ -305,40 +305,28 @@ pub(crate) fn closed_by_server() -> io::Error {
     )
 }
 
-/// A server connection's socket as the engine's [`degu_core::engine::Transport`].
-pub(crate) struct ServerSocket<'c> {
-    pub socket: Socket,
-    pub conn: &'c ConnShared,
-    pub timeouts: Timeouts,
-}
-
-impl degu_core::engine::Transport for ServerSocket<'_> {
-    type Reader<'a>
-        = ServerReader<'a>
-    where
-        Self: 'a;
-    type Writer<'a>
-        = TimedWriter<'a>
-    where
-        Self: 'a;
-
-    fn split(&mut self) -> (ServerReader<'_>, TimedWriter<'_>) {
-        let (r, w) = self.socket.split();
-        (
-            ServerReader {
-                inner: r,
-                conn: self.conn,
-                timeouts: self.timeouts,
-                idle_sleep: None,
-                clock: PhaseClock::new(self.conn.since()),
-                stash: Stash::Empty,
-            },
-            TimedWriter {
-                inner: w,
-                timeout: self.timeouts.io,
-            },
-        )
-    }
+/// A server connection's socket, split, as the engine's
+/// [`Transport`](degu_core::engine::Transport): a reader that keeps the phase clock of
+/// `conn` and bounds reads by `timeouts`, and a writer bounded by the I/O timeout.
+pub(crate) fn server_halves<'a>(
+    socket: &'a mut Socket,
+    conn: &'a ConnShared,
+    timeouts: Timeouts,
+) -> (ServerReader<'a>, TimedWriter<'a>) {
+    let (r, w) = socket.split();
+    let reader = ServerReader {
+        inner: r,
+        conn,
+        timeouts,
+        idle_sleep: None,
+        clock: PhaseClock::new(conn.since()),
+        stash: Stash::Empty,
+    };
+    let writer = TimedWriter {
+        inner: w,
+        timeout: timeouts.io,
+    };
+    (reader, writer)
 }
 
 /// What a TLS connection's wait for its next request read ahead (TLS has no readiness

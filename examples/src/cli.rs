@@ -1,16 +1,84 @@
-//! What the host programs share: building a TLS client configuration from the
-//! `--tls/--ca/--cert/--key/--server-name` options, logging to stderr, and serving an
-//! app with one log line per request until a signal.
+//! What the host programs share: the options every one of them reads alike (`--help`,
+//! `--version`, `--address`, bad arguments), building a TLS client configuration from the
+//! `--tls/--ca/--cert/--key/--server-name` options and a TLS server configuration from a
+//! certificate, key and CA, logging to stderr, and serving an app with one log line per
+//! request until a signal.
 
 extern crate std;
 
 use degu_core::app::App;
 use degu_std::logging::{REQUEST_TARGET, logged};
-use degu_std::{Address, Server, ServerConfig, TlsClientConfig};
+use degu_std::{Address, Server, ServerConfig, TlsClientConfig, TlsServerConfig};
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::string::{String, ToString};
+
+/// Exit code of bad arguments, with the usage on stderr.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Answer `-h`/`--help` with `help` and `-V`/`--version` with `<program> <version>` on
+/// stdout, and exit 0; any other argument is the caller's.
+pub fn answer_help_or_version(arg: &lexopt::Arg<'_>, program: &str, help: &str) {
+    use lexopt::Arg::{Long, Short};
+    match arg {
+        Long("help") | Short('h') => std::print!("{help}"),
+        Long("version") | Short('V') => {
+            std::println!("{program} {}", env!("CARGO_PKG_VERSION"));
+        }
+        _ => return,
+    }
+    std::process::exit(0);
+}
+
+/// The parsed arguments, or (for bad ones) `<program>: <error>` and `usage` on stderr
+/// and the exit code [`EXIT_USAGE`] for `main` to return.
+pub fn args_or_usage<T>(
+    program: &str,
+    usage: &str,
+    parsed: Result<T, lexopt::Error>,
+) -> Result<T, ExitCode> {
+    parsed.map_err(|e| {
+        std::eprintln!("{program}: {e}\n{usage}");
+        ExitCode::from(EXIT_USAGE)
+    })
+}
+
+/// An `--address` value (or a default): IPv4, IPv6 in brackets, an AF_UNIX path or an
+/// @abstract name.
+pub fn address(text: &str) -> Result<Address, lexopt::Error> {
+    text.parse().map_err(|e| std::format!("{e}").into())
+}
+
+/// How a link to or from a device is secured, for the programs' stderr notes.
+pub fn link_scheme(tls: bool) -> &'static str {
+    if tls { "mutual TLS" } else { "plain" }
+}
+
+/// A listener's TLS from its `--cert`, `--key` and `--ca` (client certificates required)
+/// or `--allow-anonymous` (not): `None` without any of them, `refused` for any other mix.
+pub fn server_tls(
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    ca: Option<PathBuf>,
+    anonymous: bool,
+    refused: &str,
+) -> Result<Option<TlsServerConfig>, String> {
+    match (cert, key, ca, anonymous) {
+        (None, None, None, false) => Ok(None),
+        (Some(cert), Some(key), Some(ca), false) => {
+            TlsServerConfig::from_pem_files(&cert, &key, &ca)
+                .map(Some)
+                .map_err(|e| e.to_string())
+        }
+        (Some(cert), Some(key), None, true) => {
+            TlsServerConfig::anonymous_from_pem_files(&cert, &key)
+                .map(Some)
+                .map_err(|e| e.to_string())
+        }
+        _ => Err(refused.into()),
+    }
+}
 
 /// The TLS client options of `degu` and `gateway`.
 #[derive(Debug, Default)]

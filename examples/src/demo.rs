@@ -7,16 +7,19 @@
 //! | `GET /chunks?n=N` | 200, chunked: N chunks `chunk <i>` with extension `i=<i>` |
 //! | `GET`/`HEAD /status` | 200, JSON: `{"app":"degu-demo","version":"0.1.0","requests":N}`, N the requests answered before on this connection |
 //! | `PUT`/`POST /led` | a JSON body `{"on":true,"brightness":40}` (brightness 0..=100) read into a [`MAX_JSON_BODY`]-byte buffer: 200 with the setting as JSON; 400 with `{"error":...}` for bad JSON or a brightness out of range; 413 for a larger body |
-//! | anything else | 404 |
+//! | anything else | 404 (a wrong method too) |
+//!
+//! The app dispatches through one `static` [`Router`] table, `ROUTES`.
 //!
 //! JSON is rendered and parsed with `serde-json-core`, into and from stack buffers: no
 //! allocator, the same on a device and on a host.
 
 use core::fmt::Write as _;
-use degu_core::app::{App, Request, Session};
+use degu_core::app::Segment::Exact;
+use degu_core::app::{App, Methods, Request, Route, Routed, Router, Session};
 use degu_core::engine::{Error, Read, Responder, Sent, Write, relay};
 use degu_core::wire::query::Query;
-use degu_core::{ChunkExt, Header, Method};
+use degu_core::{ChunkExt, Header};
 use serde::{Deserialize, Serialize};
 
 /// Bytes the echo route moves per read: small enough for a device's stack.
@@ -54,6 +57,28 @@ struct JsonError<'a> {
     error: &'a str,
 }
 
+/// What a demo route does: the handler value of [`ROUTES`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DemoRoute {
+    Hello,
+    Echo,
+    Chunks,
+    Status,
+    Led,
+}
+
+/// The demo app's routes, as the module docs table them.
+static ROUTES: Router<DemoRoute> = Router::new(&[
+    Route::new(GET_HEAD, &[Exact("hello")], DemoRoute::Hello),
+    Route::new(PUT_POST, &[Exact("echo")], DemoRoute::Echo),
+    Route::new(Methods::GET, &[Exact("chunks")], DemoRoute::Chunks),
+    Route::new(GET_HEAD, &[Exact("status")], DemoRoute::Status),
+    Route::new(PUT_POST, &[Exact("led")], DemoRoute::Led),
+]);
+
+const GET_HEAD: Methods = Methods::GET.with(Methods::HEAD);
+const PUT_POST: Methods = Methods::PUT.with(Methods::POST);
+
 /// The demo app; stateless, so one value serves every connection.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DemoApp;
@@ -67,14 +92,18 @@ impl App for DemoApp {
         mut request: Request<'_, R>,
         responder: Responder<'r, W>,
     ) -> Result<Sent<'r>, Error> {
-        let first = request.shift_path();
-        let done = request.path.components().next().is_none();
-        match (request.method, first, done) {
-            (Method::Get | Method::Head, Some("hello"), true) => {
-                responder.send(200, "OK", &[], b"hello, world").await
+        let route = match ROUTES.route(request.method, &mut request.path) {
+            Routed::Found { handler, .. } => *handler,
+            // A known path with another method is 404 too, not 405: the demo app has
+            // always answered so (a device refuses an upload to /hello at once with it).
+            Routed::MethodNotAllowed(_) | Routed::NotFound => {
+                return responder.send(404, "Not Found", &[], b"").await;
             }
-            (Method::Put | Method::Post, Some("echo"), true) => echo(request, responder).await,
-            (Method::Get, Some("chunks"), true) => match chunk_count(request.query_pairs()) {
+        };
+        match route {
+            DemoRoute::Hello => responder.send(200, "OK", &[], b"hello, world").await,
+            DemoRoute::Echo => echo(request, responder).await,
+            DemoRoute::Chunks => match chunk_count(request.query_pairs()) {
                 Some(n) => chunks(n, responder).await,
                 None => {
                     responder
@@ -82,7 +111,7 @@ impl App for DemoApp {
                         .await
                 }
             },
-            (Method::Get | Method::Head, Some("status"), true) => {
+            DemoRoute::Status => {
                 let status = DemoStatus {
                     app: "degu-demo",
                     version: env!("CARGO_PKG_VERSION"),
@@ -90,8 +119,7 @@ impl App for DemoApp {
                 };
                 send_json(responder, 200, "OK", &status).await
             }
-            (Method::Put | Method::Post, Some("led"), true) => led(request, responder).await,
-            _ => responder.send(404, "Not Found", &[], b"").await,
+            DemoRoute::Led => led(request, responder).await,
         }
     }
 }

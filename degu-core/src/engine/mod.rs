@@ -136,14 +136,26 @@ pub trait Readable: Read {
     }
 }
 
-impl<R: Read + ?Sized> Readable for &mut R {}
+/// A borrowed reader waits and tracks phases as the reader itself does: what lets a
+/// `(reader, writer)` pair lend its halves to the engine as they are.
+impl<R: Readable + ?Sized> Readable for &mut R {
+    fn readable(&mut self) -> impl Future<Output = Result<(), Self::Error>> {
+        (**self).readable()
+    }
+
+    fn set_phase(&mut self, phase: Phase) {
+        (**self).set_phase(phase);
+    }
+}
 
 /// A byte stream the server engine can read and write at the same time: split into a
 /// read half and a write half for the life of a connection, so a handler can stream a
 /// request body in while it streams a response out.
 ///
-/// Implemented for any `(reader, writer)` pair; adapters implement it for their sockets
-/// (embassy's `TcpSocket::split`, Tokio's `split`).
+/// Implemented for any `(reader, writer)` pair: adapters split their sockets (embassy's
+/// `TcpSocket::split`, Tokio's `split`) into a reader that is [`Readable`] in its own
+/// right (readiness, phase clock) and a writer, and lend the engine the pair; a reader
+/// with nothing to add implements [`Readable`] with the provided methods.
 pub trait Transport {
     /// The read half.
     type Reader<'a>: Readable
@@ -157,7 +169,7 @@ pub trait Transport {
     fn split(&mut self) -> (Self::Reader<'_>, Self::Writer<'_>);
 }
 
-impl<R: Read, W: Write> Transport for (R, W) {
+impl<R: Readable, W: Write> Transport for (R, W) {
     type Reader<'a>
         = &'a mut R
     where

@@ -16,6 +16,7 @@
 
 use degu_core::engine::{Error, Pump, Response};
 use degu_core::{ChunkExt, Framing, Header, Method};
+use degu_examples::cli;
 use degu_std::blocking::{BlockingReader, Wait};
 use degu_std::{Address, Client, TlsClientConfig};
 use embassy_futures::select::{Either, select};
@@ -32,8 +33,6 @@ const PIECE: usize = 64 * 1024;
 const PROGRESS_MIN: u64 = 4 * 1024 * 1024;
 /// Exit code of a transport or usage-of-files failure.
 const EXIT_FAILURE: u8 = 1;
-/// Exit code of bad arguments.
-const EXIT_USAGE: u8 = 2;
 /// Exit code of a 4xx or 5xx answer under `--fail` (curl's).
 const EXIT_HTTP_ERROR: u8 = 22;
 
@@ -151,9 +150,10 @@ fn parse_args() -> Result<Args, lexopt::Error> {
     let mut body = Body::None;
     let (mut output, mut include, mut verbose, mut fail, mut chunks, mut progress) =
         (None, false, false, false, false, true);
-    let mut tls = degu_examples::cli::TlsOptions::default();
+    let mut tls = cli::TlsOptions::default();
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
+        cli::answer_help_or_version(&arg, "degu", HELP);
         match arg {
             Long(o @ ("tls" | "ca" | "cert" | "key" | "server-name")) => {
                 let o = o.to_string();
@@ -179,14 +179,6 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             Short('f') | Long("fail") => fail = true,
             Long("chunks") => chunks = true,
             Long("no-progress") => progress = false,
-            Short('h') | Long("help") => {
-                print!("{HELP}");
-                std::process::exit(0);
-            }
-            Short('V') | Long("version") => {
-                println!("degu {}", env!("CARGO_PKG_VERSION"));
-                std::process::exit(0);
-            }
             Value(v) => positional.push(v.string()?),
             _ => return Err(arg.unexpected()),
         }
@@ -194,7 +186,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
     let [address, method, uri]: [String; 3] = positional
         .try_into()
         .map_err(|_| "need ADDRESS METHOD URI")?;
-    let address = address.parse().map_err(|e| format!("{e}"))?;
+    let address = cli::address(&address)?;
     let method =
         Method::from_token(method.as_bytes()).ok_or("METHOD is GET, HEAD, PUT, POST or DELETE")?;
     let tls = tls.config()?;
@@ -472,12 +464,9 @@ async fn output<P: Pump>(
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
+    let args = match cli::args_or_usage("degu", USAGE, parse_args()) {
         Ok(a) => a,
-        Err(e) => {
-            eprintln!("degu: {e}\n{USAGE}");
-            return ExitCode::from(EXIT_USAGE);
-        }
+        Err(code) => return code,
     };
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,

@@ -19,9 +19,10 @@
 
 use degu_core::app::{App, Request, Session};
 use degu_core::engine::{Error, Read, Responder, Sent, Write};
+use degu_examples::cli;
 use degu_examples::demo::DemoApp;
 use degu_std::attach::{AttachedDevice, DeviceConfig};
-use degu_std::{Address, FilesApp, ServerConfig, TlsServerConfig};
+use degu_std::{Address, FilesApp, ServerConfig};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -135,7 +136,7 @@ impl App for Served {
 
 fn parse_args() -> Result<Args, lexopt::Error> {
     use lexopt::prelude::*;
-    let mut address: Address = "127.0.0.1:8080".parse().map_err(|e| format!("{e}"))?;
+    let mut address = cli::address("127.0.0.1:8080")?;
     let mut config = ServerConfig::default();
     let mut parser = lexopt::Parser::from_env();
     let (mut cert, mut key, mut ca, mut anonymous) = (None, None, None, false);
@@ -145,6 +146,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
     let (mut attach, mut server_name, mut name) = (None::<Address>, None, None);
     let mut attachments = DEFAULT_ATTACHMENTS;
     while let Some(arg) = parser.next()? {
+        cli::answer_help_or_version(&arg, "demo-server", HELP);
         match arg {
             Long("cert") => cert = Some(PathBuf::from(parser.value()?)),
             Long("key") => key = Some(PathBuf::from(parser.value()?)),
@@ -160,28 +162,14 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             Long("server-name") => server_name = Some(parser.value()?.string()?),
             Long("name") => name = Some(parser.value()?.string()?),
             Long("attachments") => attachments = parser.value()?.parse()?,
-            Long("address") | Short('a') => {
-                address = parser
-                    .value()?
-                    .string()?
-                    .parse()
-                    .map_err(|e| format!("{e}"))?;
-            }
+            Long("address") | Short('a') => address = cli::address(&parser.value()?.string()?)?,
             Long("workers") => config.workers = parser.value()?.parse()?,
             Long("max-connections") => config.max_connections = parser.value()?.parse()?,
-            Long("help") | Short('h') => {
-                print!("{HELP}");
-                std::process::exit(0);
-            }
-            Long("version") | Short('V') => {
-                println!("demo-server {}", env!("CARGO_PKG_VERSION"));
-                std::process::exit(0);
-            }
             _ => return Err(arg.unexpected()),
         }
     }
     if let Some(gateway) = attach {
-        let tls = degu_examples::cli::TlsOptions {
+        let tls = cli::TlsOptions {
             tls: false,
             ca,
             cert,
@@ -209,16 +197,8 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             attach: Some(device),
         });
     }
-    config.tls = match (cert, key, ca, anonymous) {
-        (None, None, None, false) => None,
-        (Some(cert), Some(key), Some(ca), false) => {
-            Some(TlsServerConfig::from_pem_files(&cert, &key, &ca).map_err(|e| e.to_string())?)
-        }
-        (Some(cert), Some(key), None, true) => Some(
-            TlsServerConfig::anonymous_from_pem_files(&cert, &key).map_err(|e| e.to_string())?,
-        ),
-        _ => return Err("TLS needs --cert and --key, and either --ca or --allow-anonymous".into()),
-    };
+    let refused = "TLS needs --cert and --key, and either --ca or --allow-anonymous";
+    config.tls = cli::server_tls(cert, key, ca, anonymous, refused)?;
     Ok(Args {
         address,
         config,
@@ -255,14 +235,11 @@ fn attach_until_signal(app: Served, device: DeviceConfig) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
+    let args = match cli::args_or_usage("demo-server", USAGE, parse_args()) {
         Ok(a) => a,
-        Err(e) => {
-            eprintln!("demo-server: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    degu_examples::cli::init_logging(args.quiet);
+    cli::init_logging(args.quiet);
     let args_tls = args.config.tls.is_some();
     let scheme = if args_tls { "tls" } else { "plain" };
     let files = match &args.files {
@@ -271,16 +248,12 @@ fn main() -> ExitCode {
             Ok(f) => Some(f),
             Err(e) => {
                 eprintln!("demo-server: --files {}: {e}", dir.display());
-                return ExitCode::from(2);
+                return ExitCode::from(cli::EXIT_USAGE);
             }
         },
     };
     if let Some(device) = args.attach {
-        let scheme = if device.tls.is_some() {
-            "mutual TLS"
-        } else {
-            "plain"
-        };
+        let scheme = cli::link_scheme(device.tls.is_some());
         eprintln!("demo-server: attaching to {} ({scheme})", device.gateway);
         return attach_until_signal(Served { files }, device);
     }
@@ -293,16 +266,10 @@ fn main() -> ExitCode {
     }
     let app = Served { files };
     if args.blocking {
-        return degu_examples::cli::serve_bound(
-            "demo-server",
-            &args.address,
-            args.config,
-            &[],
-            |s| {
-                s.spawn_blocking(degu_std::logging::logged(app))?
-                    .run_until_signal()
-            },
-        );
+        return cli::serve_bound("demo-server", &args.address, args.config, &[], |s| {
+            s.spawn_blocking(degu_std::logging::logged(app))?
+                .run_until_signal()
+        });
     }
-    degu_examples::cli::serve_until_signal("demo-server", &args.address, args.config, app)
+    cli::serve_until_signal("demo-server", &args.address, args.config, app)
 }

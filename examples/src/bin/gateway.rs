@@ -17,6 +17,7 @@
 //! accepts clients without one); `--allow CLIENT=DEVICE,...` and `--policy FILE` say which
 //! client certificate names reach which devices (403 otherwise).
 
+use degu_examples::cli;
 use degu_std::attach::{AttachConfig, Attachments};
 use degu_std::{
     Address, Client, ClientConfig, DevicePolicy, GatewayApp, Proxy, ServerConfig, TlsClientConfig,
@@ -120,7 +121,7 @@ struct Args {
 
 /// The attach listener's configuration from `--cert/--key/--ca` or `--allow-anonymous`.
 fn attach_config(
-    tls: &degu_examples::cli::TlsOptions,
+    tls: &cli::TlsOptions,
     anonymous: bool,
     timeout: Duration,
 ) -> Result<AttachConfig, String> {
@@ -142,30 +143,25 @@ fn attach_config(
 
 fn parse_args() -> Result<Args, lexopt::Error> {
     use lexopt::prelude::*;
-    let mut address: Address = "127.0.0.1:8080".parse().map_err(|e| format!("{e}"))?;
+    let mut address = cli::address("127.0.0.1:8080")?;
     let mut devices = Vec::new();
     let mut timeout = Duration::from_secs(30);
     let mut workers = 1;
     let mut quiet = false;
-    let mut tls = degu_examples::cli::TlsOptions::default();
+    let mut tls = cli::TlsOptions::default();
     let (mut attach, mut anonymous) = (None::<Address>, false);
     let (mut listen_cert, mut listen_key, mut listen_ca) = (None, None, None);
     let mut listen_anonymous = false;
     let mut policy: Option<DevicePolicy> = None;
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
+        cli::answer_help_or_version(&arg, "gateway", HELP);
         match arg {
             Long(o @ ("tls" | "ca" | "cert" | "key" | "server-name")) => {
                 let o = o.to_string();
                 tls.set(&o, &mut parser)?;
             }
-            Long("address") | Short('a') => {
-                address = parser
-                    .value()?
-                    .string()?
-                    .parse()
-                    .map_err(|e| format!("{e}"))?;
-            }
+            Long("address") | Short('a') => address = cli::address(&parser.value()?.string()?)?,
             Long("device") | Short('d') => {
                 let v = parser.value()?.string()?;
                 let (n, a) = v.split_once('=').ok_or("--device takes NAME=ADDRESS")?;
@@ -204,14 +200,6 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             Long("timeout") => timeout = Duration::from_secs_f64(parser.value()?.parse()?),
             Long("workers") => workers = parser.value()?.parse()?,
             Long("quiet") | Short('q') => quiet = true,
-            Long("help") | Short('h') => {
-                print!("{HELP}");
-                std::process::exit(0);
-            }
-            Long("version") | Short('V') => {
-                println!("gateway {}", env!("CARGO_PKG_VERSION"));
-                std::process::exit(0);
-            }
             _ => return Err(arg.unexpected()),
         }
     }
@@ -220,20 +208,14 @@ fn parse_args() -> Result<Args, lexopt::Error> {
         None if anonymous => return Err("--allow-anonymous goes with --attach".into()),
         None => None,
     };
-    let listen_tls = match (listen_cert, listen_key, listen_ca, listen_anonymous) {
-        (None, None, None, false) => None,
-        (Some(cert), Some(key), Some(ca), false) => {
-            Some(TlsServerConfig::from_pem_files(&cert, &key, &ca).map_err(|e| e.to_string())?)
-        }
-        (Some(cert), Some(key), None, true) => Some(
-            TlsServerConfig::anonymous_from_pem_files(&cert, &key).map_err(|e| e.to_string())?,
-        ),
-        _ => {
-            return Err("--listen-cert and --listen-key go with --listen-ca or \
-                        --listen-allow-anonymous"
-                .into());
-        }
-    };
+    let refused = "--listen-cert and --listen-key go with --listen-ca or --listen-allow-anonymous";
+    let listen_tls = cli::server_tls(
+        listen_cert,
+        listen_key,
+        listen_ca,
+        listen_anonymous,
+        refused,
+    )?;
     let tls = tls.config()?;
     Ok(Args {
         address,
@@ -249,14 +231,11 @@ fn parse_args() -> Result<Args, lexopt::Error> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
+    let args = match cli::args_or_usage("gateway", USAGE, parse_args()) {
         Ok(a) => a,
-        Err(e) => {
-            eprintln!("gateway: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    degu_examples::cli::init_logging(args.quiet);
+    cli::init_logging(args.quiet);
     let mut app = GatewayApp::new();
     for (name, address) in &args.devices {
         let mut config = ClientConfig::for_address(address);
@@ -274,11 +253,7 @@ fn main() -> ExitCode {
     // Bound before the front door, kept until the gateway stops.
     let _listener = match args.attach {
         Some((address, config)) => {
-            let scheme = if config.tls.is_some() {
-                "mutual TLS"
-            } else {
-                "plain"
-            };
+            let scheme = cli::link_scheme(config.tls.is_some());
             match Attachments::listen(&address, config) {
                 Ok(listener) => {
                     more.push(format!("attach on {}", listener.address()));
@@ -305,5 +280,5 @@ fn main() -> ExitCode {
         tls: args.listen_tls,
         ..ServerConfig::default()
     };
-    degu_examples::cli::serve_until_signal_saying("gateway", &args.address, config, app, &more)
+    cli::serve_until_signal_saying("gateway", &args.address, config, app, &more)
 }

@@ -20,7 +20,7 @@ use crate::config::Peer;
 use crate::{CLIENT_RESOURCES, CLIENT_TIMEOUTS, ClientResources, PORT};
 use core::fmt::Write as _;
 use cortex_m_semihosting::hprintln;
-use degu_core::engine::{Connection, Error, Read, Write};
+use degu_core::engine::{Connection, Error, Pump, Read, Response, Write};
 use degu_core::{ChunkExt, Framing, Method};
 use degu_embassy::{Remote, connect};
 use embassy_net::tcp::ConnectError;
@@ -123,14 +123,10 @@ async fn requests<R: Read, W: Write, B: AsMut<[u8]>>(
 
     let step = "GET /hello";
     let started = Instant::now();
-    let mut response = conn.get("/hello", &[]).await.map_err(http(step))?;
-    let status = response.status;
-    let n = response
-        .body
-        .read_to_end(&mut body)
+    let response = conn.get("/hello", &[]).await.map_err(http(step))?;
+    let n = answer(response, 200, &mut body)
         .await
-        .map_err(http(step))?;
-    expect_status(status, 200).map_err(|w| fail(step, w))?;
+        .map_err(|w| fail(step, w))?;
     if body.get(..n) != Some(&b"hello, world"[..]) {
         return Err(fail(
             step,
@@ -141,15 +137,11 @@ async fn requests<R: Read, W: Write, B: AsMut<[u8]>>(
 
     let step = "HEAD /hello";
     let started = Instant::now();
-    let mut response = conn.head("/hello", &[]).await.map_err(http(step))?;
-    let status = response.status;
+    let response = conn.head("/hello", &[]).await.map_err(http(step))?;
     let length = response.headers.get("content-length") == Some("12");
-    let n = response
-        .body
-        .read_to_end(&mut body)
+    let n = answer(response, 200, &mut body)
         .await
-        .map_err(http(step))?;
-    expect_status(status, 200).map_err(|w| fail(step, w))?;
+        .map_err(|w| fail(step, w))?;
     if !length || n != 0 {
         return Err(fail(
             step,
@@ -188,14 +180,10 @@ async fn requests<R: Read, W: Write, B: AsMut<[u8]>>(
 
     let step = "GET /no-such-route";
     let started = Instant::now();
-    let mut response = conn.get("/no-such-route", &[]).await.map_err(http(step))?;
-    let status = response.status;
-    response
-        .body
-        .read_to_end(&mut body)
+    let response = conn.get("/no-such-route", &[]).await.map_err(http(step))?;
+    answer(response, 404, &mut body)
         .await
-        .map_err(http(step))?;
-    expect_status(status, 404).map_err(|w| fail(step, w))?;
+        .map_err(|w| fail(step, w))?;
     if conn.is_closed() {
         return Err(fail(
             step,
@@ -220,6 +208,23 @@ fn held(family: &str, step: &str, started: Instant, detail: core::fmt::Arguments
         detail,
         started.elapsed().as_millis()
     );
+}
+
+/// Read `response`'s whole body into `body` (so the connection can carry the next
+/// request), then check its status is `want`; the body's length.
+async fn answer<R: Read, P: Pump>(
+    mut response: Response<'_, R, P>,
+    want: u16,
+    body: &mut [u8],
+) -> Result<usize, Failure> {
+    let status = response.status;
+    let n = response
+        .body
+        .read_to_end(body)
+        .await
+        .map_err(Failure::Http)?;
+    expect_status(status, want)?;
+    Ok(n)
 }
 
 fn expect_status(status: u16, want: u16) -> Result<(), Failure> {
