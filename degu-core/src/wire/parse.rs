@@ -65,14 +65,14 @@ pub fn find_head_end(buf: &[u8], scanned: &mut usize) -> Option<usize> {
     }
 }
 
-/// A request head parsed as its bytes arrive, each line once.
+/// A head parsed as its bytes arrive, each line once: [`RequestParser`] or
+/// [`ResponseParser`], by the start line `L` the head begins with.
 ///
-/// An engine reads into one buffer and calls [`RequestParser::feed`] after every read
-/// with all of it: the parser resumes at the first line it has not finished, so a head
-/// that arrives in pieces is still scanned once (a partial line is looked at again only
-/// when a line end has come in since). Once `feed` gives the head's length,
-/// [`RequestParser::head`] hands out the [`RequestHead`] from the same buffer without
-/// parsing again.
+/// An engine reads into one buffer and calls [`feed`](Self::feed) after every read with
+/// all of it: the parser resumes at the first line it has not finished, so a head that
+/// arrives in pieces is still scanned once (a partial line is looked at again only when a
+/// line end has come in since). Once `feed` gives the head's length, `head` hands out the
+/// [`RequestHead`] or [`ResponseHead`] from the same buffer without parsing again.
 ///
 /// ```
 /// use degu_core::wire::parse::RequestParser;
@@ -85,16 +85,40 @@ pub fn find_head_end(buf: &[u8], scanned: &mut usize) -> Option<usize> {
 /// let head = parser.head(&buf[..len]).unwrap();
 /// assert_eq!((head.uri, head.headers.get("host")), ("/hello", Some("x")));
 /// ```
-pub struct RequestParser<const N: usize = { crate::limits::DEFAULT_MAX_HEADERS }> {
-    line: Option<RequestLine>,
+pub struct HeadParser<L, const N: usize> {
+    line: Option<L>,
     scan: HeaderScan,
     spans: [Span; N],
 }
 
-impl<const N: usize> RequestParser<N> {
+/// A request head parsed as its bytes arrive (see [`HeadParser`]).
+pub type RequestParser<const N: usize = { crate::limits::DEFAULT_MAX_HEADERS }> =
+    HeadParser<RequestLine, N>;
+
+/// A response head parsed as its bytes arrive (see [`HeadParser`]), for a request made
+/// with some [`Method`] (see [`parse_response`]).
+pub type ResponseParser<const N: usize = { crate::limits::DEFAULT_MAX_HEADERS }> =
+    HeadParser<StatusLine, N>;
+
+mod sealed {
+    use crate::error::ParseError;
+
+    /// The line a head starts with: the request line or the status line.
+    pub trait StartLine: Sized {
+        /// Parse the start line at the start of `buf`: the line and the offset of its
+        /// CR, `None` while it is cut short.
+        fn parse(buf: &[u8]) -> Result<Option<(Self, usize)>, ParseError>;
+        /// The error for a buffer that filled up before the head ended, with `line`
+        /// parsed or not.
+        fn overflow(line: Option<&Self>) -> ParseError;
+    }
+}
+use sealed::StartLine;
+
+impl<L: StartLine, const N: usize> HeadParser<L, N> {
     /// A parser at the start of a head.
     pub const fn new() -> Self {
-        RequestParser {
+        HeadParser {
             line: None,
             scan: HeaderScan::new(),
             spans: [Span::EMPTY; N],
@@ -104,8 +128,8 @@ impl<const N: usize> RequestParser<N> {
     /// Parse on in `buf`, the head so far (the bytes of earlier calls unchanged, more
     /// after them), whose buffer holds at most `limit` bytes: the head's length once
     /// its blank line is in, `None` while more is needed, or the error as soon as a
-    /// line that has ended is wrong, or when `buf` is full without a head (414 while
-    /// the request line is open, 431 after it).
+    /// line that has ended is wrong, or when `buf` is full without a head (a request:
+    /// 414 while the request line is open, 431 after it; a response: 431).
     ///
     /// It parses on only when a line has ended since the last call, so a head that
     /// trickles in a byte at a time costs one look per byte, not a scan of its open
@@ -120,34 +144,33 @@ impl<const N: usize> RequestParser<N> {
             }
         }
         if buf.len() >= limit.min(MAX_HEAD_LEN) {
-            return Err(self.overflow());
+            return Err(L::overflow(self.line.as_ref()));
         }
         Ok(None)
     }
 
-    /// The request line (again, until it is whole), then the header lines from the
-    /// first one not yet finished.
+    /// The start line (again, until it is whole), then the header lines from the first
+    /// one not yet finished.
     #[inline(always)]
     fn advance(&mut self, buf: &mut [u8]) -> Result<Option<usize>, ParseError> {
         if self.line.is_none() {
-            let Some(line) = request_line(buf)? else {
+            let Some((line, cr)) = L::parse(buf)? else {
                 return Ok(None);
             };
-            self.scan.start(line.cr);
+            self.scan.start(cr);
             self.line = Some(line);
         }
         self.scan.header_lines(buf, &mut self.spans)
     }
+}
 
-    /// The error for a buffer that filled up before its head ended: 414 while the
-    /// request line is still open, 431 after it.
-    fn overflow(&self) -> ParseError {
-        match self.line {
-            None => ParseError::UriTooLong,
-            Some(_) => ParseError::HeadTooLarge,
-        }
+impl<L: StartLine, const N: usize> Default for HeadParser<L, N> {
+    fn default() -> Self {
+        Self::new()
     }
+}
 
+impl<const N: usize> HeadParser<RequestLine, N> {
     /// The head [`feed`](Self::feed) found: `head` is the buffer's first `len` bytes.
     /// What only the whole head can tell (the target's rules, duplicate names, the
     /// framing and range headers) is checked here, in that order, after the line
@@ -159,64 +182,10 @@ impl<const N: usize> RequestParser<N> {
     }
 }
 
-impl<const N: usize> Default for RequestParser<N> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// A response head parsed as its bytes arrive, each line once: the response side of
-/// [`RequestParser`], for a request made with some [`Method`] (see [`parse_response`]).
-pub struct ResponseParser<const N: usize = { crate::limits::DEFAULT_MAX_HEADERS }> {
-    /// The status and the offset of the status line's CR.
-    line: Option<(u16, usize)>,
-    scan: HeaderScan,
-    spans: [Span; N],
-}
-
-impl<const N: usize> ResponseParser<N> {
-    /// A parser at the start of a head.
-    pub const fn new() -> Self {
-        ResponseParser {
-            line: None,
-            scan: HeaderScan::new(),
-            spans: [Span::EMPTY; N],
-        }
-    }
-
-    /// Parse on in `buf`, as [`RequestParser::feed`] does; a buffer full without a
-    /// head is 431 (a response has no request line to be too long).
-    #[inline]
-    pub fn feed(&mut self, buf: &mut [u8], limit: usize) -> Result<Option<usize>, ParseError> {
-        if self.scan.line_ended(buf) {
-            let found = self.advance(buf)?;
-            if found.is_some() {
-                return Ok(found);
-            }
-        }
-        if buf.len() >= limit.min(MAX_HEAD_LEN) {
-            return Err(ParseError::HeadTooLarge);
-        }
-        Ok(None)
-    }
-
-    /// The status line (again, until it is whole), then the header lines from the
-    /// first one not yet finished.
-    #[inline(always)]
-    fn advance(&mut self, buf: &mut [u8]) -> Result<Option<usize>, ParseError> {
-        if self.line.is_none() {
-            let Some((status, cr)) = status_line(buf)? else {
-                return Ok(None);
-            };
-            self.scan.start(cr);
-            self.line = Some((status, cr));
-        }
-        self.scan.header_lines(buf, &mut self.spans)
-    }
-
+impl<const N: usize> HeadParser<StatusLine, N> {
     /// The status, once the status line is in.
     pub fn status(&self) -> Option<u16> {
-        self.line.map(|(status, _)| status)
+        self.line.as_ref().map(|l| l.status)
     }
 
     /// The head [`feed`](Self::feed) found, for a request made with `method`: `head` is
@@ -233,12 +202,6 @@ impl<const N: usize> ResponseParser<N> {
     }
 }
 
-impl<const N: usize> Default for ResponseParser<N> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// Parse a request head from the start of `buf`, in one call.
 ///
 /// Header names are lower-cased in place. `N` is the number of header slots (more is
@@ -249,26 +212,13 @@ impl<const N: usize> Default for ResponseParser<N> {
 pub fn parse_request<'b, const N: usize>(
     buf: &'b mut [u8],
 ) -> Result<Status<RequestHead<'b, N>>, ParseError> {
-    // The same steps as `RequestParser`'s, with the spans a local: they move into the
-    // head where they are, not copied out of a parser.
-    let Some(line) = request_line(buf)? else {
-        return partial(buf, true);
-    };
-    let mut scan = HeaderScan::new();
-    scan.start(line.cr);
     let mut spans = [Span::EMPTY; N];
-    let found = scan.header_lines(buf, &mut spans)?;
+    let Some((line, scan)) = parse_whole::<RequestLine, N>(buf, &mut spans)? else {
+        return Ok(Status::Partial);
+    };
     let buf: &'b [u8] = buf;
-    match found {
-        Some(len) => request_head(
-            line,
-            &scan,
-            &spans,
-            buf.get(..len).unwrap_or(&[]),
-            Status::Complete,
-        ),
-        None => partial(buf, false),
-    }
+    let head = buf.get(..scan.pos).unwrap_or(&[]);
+    request_head(line, &scan, &spans, head, Status::Complete)
 }
 
 /// Parse a response head from the start of `buf`, in one call, for a request made with
@@ -282,24 +232,32 @@ pub fn parse_response<'b, const N: usize>(
     buf: &'b mut [u8],
     method: Method,
 ) -> Result<Status<ResponseHead<'b, N>>, ParseError> {
-    let Some(line) = status_line(buf)? else {
-        return partial(buf, false);
+    let mut spans = [Span::EMPTY; N];
+    let Some((line, scan)) = parse_whole::<StatusLine, N>(buf, &mut spans)? else {
+        return Ok(Status::Partial);
+    };
+    let buf: &'b [u8] = buf;
+    let head = buf.get(..scan.pos).unwrap_or(&[]);
+    response_head(line, &scan, &spans, head, method, Status::Complete)
+}
+
+/// A [`HeadParser`]'s steps over a whole buffer, into the caller's `spans` (a local that
+/// then moves into the head where it is, not copied out of a parser): the start line and
+/// the finished scan (its `pos` is the head's length), `None` for a head cut short, or the
+/// error (the overflow error once `buf` is as long as a head may be).
+#[inline(always)]
+fn parse_whole<L: StartLine, const N: usize>(
+    buf: &mut [u8],
+    spans: &mut [Span; N],
+) -> Result<Option<(L, HeaderScan)>, ParseError> {
+    let Some((line, cr)) = L::parse(buf)? else {
+        return partial(buf, L::overflow(None));
     };
     let mut scan = HeaderScan::new();
-    scan.start(line.1);
-    let mut spans = [Span::EMPTY; N];
-    let found = scan.header_lines(buf, &mut spans)?;
-    let buf: &'b [u8] = buf;
-    match found {
-        Some(len) => response_head(
-            line,
-            &scan,
-            &spans,
-            buf.get(..len).unwrap_or(&[]),
-            method,
-            Status::Complete,
-        ),
-        None => partial(buf, false),
+    scan.start(cr);
+    match scan.header_lines(buf, spans)? {
+        Some(_) => Ok(Some((line, scan))),
+        None => partial(buf, L::overflow(Some(&line))),
     }
 }
 
@@ -367,7 +325,10 @@ fn request_head<'b, const N: usize, T>(
 /// header lines are parsed, for a request made with `method`.
 #[inline(always)]
 fn response_head<'b, const N: usize, T>(
-    (status, line_end): (u16, usize),
+    StatusLine {
+        status,
+        cr: line_end,
+    }: StatusLine,
     lines: &HeaderScan,
     spans: &[Span; N],
     head: &'b [u8],
@@ -455,15 +416,12 @@ impl FramingHeaders {
     }
 }
 
-fn partial<T>(buf: &[u8], in_request_line: bool) -> Result<Status<T>, ParseError> {
+/// `None` for a head cut short, or `overflow` once `buf` is as long as a head may be.
+fn partial<T>(buf: &[u8], overflow: ParseError) -> Result<Option<T>, ParseError> {
     if buf.len() >= MAX_HEAD_LEN {
-        Err(if in_request_line {
-            ParseError::UriTooLong
-        } else {
-            ParseError::HeadTooLarge
-        })
+        Err(overflow)
     } else {
-        Ok(Status::Partial)
+        Ok(None)
     }
 }
 
@@ -480,8 +438,8 @@ fn span(head: &[u8], (a, b): (u16, u16)) -> &[u8] {
     head.get(usize::from(a)..usize::from(b)).unwrap_or(&[])
 }
 
-/// What the request line holds.
-struct RequestLine {
+/// What a request line holds (the start line of a [`RequestParser`]).
+pub struct RequestLine {
     method: Method,
     /// The request-target's offsets.
     uri: (usize, usize),
@@ -492,6 +450,41 @@ struct RequestLine {
     target: Result<(), ParseError>,
     /// The offset of the line's CR.
     cr: usize,
+}
+
+impl StartLine for RequestLine {
+    #[inline(always)]
+    fn parse(buf: &[u8]) -> Result<Option<(Self, usize)>, ParseError> {
+        Ok(request_line(buf)?.map(|l| {
+            let cr = l.cr;
+            (l, cr)
+        }))
+    }
+
+    fn overflow(line: Option<&Self>) -> ParseError {
+        match line {
+            None => ParseError::UriTooLong,
+            Some(_) => ParseError::HeadTooLarge,
+        }
+    }
+}
+
+/// What a status line holds (the start line of a [`ResponseParser`]).
+pub struct StatusLine {
+    status: u16,
+    /// The offset of the line's CR.
+    cr: usize,
+}
+
+impl StartLine for StatusLine {
+    #[inline(always)]
+    fn parse(buf: &[u8]) -> Result<Option<(Self, usize)>, ParseError> {
+        Ok(status_line(buf)?.map(|(status, cr)| (StatusLine { status, cr }, cr)))
+    }
+
+    fn overflow(_: Option<&Self>) -> ParseError {
+        ParseError::HeadTooLarge
+    }
 }
 
 /// The first four bytes of `bytes` as a number to compare with a 4-byte literal.
