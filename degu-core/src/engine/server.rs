@@ -206,10 +206,7 @@ impl<'r, W: Write> Responder<'r, W> {
             Framing::Length(body.len() as u64)
         };
         let mut out = self.out(status, reason, headers, framing)?;
-        if framing != Framing::None {
-            out.data(body).await?;
-        }
-        out.finish().await?;
+        out.send_whole(body).await?;
         Ok(sent(&mut out, status))
     }
 
