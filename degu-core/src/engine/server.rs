@@ -344,6 +344,7 @@ async fn serve_split<R: Readable, W: Write, S: BufferSource, A: App>(
         match serve_requests(reader, writer, rbuf, wbuf, app, session, config).await? {
             Burst::Idle => reader.set_phase(Phase::Idle),
             Burst::End(end) => return Ok(end),
+            Burst::Fail(e) => return fail(writer, wbuf, e).await,
         }
         // `lease` drops here: the buffers go back while the connection is idle.
     }
@@ -355,6 +356,10 @@ enum Burst {
     Idle,
     /// The connection closes.
     End(ServerEnd),
+    /// The request failed before any response byte: answer with the error's status,
+    /// then close. (One `fail` await in the caller, not one per failure site here: each
+    /// await point is code and state in the connection's future.)
+    Fail(Error),
 }
 
 /// Serve requests with `rbuf`/`wbuf` as long as pipelined bytes are waiting after each
@@ -373,16 +378,16 @@ async fn serve_requests<R: Readable, W: Write, A: App>(
         let head_len = match read_head(reader, rbuf, &mut filled).await {
             Ok(Some(n)) => n,
             Ok(None) => return Ok(Burst::End(ServerEnd::PeerClosed)),
-            Err(e) => return fail(writer, wbuf, e).await,
+            Err(e) => return Ok(Burst::Fail(e)),
         };
         reader.set_phase(Phase::Busy);
         let (head_buf, rest) = rbuf.split_at_mut(head_len);
         let head = match parse_request(head_buf) {
             Ok(Status::Complete(h)) => h,
             Ok(Status::Partial) => {
-                return fail(writer, wbuf, Error::Parse(ParseError::BadRequestLine)).await;
+                return Ok(Burst::Fail(Error::Parse(ParseError::BadRequestLine)));
             }
-            Err(e) => return fail(writer, wbuf, Error::Parse(e)).await,
+            Err(e) => return Ok(Burst::Fail(Error::Parse(e))),
         };
         let close_requested = head.headers.get("connection").is_some_and(has_close);
         let expects_continue = head.framing != Framing::None
@@ -424,7 +429,7 @@ async fn serve_requests<R: Readable, W: Write, A: App>(
             // Unreachable: a handler's `Sent` is its own responder's (its lifetime says so),
             // made only on completion. A typed error, not a panic, all the same.
             (Ok(()), _) => return Err(Error::App),
-            (Err(e), Progress::Pending) => return fail(writer, wbuf, e).await,
+            (Err(e), Progress::Pending) => return Ok(Burst::Fail(e)),
             (Err(e), Progress::Started | Progress::Complete) => return Err(e),
         }
         session.count_request();
