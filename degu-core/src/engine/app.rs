@@ -9,6 +9,7 @@
 
 use super::{Body, Error, Read, Responder, Sent, Write};
 use crate::wire::head::{Headers, Method};
+#[cfg(feature = "range")]
 use crate::wire::range::Range;
 use crate::wire::uri::{Components, PathCursor};
 use core::future::Future;
@@ -221,7 +222,9 @@ pub struct Request<'r, R> {
     pub query: Option<&'r str>,
     /// The headers, names lower-cased.
     pub headers: &'r Headers<'r>,
-    /// The typed `range` header.
+    /// The typed `range` header (feature `range`; without it the header is ignored and
+    /// the whole body is served).
+    #[cfg(feature = "range")]
     pub range: Option<Range>,
     /// The body (empty for GET, HEAD and DELETE).
     pub body: Body<'r, R>,

@@ -413,6 +413,7 @@ async fn serve_requests<R: Readable, W: Write, A: App>(
             path: crate::wire::uri::PathCursor::new(head.target.path),
             query: head.target.query,
             headers: &head.headers,
+            #[cfg(feature = "range")]
             range: head.range,
             body: Body::new(reader, rest, &mut rs),
         };

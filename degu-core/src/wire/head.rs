@@ -1,7 +1,9 @@
 //! Borrowed views of a parsed head: method, target, headers, and the typed values the
 //! parser derives (framing, range).
 
-use crate::wire::range::{ContentRange, Range};
+use crate::wire::range::ContentRange;
+#[cfg(feature = "range")]
+use crate::wire::range::Range;
 use crate::wire::uri::Target;
 
 /// How a message body is delimited on the wire.
@@ -244,7 +246,8 @@ pub struct RequestHead<'b, const N: usize = { crate::limits::DEFAULT_MAX_HEADERS
     pub headers: Headers<'b, N>,
     /// How the body is framed.
     pub framing: Framing,
-    /// The typed `range` header, if present.
+    /// The typed `range` header, if present (feature `range`).
+    #[cfg(feature = "range")]
     pub range: Option<Range>,
     /// Bytes the head took in the buffer, final CRLF included: the body starts here.
     pub len: usize,

@@ -24,7 +24,9 @@ use crate::limits::{MAX_HEAD_LEN, MAX_HEADER_NAME_LEN, MAX_URI_LEN};
 use crate::wire::class;
 use crate::wire::head::Framing;
 use crate::wire::head::{Headers, Method, RequestHead, ResponseHead, Span, Status, ascii_str};
-use crate::wire::range::{ContentRange, Range, parse_decimal};
+#[cfg(feature = "range")]
+use crate::wire::range::Range;
+use crate::wire::range::{ContentRange, parse_decimal};
 use crate::wire::uri::Target;
 
 /// How a line scan ended.
@@ -115,11 +117,14 @@ pub fn parse_request<'b, const N: usize>(
     }
 
     let mut framing = FramingHeaders::default();
+    #[cfg(feature = "range")]
     let mut range = None;
     if lines.special {
         for s in spans.get(..lines.count).unwrap_or(&[]) {
             let (name, value) = (span(head, s.name), span(head, s.value));
             match name {
+                // Without the feature a `range` header is an ordinary header, ignored.
+                #[cfg(feature = "range")]
                 b"range" => range = Some(Range::parse(ascii(Some(value))?)?),
                 b"content-range" => return Err(ParseError::ContentRangeInRequest),
                 _ => framing.header(name, value)?,
@@ -131,6 +136,7 @@ pub fn parse_request<'b, const N: usize>(
     if body_header && !line.method.allows_body() {
         return Err(ParseError::BodyNotAllowed);
     }
+    #[cfg(feature = "range")]
     if body_header && range.is_some() {
         return Err(ParseError::RangeWithBody);
     }
@@ -140,6 +146,7 @@ pub fn parse_request<'b, const N: usize>(
         target,
         headers: Headers::from_spans(head, spans, lines.count),
         framing,
+        #[cfg(feature = "range")]
         range,
         len,
     }))
