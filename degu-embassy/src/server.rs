@@ -235,7 +235,7 @@ pub async fn serve_conn<A: App, B: BufferSource>(
         .map_or(PeerAddr::Unnamed, |ep| PeerAddr::Ip(ep.into()));
     let mut session = Session::new(peer, A::State::default());
     let result = {
-        let mut transport = TcpTransport::new(socket, conn, config.timeouts);
+        let mut transport = TcpTransport::new(socket, conn, &config.timeouts);
         degu_core::engine::serve(
             &mut transport,
             buffers,
@@ -342,7 +342,8 @@ impl From<tcp::Error> for IoError {
 pub struct TcpTransport<'s, 'd> {
     socket: &'s mut TcpSocket<'d>,
     conn: &'s ConnState,
-    timeouts: Timeouts<Duration>,
+    // By reference, here and in the reader: 24 bytes each in every connection's future.
+    timeouts: &'s Timeouts<Duration>,
 }
 
 impl<'s, 'd> TcpTransport<'s, 'd> {
@@ -351,7 +352,7 @@ impl<'s, 'd> TcpTransport<'s, 'd> {
     pub fn new(
         socket: &'s mut TcpSocket<'d>,
         conn: &'s ConnState,
-        timeouts: Timeouts<Duration>,
+        timeouts: &'s Timeouts<Duration>,
     ) -> Self {
         TcpTransport {
             socket,
@@ -394,14 +395,14 @@ impl Transport for TcpTransport<'_, '_> {
 pub struct ServerReader<'a> {
     inner: TcpReader<'a>,
     conn: &'a ConnState,
-    timeouts: Timeouts<Duration>,
+    timeouts: &'a Timeouts<Duration>,
     clock: PhaseClock<Instant>,
 }
 
 impl ServerReader<'_> {
     /// The deadline of a read (or wait) that begins now.
     fn deadline(&self) -> Instant {
-        self.clock.deadline(&self.timeouts, Instant::now)
+        self.clock.deadline(self.timeouts, Instant::now)
     }
 }
 
