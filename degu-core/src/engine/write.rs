@@ -185,22 +185,20 @@ impl<'a, W: Write> Out<'a, W> {
         Ok(later)
     }
 
-    /// Send the whole of a length-framed `body` after the head, then flush: staged
-    /// with the head as far as it fits (so a small response leaves in one write), the
-    /// rest straight from `body`. A response to HEAD accounts for the body and sends
-    /// none of it. One await point ([`Out::step`]) where [`Out::data`] then
-    /// [`Out::finish`] nest five futures: less code and a smaller future on a device.
-    pub(crate) async fn send_whole(&mut self, body: &[u8]) -> Result<(), Error> {
-        let mut rest = if self.discard_body {
+    /// Take the whole of a length-framed `body` after the head: staged with the head as
+    /// far as it fits (so a small response leaves in one write); the rest, returned, is
+    /// written straight from `body` by [`Out::step`] until it reports the message sent.
+    /// A response to HEAD accounts for the body and sends none of it. One await point,
+    /// `step`, where [`Out::data`] then [`Out::finish`] nest five futures: less code
+    /// and a smaller future on a device.
+    pub(crate) fn whole_body<'d>(&mut self, body: &'d [u8]) -> Result<&'d [u8], Error> {
+        if self.discard_body {
             self.encoder.data(body.len())?;
-            &[][..]
-        } else {
-            // Only a completed message makes a `Sent`, so counting it now is exact.
-            self.body_bytes = body.len() as u64;
-            self.stage_body(body)?
-        };
-        while !self.step(&mut rest).await? {}
-        Ok(())
+            return Ok(&[]);
+        }
+        // Only a completed message makes a `Sent`, so counting it now is exact.
+        self.body_bytes = body.len() as u64;
+        self.stage_body(body)
     }
 
     /// One step of sending a length-framed body: one `write` call (staged bytes first,
