@@ -115,16 +115,18 @@ impl<'a, W: Write> Out<'a, W> {
     async fn write_staged_once(&mut self) -> Result<usize, Error> {
         self.mark_written();
         let bytes = self.buf.get(self.sent..self.staged).unwrap_or(&[]);
-        let n = self.writer.write(bytes).await.map_err(Error::io)?;
-        if n == 0 {
-            return Err(Error::Io(embedded_io::ErrorKind::WriteZero));
-        }
+        let n = wrote(self.writer.write(bytes).await)?;
+        self.took_staged(n);
+        Ok(n)
+    }
+
+    /// `n` staged bytes were written.
+    fn took_staged(&mut self, n: usize) {
         self.sent += n;
         if self.sent >= self.staged {
             self.sent = 0;
             self.staged = 0;
         }
-        Ok(n)
     }
 
     /// Write the staged bytes.
@@ -205,22 +207,30 @@ impl<'a, W: Write> Out<'a, W> {
     /// then `rest`), or the final flush. Every step is safe to drop before it
     /// completes: state changes only after the call returns. `Ok(true)` once all is sent.
     pub(crate) async fn step(&mut self, rest: &mut &[u8]) -> Result<bool, Error> {
-        if self.sent < self.staged {
-            self.write_staged_once().await?;
-            return Ok(false);
+        // One `write` await for both sources (not `write_staged_once` for the staged
+        // bytes): one future less nested in every response, and less code.
+        let staged = self.sent < self.staged;
+        let bytes = if staged {
+            self.buf.get(self.sent..self.staged).unwrap_or(&[])
+        } else {
+            *rest
+        };
+        if bytes.is_empty() {
+            self.encoder.finish()?;
+            self.writer.flush().await.map_err(Error::io)?;
+            return Ok(true);
         }
-        if !rest.is_empty() {
-            let n = self.writer.write(rest).await.map_err(Error::io)?;
-            if n == 0 {
-                return Err(Error::Io(embedded_io::ErrorKind::WriteZero));
-            }
+        if let Some(p) = self.progress.as_deref_mut() {
+            p.start();
+        }
+        let n = wrote(self.writer.write(bytes).await)?;
+        if staged {
+            self.took_staged(n);
+        } else {
             self.encoder.data(n)?;
             *rest = rest.get(n..).unwrap_or(&[]);
-            return Ok(false);
         }
-        self.encoder.finish()?;
-        self.writer.flush().await.map_err(Error::io)?;
-        Ok(true)
+        Ok(false)
     }
 
     /// Begin a chunk of `size` bytes.
@@ -300,6 +310,15 @@ impl<'a, W: Write> Out<'a, W> {
         }
         self.flush_pending().await?;
         self.writer.flush().await.map_err(Error::io)
+    }
+}
+
+/// What a `write` call returned, as the engine's error: a write that took nothing is
+/// [`WriteZero`](embedded_io::ErrorKind::WriteZero).
+fn wrote<E: embedded_io::Error>(result: Result<usize, E>) -> Result<usize, Error> {
+    match result.map_err(Error::io)? {
+        0 => Err(Error::Io(embedded_io::ErrorKind::WriteZero)),
+        n => Ok(n),
     }
 }
 
