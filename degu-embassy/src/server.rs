@@ -453,16 +453,18 @@ impl embedded_io_async::Read for ServerReader<'_> {
             return Err(IoError::Closed);
         }
         let deadline = self.deadline();
-        let read = match phase {
-            // Waiting for a request or inside a head: also given up when the pool asks.
-            Phase::Idle | Phase::Head => {
-                with_deadline(deadline, select(self.inner.read(buf), conn.closed())).await
-            }
-            Phase::Busy | Phase::Done => {
-                return flatten(with_deadline(deadline, self.inner.read(buf)).await);
+        // Waiting for a request or inside a head: also given up when the pool asks. One
+        // `select` for every phase (a close that never comes otherwise), not a second
+        // read future: less code in every firmware.
+        let interruptible = matches!(phase, Phase::Idle | Phase::Head);
+        let closed = async move {
+            if interruptible {
+                conn.closed().await
+            } else {
+                core::future::pending().await
             }
         };
-        match read {
+        match with_deadline(deadline, select(self.inner.read(buf), closed)).await {
             Ok(Either::First(r)) => flatten(Ok(r)),
             Ok(Either::Second(())) => Err(IoError::Closed),
             Err(e) => flatten::<usize>(Err(e)),
