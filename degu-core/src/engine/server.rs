@@ -407,11 +407,16 @@ async fn serve_requests<R: Readable, W: Write, A: App>(
                 .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
         if expects_continue {
             // Eager 100-continue: the handler may read the body at any time, and the
-            // client should not wait for it.
-            writer
-                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
-                .await
-                .map_err(Error::io)?;
+            // client should not wait for it. Sent as every response is (the same bytes
+            // as the literal head), so a device has one response writer, not three.
+            let mut interim = ResponseState::default();
+            let responder = Responder {
+                writer: &mut *writer,
+                buf: &mut *wbuf,
+                method: head.method,
+                state: &mut interim,
+            };
+            responder.send(100, "Continue", &[], b"").await.map(drop)?;
         }
 
         let mut rs = ReadState::new(head.framing, filled - head_len);
@@ -527,13 +532,16 @@ async fn fail<W: Write, T>(writer: &mut W, wbuf: &mut [u8], e: Error) -> Result<
     if !matches!(e, Error::Io(_) | Error::Closed) {
         let status = e.status();
         let head = [Header::new("connection", "close")];
-        if let Ok(n) = render_response(wbuf, status, reason(status), &head, Framing::Length(0)) {
-            let bytes = wbuf.get(..n).unwrap_or(&[]);
-            // The connection is closing either way; a failed write changes nothing.
-            if writer.write_all(bytes).await.is_ok() {
-                let _ = writer.flush().await;
-            }
-        }
+        let mut state = ResponseState::default();
+        let responder = Responder {
+            writer,
+            buf: wbuf,
+            method: Method::Get,
+            state: &mut state,
+        };
+        // Through the one response writer (`content-length: 0`). The connection is
+        // closing either way; a failed write changes nothing.
+        let _ = responder.send(status, reason(status), &head, b"").await;
     }
     debug!("closing after error: {}", e);
     Err(e)
