@@ -73,6 +73,24 @@
 //! [`pressure`] is the one eviction policy every adapter applies when its connections
 //! are all taken.
 //!
+//! ## Cargo features
+//!
+//! * `range` (default): Range requests. [`RequestHead::range`] and
+//!   [`Request::range`](app::Request::range), the typed `range` header, and
+//!   `content-range` in responses, checked as a [`ContentRange`]. Without it a server
+//!   ignores a request's `range` header (RFC 9110 §14.2 allows that: the whole
+//!   representation is served, as with no header), has no `range` field, and refuses to
+//!   render a `content-range` header; requests with `range` (the client's `get_range`)
+//!   and the parsing of responses are unchanged.
+//! * `unix` (default): AF_UNIX peers, `PeerAddr::UnixPath` / `UnixAbstract` and a
+//!   session's [`Credentials`](app::Credentials)
+//!   (`Session::with_credentials`). Without it `PeerAddr` is 32 bytes instead of 112, and
+//!   so is every connection's session.
+//! * `defmt` or `log` (not both): where log lines go; neither compiles them away.
+//!
+//! A device turns the default features off (`default-features = false`) to leave out
+//! what it does not use: `firmware/README.md` in the repository has what each costs.
+//!
 //! Every limit is in [`limits`]. The rules and the status for each failure follow
 //! the wire rules (README.md, "Wire rules"); where they differ from the Python original the item's docs say why.
 //!

@@ -21,7 +21,13 @@
 //!   certificate) whose stream degu-core's client runs over unchanged.
 //!
 //! Logging: feature `defmt` (firmware) or `log` (host), not both; neither compiles the
-//! log lines away. [`EmbassyClock`] times requests for degu-core's
+//! log lines away.
+//!
+//! Features `range` and `unix` (both default) turn on degu-core's features of the same
+//! names: Range requests, and AF_UNIX peer addresses in a session. A device that needs
+//! neither sets `default-features = false` (this crate depends on degu-core without its
+//! default features, so that this turns them off): a `range` header is then ignored and
+//! the whole body served, and every connection's future is smaller. [`EmbassyClock`] times requests for degu-core's
 //! [`RequestLogger`](degu_core::logger::RequestLogger), whose default sink logs one
 //! line per request through the same feature.
 //!

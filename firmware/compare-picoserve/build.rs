@@ -1,4 +1,5 @@
-//! Put memory.x where cortex-m-rt's link.x finds it (the linker's search path).
+//! Put memory.x where cortex-m-rt's link.x finds it (the linker's search path), and
+//! with feature `defmt` link defmt's section script.
 
 use std::path::PathBuf;
 
@@ -7,4 +8,7 @@ fn main() {
     std::fs::write(out.join("memory.x"), include_bytes!("memory.x")).expect("write memory.x");
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=memory.x");
+    if std::env::var_os("CARGO_FEATURE_DEFMT").is_some() {
+        println!("cargo:rustc-link-arg=-Tdefmt.x");
+    }
 }

@@ -9,6 +9,7 @@
 
 use super::{Body, Error, Read, Responder, Sent, Write};
 use crate::wire::head::{Headers, Method};
+#[cfg(feature = "range")]
 use crate::wire::range::Range;
 use crate::wire::uri::{Components, PathCursor};
 use core::future::Future;
@@ -90,9 +91,11 @@ pub const MAX_UNIX_ADDR_LEN: usize = 108;
 pub enum PeerAddr {
     /// IPv4 or IPv6 (the IPv6 form keeps its scope id).
     Ip(SocketAddr),
-    /// An AF_UNIX socket bound to a path.
+    /// An AF_UNIX socket bound to a path (feature `unix`).
+    #[cfg(feature = "unix")]
     UnixPath(heapless::String<MAX_UNIX_ADDR_LEN>),
-    /// A Linux abstract AF_UNIX name (without the leading NUL).
+    /// A Linux abstract AF_UNIX name (without the leading NUL; feature `unix`).
+    #[cfg(feature = "unix")]
     UnixAbstract(heapless::Vec<u8, MAX_UNIX_ADDR_LEN>),
     /// An unbound AF_UNIX socket (the usual client side), or an address the adapter
     /// could not tell.
@@ -105,7 +108,9 @@ impl core::fmt::Display for PeerAddr {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             PeerAddr::Ip(a) => write!(f, "{a}"),
+            #[cfg(feature = "unix")]
             PeerAddr::UnixPath(p) => f.write_str(p),
+            #[cfg(feature = "unix")]
             PeerAddr::UnixAbstract(name) => {
                 f.write_str("@")?;
                 for &b in name {
@@ -151,6 +156,7 @@ pub trait PeerIdentity {
 /// One connection as the application sees it.
 pub struct Session<'c, S> {
     peer: PeerAddr,
+    #[cfg(feature = "unix")]
     credentials: Option<Credentials>,
     identity: Option<&'c (dyn PeerIdentity + Sync)>,
     requests: u32,
@@ -163,6 +169,7 @@ impl<'c, S> Session<'c, S> {
     pub fn new(peer: PeerAddr, state: S) -> Self {
         Session {
             peer,
+            #[cfg(feature = "unix")]
             credentials: None,
             identity: None,
             requests: 0,
@@ -170,7 +177,8 @@ impl<'c, S> Session<'c, S> {
         }
     }
 
-    /// Attach AF_UNIX peer credentials (adapters).
+    /// Attach AF_UNIX peer credentials (adapters; feature `unix`).
+    #[cfg(feature = "unix")]
     pub fn with_credentials(mut self, credentials: Credentials) -> Self {
         self.credentials = Some(credentials);
         self
@@ -188,8 +196,15 @@ impl<'c, S> Session<'c, S> {
     }
 
     /// The peer's process, for AF_UNIX connections.
+    #[cfg(feature = "unix")]
     pub fn credentials(&self) -> Option<Credentials> {
         self.credentials
+    }
+
+    /// The peer's process, for AF_UNIX connections: none without feature `unix`.
+    #[cfg(not(feature = "unix"))]
+    pub fn credentials(&self) -> Option<Credentials> {
+        None
     }
 
     /// The peer's verified TLS identity, when the connection is TLS with a client
@@ -221,7 +236,9 @@ pub struct Request<'r, R> {
     pub query: Option<&'r str>,
     /// The headers, names lower-cased.
     pub headers: &'r Headers<'r>,
-    /// The typed `range` header.
+    /// The typed `range` header (feature `range`; without it the header is ignored and
+    /// the whole body is served).
+    #[cfg(feature = "range")]
     pub range: Option<Range>,
     /// The body (empty for GET, HEAD and DELETE).
     pub body: Body<'r, R>,

@@ -407,22 +407,24 @@ impl<'a, R: Read, P: Pump> Body<'a, R, P> {
             let window = self.buf.get(self.st.start..self.st.end).unwrap_or(&[]);
             let (n, step) = self.st.decoder.decode(window)?;
             self.st.start += n;
-            match step {
+            // One `fill` await for both needs (the decoder asks again for data after
+            // a fill, taking nothing): each await is code in the connection's future.
+            let more = match step {
                 Decoded::End => return Ok(true),
-                Decoded::Chunk(_) => {}
-                Decoded::NeedMore => self.fill().await?,
+                Decoded::Chunk(_) => false,
+                Decoded::NeedMore => true,
+                Decoded::Data(_) if left == 0 => return Ok(false),
+                Decoded::Data(_) if self.st.start == self.st.end => true,
                 Decoded::Data(max) => {
-                    if left == 0 {
-                        return Ok(false);
-                    }
-                    if self.st.start == self.st.end {
-                        self.fill().await?;
-                    }
                     let k = clamp(max.min(left), self.st.end - self.st.start);
                     self.st.start += k;
                     self.st.decoder.consume(k);
                     left -= k as u64;
+                    false
                 }
+            };
+            if more {
+                self.fill().await?;
             }
         }
     }

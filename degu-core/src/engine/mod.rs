@@ -300,15 +300,32 @@ pub fn is_hop_by_hop(name: &str, connection: Option<&str>) -> bool {
             | "expect"
             | "content-length"
             | "transfer-encoding"
-    ) || connection.is_some_and(|list| {
-        list.split(',')
-            .any(|opt| opt.trim_matches([' ', '\t']).eq_ignore_ascii_case(name))
-    })
+    ) || connection.is_some_and(|list| lists_option(list, name))
 }
 
 /// Whether a `connection` header value lists the `close` option (RFC 9110 §7.6.1).
 pub(crate) fn has_close(value: &str) -> bool {
-    value
-        .split(',')
-        .any(|opt| opt.trim_matches([' ', '\t']).eq_ignore_ascii_case("close"))
+    lists_option(value, "close")
+}
+
+/// Whether the comma-separated `list` holds `option` (ASCII case ignored, blanks around
+/// each element trimmed). Bytes, not `str::split` and `trim_matches`: their `char`
+/// patterns decode UTF-8 and cost the firmware over half a kilobyte of flash for what is
+/// a byte search (header values are ASCII).
+#[inline(never)]
+fn lists_option(list: &str, option: &str) -> bool {
+    list.as_bytes()
+        .split(|&b| b == b',')
+        .any(|opt| trim_blanks(opt).eq_ignore_ascii_case(option.as_bytes()))
+}
+
+/// `bytes` without the spaces and tabs (OWS) at either end.
+fn trim_blanks(mut bytes: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = bytes {
+        bytes = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = bytes {
+        bytes = rest;
+    }
+    bytes
 }

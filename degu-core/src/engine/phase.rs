@@ -164,10 +164,18 @@ impl<I: Copy> PhaseClock<I> {
     where
         I: Add<D, Output = I>,
     {
-        match self.phase {
-            Phase::Idle => now() + timeouts.idle,
-            Phase::Head => self.since + timeouts.head,
-            Phase::Busy | Phase::Done => now() + timeouts.io,
-        }
+        // One addition, not one per phase: an `Instant + Duration` can carry an
+        // overflow check and its panic message, and each copy is flash on a device.
+        let timeout = match self.phase {
+            Phase::Idle => timeouts.idle,
+            Phase::Head => timeouts.head,
+            Phase::Busy | Phase::Done => timeouts.io,
+        };
+        let start = if self.phase == Phase::Head {
+            self.since
+        } else {
+            now()
+        };
+        start + timeout
     }
 }

@@ -192,24 +192,31 @@ impl<'r, W: Write> Responder<'r, W> {
 
     /// Send a response with `body` (`content-length` framing; an empty body still says
     /// `content-length: 0` except on 1xx, 204 and 304, which never have one).
-    pub async fn send(
+    ///
+    /// The head is rendered when this is called, so the future holds only the message
+    /// being written and `body`, not the reason and the header list: every connection's
+    /// future is that much smaller on a device.
+    pub fn send<'b>(
         self,
         status: u16,
         reason: &str,
         headers: &[Header<'_>],
-        body: &[u8],
-    ) -> Result<Sent<'r>, Error> {
+        body: &'b [u8],
+    ) -> impl Future<Output = Result<Sent<'r>, Error>> + use<'r, 'b, W> {
         let framing = if body.is_empty() && bodiless(status) {
             Framing::None
         } else {
             Framing::Length(body.len() as u64)
         };
-        let mut out = self.out(status, reason, headers, framing)?;
-        if framing != Framing::None {
-            out.data(body).await?;
+        let mut out = self.out(status, reason, headers, framing);
+        async move {
+            // Through a reference: a moved-out binding would take a second slot in the
+            // future beside the captured one.
+            let out = out.as_mut().map_err(|e| *e)?;
+            let mut rest = out.whole_body(body)?;
+            while !out.step(&mut rest).await? {}
+            Ok(sent(out, status))
         }
-        out.finish().await?;
-        Ok(sent(&mut out, status))
     }
 
     /// Start a response whose body of exactly `length` bytes is written in pieces.
@@ -346,6 +353,7 @@ async fn serve_split<R: Readable, W: Write, S: BufferSource, A: App>(
         match serve_requests(reader, writer, rbuf, wbuf, app, session, config).await? {
             Burst::Idle => reader.set_phase(Phase::Idle),
             Burst::End(end) => return Ok(end),
+            Burst::Fail(e) => return fail(writer, wbuf, e).await,
         }
         // `lease` drops here: the buffers go back while the connection is idle.
     }
@@ -357,6 +365,10 @@ enum Burst {
     Idle,
     /// The connection closes.
     End(ServerEnd),
+    /// The request failed before any response byte: answer with the error's status,
+    /// then close. (One `fail` await in the caller, not one per failure site here: each
+    /// await point is code and state in the connection's future.)
+    Fail(Error),
 }
 
 /// Serve requests with `rbuf`/`wbuf` as long as pipelined bytes are waiting after each
@@ -376,13 +388,13 @@ async fn serve_requests<R: Readable, W: Write, A: App>(
         let head_len = match read_head(reader, rbuf, &mut filled, &mut parser).await {
             Ok(Some(n)) => n,
             Ok(None) => return Ok(Burst::End(ServerEnd::PeerClosed)),
-            Err(e) => return fail(writer, wbuf, e).await,
+            Err(e) => return Ok(Burst::Fail(e)),
         };
         reader.set_phase(Phase::Busy);
         let (head_buf, rest) = rbuf.split_at_mut(head_len);
         let head = match parser.head(head_buf) {
             Ok(h) => h,
-            Err(e) => return fail(writer, wbuf, Error::Parse(e)).await,
+            Err(e) => return Ok(Burst::Fail(Error::Parse(e))),
         };
         let close_requested = head.headers.get("connection").is_some_and(has_close);
         let expects_continue = head.framing != Framing::None
@@ -392,11 +404,16 @@ async fn serve_requests<R: Readable, W: Write, A: App>(
                 .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
         if expects_continue {
             // Eager 100-continue: the handler may read the body at any time, and the
-            // client should not wait for it.
-            writer
-                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
-                .await
-                .map_err(Error::io)?;
+            // client should not wait for it. Sent as every response is (the same bytes
+            // as the literal head), so a device has one response writer, not three.
+            let mut interim = ResponseState::default();
+            let responder = Responder {
+                writer: &mut *writer,
+                buf: &mut *wbuf,
+                method: head.method,
+                state: &mut interim,
+            };
+            responder.send(100, "Continue", &[], b"").await.map(drop)?;
         }
 
         let mut rs = ReadState::new(head.framing, filled - head_len);
@@ -408,6 +425,7 @@ async fn serve_requests<R: Readable, W: Write, A: App>(
             path: crate::wire::uri::PathCursor::new(head.target.path),
             query: head.target.query,
             headers: &head.headers,
+            #[cfg(feature = "range")]
             range: head.range,
             body: Body::new(reader, rest, &mut rs),
         };
@@ -424,7 +442,7 @@ async fn serve_requests<R: Readable, W: Write, A: App>(
             // Unreachable: a handler's `Sent` is its own responder's (its lifetime says so),
             // made only on completion. A typed error, not a panic, all the same.
             (Ok(()), _) => return Err(Error::App),
-            (Err(e), Progress::Pending) => return fail(writer, wbuf, e).await,
+            (Err(e), Progress::Pending) => return Ok(Burst::Fail(e)),
             (Err(e), Progress::Started | Progress::Complete) => return Err(e),
         }
         session.count_request();
@@ -501,13 +519,16 @@ async fn fail<W: Write, T>(writer: &mut W, wbuf: &mut [u8], e: Error) -> Result<
     if !matches!(e, Error::Io(_) | Error::Closed) {
         let status = e.status();
         let head = [Header::new("connection", "close")];
-        if let Ok(n) = render_response(wbuf, status, reason(status), &head, Framing::Length(0)) {
-            let bytes = wbuf.get(..n).unwrap_or(&[]);
-            // The connection is closing either way; a failed write changes nothing.
-            if writer.write_all(bytes).await.is_ok() {
-                let _ = writer.flush().await;
-            }
-        }
+        let mut state = ResponseState::default();
+        let responder = Responder {
+            writer,
+            buf: wbuf,
+            method: Method::Get,
+            state: &mut state,
+        };
+        // Through the one response writer (`content-length: 0`). The connection is
+        // closing either way; a failed write changes nothing.
+        let _ = responder.send(status, reason(status), &head, b"").await;
     }
     debug!("closing after error: {}", e);
     Err(e)

@@ -115,16 +115,18 @@ impl<'a, W: Write> Out<'a, W> {
     async fn write_staged_once(&mut self) -> Result<usize, Error> {
         self.mark_written();
         let bytes = self.buf.get(self.sent..self.staged).unwrap_or(&[]);
-        let n = self.writer.write(bytes).await.map_err(Error::io)?;
-        if n == 0 {
-            return Err(Error::Io(embedded_io::ErrorKind::WriteZero));
-        }
+        let n = wrote(self.writer.write(bytes).await)?;
+        self.took_staged(n);
+        Ok(n)
+    }
+
+    /// `n` staged bytes were written.
+    fn took_staged(&mut self, n: usize) {
         self.sent += n;
         if self.sent >= self.staged {
             self.sent = 0;
             self.staged = 0;
         }
-        Ok(n)
     }
 
     /// Write the staged bytes.
@@ -185,26 +187,50 @@ impl<'a, W: Write> Out<'a, W> {
         Ok(later)
     }
 
+    /// Take the whole of a length-framed `body` after the head: staged with the head as
+    /// far as it fits (so a small response leaves in one write); the rest, returned, is
+    /// written straight from `body` by [`Out::step`] until it reports the message sent.
+    /// A response to HEAD accounts for the body and sends none of it. One await point,
+    /// `step`, where [`Out::data`] then [`Out::finish`] nest five futures: less code
+    /// and a smaller future on a device.
+    pub(crate) fn whole_body<'d>(&mut self, body: &'d [u8]) -> Result<&'d [u8], Error> {
+        if self.discard_body {
+            self.encoder.data(body.len())?;
+            return Ok(&[]);
+        }
+        // Only a completed message makes a `Sent`, so counting it now is exact.
+        self.body_bytes = body.len() as u64;
+        self.stage_body(body)
+    }
+
     /// One step of sending a length-framed body: one `write` call (staged bytes first,
     /// then `rest`), or the final flush. Every step is safe to drop before it
     /// completes: state changes only after the call returns. `Ok(true)` once all is sent.
     pub(crate) async fn step(&mut self, rest: &mut &[u8]) -> Result<bool, Error> {
-        if self.sent < self.staged {
-            self.write_staged_once().await?;
-            return Ok(false);
+        // One `write` await for both sources (not `write_staged_once` for the staged
+        // bytes): one future less nested in every response, and less code.
+        let staged = self.sent < self.staged;
+        let bytes = if staged {
+            self.buf.get(self.sent..self.staged).unwrap_or(&[])
+        } else {
+            *rest
+        };
+        if bytes.is_empty() {
+            self.encoder.finish()?;
+            self.writer.flush().await.map_err(Error::io)?;
+            return Ok(true);
         }
-        if !rest.is_empty() {
-            let n = self.writer.write(rest).await.map_err(Error::io)?;
-            if n == 0 {
-                return Err(Error::Io(embedded_io::ErrorKind::WriteZero));
-            }
+        if let Some(p) = self.progress.as_deref_mut() {
+            p.start();
+        }
+        let n = wrote(self.writer.write(bytes).await)?;
+        if staged {
+            self.took_staged(n);
+        } else {
             self.encoder.data(n)?;
             *rest = rest.get(n..).unwrap_or(&[]);
-            return Ok(false);
         }
-        self.encoder.finish()?;
-        self.writer.flush().await.map_err(Error::io)?;
-        Ok(true)
+        Ok(false)
     }
 
     /// Begin a chunk of `size` bytes.
@@ -284,6 +310,15 @@ impl<'a, W: Write> Out<'a, W> {
         }
         self.flush_pending().await?;
         self.writer.flush().await.map_err(Error::io)
+    }
+}
+
+/// What a `write` call returned, as the engine's error: a write that took nothing is
+/// [`WriteZero`](embedded_io::ErrorKind::WriteZero).
+fn wrote<E: embedded_io::Error>(result: Result<usize, E>) -> Result<usize, Error> {
+    match result.map_err(Error::io)? {
+        0 => Err(Error::Io(embedded_io::ErrorKind::WriteZero)),
+        n => Ok(n),
     }
 }
 

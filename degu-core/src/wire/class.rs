@@ -93,11 +93,27 @@ pub fn is_tchar(b: u8) -> bool {
 }
 
 /// The lower-case form of a `tchar`, or `None` for any other byte.
+///
+/// One lookup in a table of its own where names are scanned eight bytes at a time
+/// (`UNROLL`); elsewhere the class table and an OR, which leaves the fold table's 256
+/// bytes out of a microcontroller's flash.
+#[cfg(any(test, feature = "fuzz"))]
 #[inline]
 pub fn fold_name(b: u8) -> Option<u8> {
-    match NAME_FOLD.get(usize::from(b)) {
-        Some(0) | None => None,
-        Some(&f) => Some(f),
+    fold_name_with::<UNROLL>(b)
+}
+
+#[inline(always)]
+fn fold_name_with<const TABLE: bool>(b: u8) -> Option<u8> {
+    if TABLE {
+        match NAME_FOLD.get(usize::from(b)) {
+            Some(0) | None => None,
+            Some(&f) => Some(f),
+        }
+    } else if is_tchar(b) {
+        Some(b.to_ascii_lowercase())
+    } else {
+        None
     }
 }
 
@@ -166,6 +182,11 @@ pub fn hex_value(b: u8) -> Option<u8> {
 /// Whether to skip 16-byte blocks of values with vector tests: on targets whose baseline
 /// instruction set has 128-bit SIMD.
 const BLOCKS: bool = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
+/// Whether names and targets are scanned eight bytes at a time: on the same out-of-order
+/// cores, which run ahead of the predicted branches. An in-order microcontroller core
+/// gains nothing from it, and each unrolled scan, inlined where it is used, costs it
+/// flash: there the scans go byte by byte.
+const UNROLL: bool = BLOCKS;
 /// Bytes per block.
 const BLOCK: usize = 16;
 /// Bytes per word of the word-at-a-time value scan.
@@ -246,10 +267,20 @@ pub fn field_run(bytes: &[u8], start: usize) -> usize {
 }
 
 /// Offset of the first byte at or after `i` without `flag`, or `bytes.len()`: eight
-/// bytes at a time through the table, every byte its own predictable branch.
+/// bytes at a time through the table (`UNROLL`), every byte its own predictable
+/// branch, or byte by byte.
 #[inline(always)]
-fn table_run(bytes: &[u8], mut i: usize, flag: u8) -> usize {
-    while let Some(chunk) = bytes.get(i..).and_then(|r| r.first_chunk::<8>()) {
+fn table_run(bytes: &[u8], i: usize, flag: u8) -> usize {
+    table_run_with::<UNROLL>(bytes, i, flag)
+}
+
+#[inline(always)]
+fn table_run_with<const UNROLL: bool>(bytes: &[u8], mut i: usize, flag: u8) -> usize {
+    while let Some(chunk) = bytes
+        .get(i..)
+        .and_then(|r| r.first_chunk::<8>())
+        .filter(|_| UNROLL)
+    {
         for (k, &b) in chunk.iter().enumerate() {
             if !has(b, flag) {
                 return i + k;
@@ -278,22 +309,28 @@ pub fn query_run(bytes: &[u8], i: usize) -> usize {
     table_run(bytes, i, QUERY)
 }
 
-/// Fold the run of `tchar`s from `i` on to lower case in place ([`fold_name`] byte by
+/// Fold the run of `tchar`s from `i` on to lower case in place (`fold_name` byte by
 /// byte); the offset of the first byte that is not a `tchar`, or `bytes.len()`.
 ///
 /// Eight bytes at a time through the fold table, each byte written back whether or not
 /// folding changed it: the only branch is the end of the name (one the predictor learns),
 /// not the case of every letter (one it cannot).
 #[inline(always)]
-pub fn fold_name_run(bytes: &mut [u8], mut i: usize) -> usize {
+pub fn fold_name_run(bytes: &mut [u8], i: usize) -> usize {
+    fold_name_run_with::<UNROLL>(bytes, i)
+}
+
+#[inline(always)]
+fn fold_name_run_with<const UNROLL: bool>(bytes: &mut [u8], mut i: usize) -> usize {
     let last_chunk = bytes.len().saturating_sub(8);
-    while i <= last_chunk
+    while UNROLL
+        && i <= last_chunk
         && let Some(chunk) = bytes
             .get_mut(i..i + 8)
             .and_then(|r| r.first_chunk_mut::<8>())
     {
         for (k, b) in chunk.iter_mut().enumerate() {
-            match fold_name(*b) {
+            match fold_name_with::<UNROLL>(*b) {
                 None => return i + k,
                 Some(f) => *b = f,
             }
@@ -302,7 +339,7 @@ pub fn fold_name_run(bytes: &mut [u8], mut i: usize) -> usize {
     }
     let rest = bytes.get_mut(i..).unwrap_or(&mut []);
     for (k, b) in rest.iter_mut().enumerate() {
-        match fold_name(*b) {
+        match fold_name_with::<UNROLL>(*b) {
             None => return i + k,
             Some(f) => *b = f,
         }
@@ -354,6 +391,15 @@ mod tests {
     }
 
     #[test]
+    fn fold_by_table_and_by_class_agree_on_all_256_bytes() {
+        for b in 0..=255u8 {
+            let want = is_tchar(b).then(|| b.to_ascii_lowercase());
+            assert_eq!(fold_name_with::<true>(b), want, "{b:#04x}");
+            assert_eq!(fold_name_with::<false>(b), want, "{b:#04x}");
+        }
+    }
+
+    #[test]
     fn fold_lowercases_tokens_and_refuses_the_rest() {
         assert_eq!(fold_name(b'A'), Some(b'a'));
         assert_eq!(fold_name(b'z'), Some(b'z'));
@@ -398,18 +444,29 @@ mod tests {
             );
             let want = naive_run(bytes, start, is_path);
             assert_eq!(path_run(bytes, start), want, "{start} {bytes:?}");
+            assert_eq!(table_run_with::<true>(bytes, start, PATH), want);
+            assert_eq!(table_run_with::<false>(bytes, start, PATH), want);
             let want = naive_run(bytes, start, is_query);
             assert_eq!(query_run(bytes, start), want, "{start} {bytes:?}");
+            assert_eq!(table_run_with::<true>(bytes, start, QUERY), want);
+            assert_eq!(table_run_with::<false>(bytes, start, QUERY), want);
 
             let mut expect = [0u8; 64];
             let expect = &mut expect[..bytes.len()];
             expect.copy_from_slice(bytes);
             let want = naive_fold_name_run(expect, start);
-            let mut got = [0u8; 64];
-            let got = &mut got[..bytes.len()];
-            got.copy_from_slice(bytes);
-            assert_eq!(fold_name_run(got, start), want, "{start} {bytes:?}");
-            assert_eq!(got, expect, "{start} {bytes:?}");
+            for unroll in [false, true] {
+                let mut got = [0u8; 64];
+                let got = &mut got[..bytes.len()];
+                got.copy_from_slice(bytes);
+                let end = if unroll {
+                    fold_name_run_with::<true>(got, start)
+                } else {
+                    fold_name_run_with::<false>(got, start)
+                };
+                assert_eq!(end, want, "{start} {bytes:?}");
+                assert_eq!(got, expect, "{start} {bytes:?}");
+            }
         }
     }
 

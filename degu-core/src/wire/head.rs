@@ -1,7 +1,9 @@
 //! Borrowed views of a parsed head: method, target, headers, and the typed values the
 //! parser derives (framing, range).
 
-use crate::wire::range::{ContentRange, Range};
+use crate::wire::range::ContentRange;
+#[cfg(feature = "range")]
+use crate::wire::range::Range;
 use crate::wire::uri::Target;
 
 /// How a message body is delimited on the wire.
@@ -115,7 +117,11 @@ impl Span {
 ///
 /// `from_utf8` has a fixed cost of a few dozen instructions before its word-at-a-time
 /// loop; for the short strings of a head (a name, most values, a short target) the
-/// byte-at-a-time check of `utf8_chunks` is cheaper.
+/// byte-at-a-time check of `utf8_chunks` is cheaper where speed is what counts (the
+/// SIMD hosts the byte scans are unrolled for). A microcontroller keeps one validator,
+/// `from_utf8`: `utf8_chunks` is a second UTF-8 decoder with a 256-byte width table
+/// (588 bytes of flash on a Cortex-M4).
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 #[inline]
 pub(crate) fn ascii_str(bytes: &[u8]) -> Option<&str> {
     if bytes.len() < 32 {
@@ -127,6 +133,13 @@ pub(crate) fn ascii_str(bytes: &[u8]) -> Option<&str> {
     } else {
         core::str::from_utf8(bytes).ok()
     }
+}
+
+/// Bytes the parser checked to be ASCII as a `&str`: one validator on a microcontroller.
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[inline]
+pub(crate) fn ascii_str(bytes: &[u8]) -> Option<&str> {
+    core::str::from_utf8(bytes).ok()
 }
 
 /// The headers of a parsed head: `N` slots of offsets into the head, no allocation, no
@@ -252,7 +265,8 @@ pub struct RequestHead<'b, const N: usize = { crate::limits::DEFAULT_MAX_HEADERS
     pub headers: Headers<'b, N>,
     /// How the body is framed.
     pub framing: Framing,
-    /// The typed `range` header, if present.
+    /// The typed `range` header, if present (feature `range`).
+    #[cfg(feature = "range")]
     pub range: Option<Range>,
     /// Bytes the head took in the buffer, final CRLF included: the body starts here.
     pub len: usize,

@@ -25,7 +25,9 @@ use crate::limits::{MAX_HEAD_LEN, MAX_HEADER_NAME_LEN, MAX_URI_LEN};
 use crate::wire::class;
 use crate::wire::head::Framing;
 use crate::wire::head::{Headers, Method, RequestHead, ResponseHead, Span, Status, ascii_str};
-use crate::wire::range::{ContentRange, Range, parse_decimal};
+#[cfg(feature = "range")]
+use crate::wire::range::Range;
+use crate::wire::range::{ContentRange, parse_decimal};
 use crate::wire::uri::Target;
 
 /// How a line scan ended.
@@ -291,11 +293,14 @@ fn request_head<'b, const N: usize, T>(
     }
 
     let mut framing = FramingHeaders::default();
+    #[cfg(feature = "range")]
     let mut range = None;
     if lines.special {
         for s in spans.get(..lines.count).unwrap_or(&[]) {
             let (name, value) = (span(head, s.name), span(head, s.value));
             match name {
+                // Without the feature a `range` header is an ordinary header, ignored.
+                #[cfg(feature = "range")]
                 b"range" => range = Some(Range::parse(ascii(Some(value))?)?),
                 b"content-range" => return Err(ParseError::ContentRangeInRequest),
                 _ => framing.header(name, value)?,
@@ -307,6 +312,7 @@ fn request_head<'b, const N: usize, T>(
     if body_header && !line.method.allows_body() {
         return Err(ParseError::BodyNotAllowed);
     }
+    #[cfg(feature = "range")]
     if body_header && range.is_some() {
         return Err(ParseError::RangeWithBody);
     }
@@ -316,6 +322,7 @@ fn request_head<'b, const N: usize, T>(
         target,
         headers: Headers::from_spans(head, *spans, lines.count),
         framing,
+        #[cfg(feature = "range")]
         range,
         len: lines.pos,
     }))

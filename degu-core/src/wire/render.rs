@@ -13,7 +13,9 @@ use crate::limits::{MAX_HEADER_NAME_LEN, MAX_OUTPUT_HEADERS};
 use crate::wire::class;
 use crate::wire::head::Framing;
 use crate::wire::head::{Header, Method};
-use crate::wire::range::{ContentRange, Range};
+#[cfg(feature = "range")]
+use crate::wire::range::ContentRange;
+use crate::wire::range::Range;
 use crate::wire::uri::Target;
 
 /// A bounds-checked writer over a caller's buffer. Overflow is remembered, not a panic.
@@ -120,10 +122,15 @@ fn check_headers(
             }
             "range" if framing != Framing::None => return Err(RenderError::BadRange),
             "content-range" if is_request => return Err(RenderError::BadContentRange),
+            // Without Range requests (feature `range`) no response is partial.
+            #[cfg(not(feature = "range"))]
+            "content-range" => return Err(RenderError::BadContentRange),
             // A 416 says how long the resource is: `bytes */<total>`.
+            #[cfg(feature = "range")]
             "content-range"
                 if kind == Kind::Response(416)
                     && ContentRange::parse_unsatisfied(h.value).is_ok() => {}
+            #[cfg(feature = "range")]
             "content-range" if ContentRange::parse(h.value).is_err() => {
                 return Err(RenderError::BadContentRange);
             }
@@ -216,7 +223,8 @@ pub fn render_request(
 
 /// Render a response head into `out`; returns the bytes written.
 ///
-/// The reason must be non-empty visible ASCII and spaces; `content-range` is checked as
+/// The reason must be non-empty visible ASCII and spaces; `content-range` (refused
+/// without feature `range`) is checked as
 /// a [`ContentRange`] (or, on a 416, as `bytes */<total>`: see
 /// [`ContentRange::parse_unsatisfied`]); `range` is refused.
 pub fn render_response(

@@ -1,0 +1,5 @@
+//! `degu-hello` with feature `range`: Range requests.
+#![no_std]
+#![no_main]
+
+include!("../degu_hello.rs");
