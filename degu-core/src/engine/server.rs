@@ -7,7 +7,7 @@ use super::write::{BodyWriter, Out, Progress};
 use super::{Body, BufferSource, ConnBuffers, Error, Phase, Readable, Transport, Write, has_close};
 use crate::body::{ChunkExt, Framing};
 use crate::limits::MAX_HEAD_LEN;
-use crate::wire::head::{Header, Method};
+use crate::wire::head::{Header, Method, RequestHead};
 use crate::wire::parse::RequestParser;
 use crate::wire::render::render_response;
 use core::marker::PhantomData;
@@ -324,39 +324,34 @@ pub async fn serve<T: Transport, A: App, S: BufferSource>(
     config: &KeepAlive,
 ) -> Result<ServerEnd, Error> {
     let (mut reader, mut writer) = io.split();
-    let result = serve_split(&mut reader, &mut writer, buffers, app, session, config).await;
+    // The connection's loop is here, not in a function of its own awaited here: each
+    // await of a nested future is code and bytes in every connection's future.
+    let result = if app.on_connect(session) {
+        loop {
+            // Idle without buffers until the next request's first byte (or the peer's
+            // close).
+            if let Err(e) = reader.readable().await {
+                let e = Error::io(e);
+                debug!("closing after error: {}", e);
+                break Err(e);
+            }
+            let mut lease = buffers.lease().await;
+            let (rbuf, wbuf) = lease.split();
+            let burst = serve_requests(&mut reader, &mut writer, rbuf, wbuf, app, session, config);
+            match burst.await {
+                Ok(Burst::Idle) => reader.set_phase(Phase::Idle),
+                Ok(Burst::End(end)) => break Ok(end),
+                Ok(Burst::Fail(e)) => break fail(&mut writer, wbuf, e).await,
+                Err(e) => break Err(e),
+            }
+            // `lease` drops here: the buffers go back while the connection is idle.
+        }
+    } else {
+        debug!("connection refused by on_connect");
+        Ok(ServerEnd::Refused)
+    };
     reader.set_phase(Phase::Done);
     result
-}
-
-async fn serve_split<R: Readable, W: Write, S: BufferSource, A: App>(
-    reader: &mut R,
-    writer: &mut W,
-    source: &mut S,
-    app: &A,
-    session: &mut Session<'_, A::State>,
-    config: &KeepAlive,
-) -> Result<ServerEnd, Error> {
-    if !app.on_connect(session) {
-        debug!("connection refused by on_connect");
-        return Ok(ServerEnd::Refused);
-    }
-    loop {
-        // Idle without buffers until the next request's first byte (or the peer's close).
-        if let Err(e) = reader.readable().await {
-            let e = Error::io(e);
-            debug!("closing after error: {}", e);
-            return Err(e);
-        }
-        let mut lease = source.lease().await;
-        let (rbuf, wbuf) = lease.split();
-        match serve_requests(reader, writer, rbuf, wbuf, app, session, config).await? {
-            Burst::Idle => reader.set_phase(Phase::Idle),
-            Burst::End(end) => return Ok(end),
-            Burst::Fail(e) => return fail(writer, wbuf, e).await,
-        }
-        // `lease` drops here: the buffers go back while the connection is idle.
-    }
 }
 
 /// How a run of requests on one lease ended.
@@ -384,17 +379,17 @@ async fn serve_requests<R: Readable, W: Write, A: App>(
 ) -> Result<Burst, Error> {
     let mut filled = 0;
     loop {
-        let mut parser = RequestParser::new();
-        let head_len = match read_head(reader, rbuf, &mut filled, &mut parser).await {
+        let mut slot = HeadSlot::Parsing(RequestParser::new());
+        let head_len = match read_head(reader, rbuf, &mut filled, &mut slot).await {
             Ok(Some(n)) => n,
             Ok(None) => return Ok(Burst::End(ServerEnd::PeerClosed)),
             Err(e) => return Ok(Burst::Fail(e)),
         };
         reader.set_phase(Phase::Busy);
         let (head_buf, rest) = rbuf.split_at_mut(head_len);
-        let head = match parser.head(head_buf) {
+        let head = match slot.head(head_buf) {
             Ok(h) => h,
-            Err(e) => return Ok(Burst::Fail(Error::Parse(e))),
+            Err(e) => return Ok(Burst::Fail(e)),
         };
         let close_requested = head.headers.get("connection").is_some_and(has_close);
         let expects_continue = head.framing != Framing::None
@@ -476,15 +471,47 @@ async fn serve_requests<R: Readable, W: Write, A: App>(
     }
 }
 
+/// One request's head in the connection's future: its parser while the head comes in,
+/// then the head. One local for both, so that they share their bytes: a local that lives
+/// across several awaits (the head) gets bytes of its own in the future, beside those of
+/// the locals that live across one await only (a parser), so two locals would take the
+/// spans' 256 bytes twice.
+enum HeadSlot<'b> {
+    Parsing(RequestParser),
+    Parsed(RequestHead<'b>),
+}
+
+impl<'b> HeadSlot<'b> {
+    /// The parser, while the head is not parsed yet.
+    fn parser(&mut self) -> Result<&mut RequestParser, Error> {
+        match self {
+            HeadSlot::Parsing(parser) => Ok(parser),
+            // Unreachable: `serve_requests` asks for the parser before the head.
+            HeadSlot::Parsed(_) => Err(Error::App),
+        }
+    }
+
+    /// The head the parser found, `head` being its bytes: kept in the slot, in place of
+    /// the parser.
+    fn head(&mut self, head: &'b [u8]) -> Result<&RequestHead<'b>, Error> {
+        *self = HeadSlot::Parsed(self.parser()?.head(head).map_err(Error::Parse)?);
+        match self {
+            HeadSlot::Parsed(head) => Ok(head),
+            HeadSlot::Parsing(_) => Err(Error::App),
+        }
+    }
+}
+
 /// Read until `rbuf[..filled]` holds a complete head, parsing each line once as it
-/// comes in (`parser` resumes where the last read left off): its length, or `None` when
-/// the peer closed before sending a byte.
+/// comes in (the slot's parser resumes where the last read left off): its length, or
+/// `None` when the peer closed before sending a byte.
 async fn read_head<R: Readable>(
     reader: &mut R,
     rbuf: &mut [u8],
     filled: &mut usize,
-    parser: &mut RequestParser,
+    slot: &mut HeadSlot<'_>,
 ) -> Result<Option<usize>, Error> {
+    let parser = slot.parser()?;
     let limit = rbuf.len().min(MAX_HEAD_LEN);
     let mut in_head = false;
     loop {

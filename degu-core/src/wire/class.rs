@@ -186,7 +186,7 @@ const BLOCKS: bool = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
 /// cores, which run ahead of the predicted branches. An in-order microcontroller core
 /// gains nothing from it, and each unrolled scan, inlined where it is used, costs it
 /// flash: there the scans go byte by byte.
-const UNROLL: bool = BLOCKS;
+pub(crate) const UNROLL: bool = BLOCKS;
 /// Bytes per block.
 const BLOCK: usize = 16;
 /// Bytes per word of the word-at-a-time value scan.
