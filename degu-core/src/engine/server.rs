@@ -341,7 +341,16 @@ pub async fn serve<T: Transport, A: App, S: BufferSource>(
             match burst.await {
                 Ok(Burst::Idle) => reader.set_phase(Phase::Idle),
                 Ok(Burst::End(end)) => break Ok(end),
-                Ok(Burst::Fail(e)) => break fail(&mut writer, wbuf, e).await,
+                Ok(Burst::Fail(e)) => {
+                    let mut state = ResponseState::default();
+                    if let Some(answer) = fail(&mut writer, wbuf, &mut state, &e) {
+                        // The connection is closing either way; a failed write changes
+                        // nothing.
+                        let _ = answer.await;
+                    }
+                    debug!("closing after error: {}", e);
+                    break Err(e);
+                }
                 Err(e) => break Err(e),
             }
             // `lease` drops here: the buffers go back while the connection is idle.
@@ -379,11 +388,38 @@ async fn serve_requests<R: Readable, W: Write, A: App>(
 ) -> Result<Burst, Error> {
     let mut filled = 0;
     loop {
+        // Read until `rbuf[..filled]` holds a complete head, parsing each line once as it
+        // comes in (the parser resumes where the last read left off). In this loop, not
+        // an `async fn` of its own: one nested future less in every connection's future.
         let mut slot = HeadSlot::Parsing(RequestParser::new());
-        let head_len = match read_head(reader, rbuf, &mut filled, &mut slot).await {
-            Ok(Some(n)) => n,
-            Ok(None) => return Ok(Burst::End(ServerEnd::PeerClosed)),
+        let parser = match slot.parser() {
+            Ok(p) => p,
             Err(e) => return Ok(Burst::Fail(e)),
+        };
+        let limit = rbuf.len().min(MAX_HEAD_LEN);
+        let mut in_head = false;
+        let head_len = loop {
+            if filled > 0 {
+                if !in_head {
+                    // The head's clock starts here: its first bytes are in.
+                    in_head = true;
+                    reader.set_phase(Phase::Head);
+                }
+                // A bad line is refused as soon as it is in, not when the buffer is full.
+                let seen = rbuf.get_mut(..filled).unwrap_or(&mut []);
+                match parser.feed(seen, limit) {
+                    Ok(Some(len)) => break len,
+                    Ok(None) => {}
+                    Err(e) => return Ok(Burst::Fail(Error::Parse(e))),
+                }
+            }
+            let space = rbuf.get_mut(filled..limit).unwrap_or(&mut []);
+            match reader.read(space).await {
+                Ok(0) if filled == 0 => return Ok(Burst::End(ServerEnd::PeerClosed)),
+                Ok(0) => return Ok(Burst::Fail(Error::Closed)),
+                Ok(n) => filled += n,
+                Err(e) => return Ok(Burst::Fail(Error::io(e))),
+            }
         };
         reader.set_phase(Phase::Busy);
         let (head_buf, rest) = rbuf.split_at_mut(head_len);
@@ -502,63 +538,30 @@ impl<'b> HeadSlot<'b> {
     }
 }
 
-/// Read until `rbuf[..filled]` holds a complete head, parsing each line once as it
-/// comes in (the slot's parser resumes where the last read left off): its length, or
-/// `None` when the peer closed before sending a byte.
-async fn read_head<R: Readable>(
-    reader: &mut R,
-    rbuf: &mut [u8],
-    filled: &mut usize,
-    slot: &mut HeadSlot<'_>,
-) -> Result<Option<usize>, Error> {
-    let parser = slot.parser()?;
-    let limit = rbuf.len().min(MAX_HEAD_LEN);
-    let mut in_head = false;
-    loop {
-        if *filled > 0 {
-            if !in_head {
-                // The head's clock starts here: its first bytes are in.
-                in_head = true;
-                reader.set_phase(Phase::Head);
-            }
-            // A bad line is refused as soon as it is in, not when the buffer is full.
-            let seen = rbuf.get_mut(..*filled).unwrap_or(&mut []);
-            if let Some(len) = parser.feed(seen, limit).map_err(Error::Parse)? {
-                return Ok(Some(len));
-            }
-        }
-        let space = rbuf.get_mut(*filled..limit).unwrap_or(&mut []);
-        let n = reader.read(space).await.map_err(Error::io)?;
-        if n == 0 {
-            return if *filled == 0 {
-                Ok(None)
-            } else {
-                Err(Error::Closed)
-            };
-        }
-        *filled += n;
+/// The answer to an error that came from the peer or the app before any response byte:
+/// its status and `connection: close`, through the one response writer
+/// (`content-length: 0`); `None` for an I/O error, which has no one to answer.
+///
+/// Not an `async fn`: the caller awaits the response's own future, one nested future
+/// less in every connection's future.
+fn fail<'r, W: Write>(
+    writer: &'r mut W,
+    wbuf: &'r mut [u8],
+    state: &'r mut ResponseState,
+    e: &Error,
+) -> Option<impl Future<Output = Result<Sent<'r>, Error>> + use<'r, W>> {
+    if matches!(e, Error::Io(_) | Error::Closed) {
+        return None;
     }
-}
-
-/// Answer an error with its status and `connection: close` when it came from the peer
-/// or the app before any response byte, then report it.
-async fn fail<W: Write, T>(writer: &mut W, wbuf: &mut [u8], e: Error) -> Result<T, Error> {
-    if !matches!(e, Error::Io(_) | Error::Closed) {
-        let status = e.status();
-        let head = [Header::new("connection", "close")];
-        let mut state = ResponseState::default();
-        let responder = Responder {
-            writer,
-            buf: wbuf,
-            method: Method::Get,
-            state: &mut state,
-        };
-        // Through the one response writer (`content-length: 0`). The connection is
-        // closing either way; a failed write changes nothing.
-        let _ = responder.send(status, reason(status), &head, b"").await;
-    }
-    debug!("closing after error: {}", e);
-    Err(e)
+    let status = e.status();
+    let responder = Responder {
+        writer,
+        buf: wbuf,
+        method: Method::Get,
+        state,
+    };
+    let head = [Header::new("connection", "close")];
+    Some(responder.send(status, reason(status), &head, b""))
 }
 
 /// The reason phrase Degu sends with its own error responses.
