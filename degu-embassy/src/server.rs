@@ -36,7 +36,7 @@
 use core::cell::Cell;
 use core::future::poll_fn;
 use core::pin::pin;
-use core::task::{Poll, Waker};
+use core::task::{Context, Poll, Waker};
 use degu_core::app::{App, PeerAddr, Session};
 use degu_core::engine::{
     BufferSource, Error, KeepAlive, Monitor, Phase, PhaseClock, Readable, ServerEnd, Timeouts,
@@ -170,18 +170,23 @@ impl ConnState {
     }
 
     /// Wait until [`ConnState::close`] is called.
-    async fn closed(&self) {
-        poll_fn(|cx| {
-            if self.close.get() {
-                return Poll::Ready(());
-            }
-            match self.waker.take() {
-                Some(w) if w.will_wake(cx.waker()) => self.waker.set(Some(w)),
-                _ => self.waker.set(Some(cx.waker().clone())),
-            }
-            Poll::Pending
-        })
-        .await;
+    ///
+    /// A `poll_fn`, not an `async fn`: every wait of a connection selects on it, and an
+    /// `async fn` would wrap each in a state machine of its own.
+    fn closed(&self) -> impl Future<Output = ()> + '_ {
+        poll_fn(|cx| self.poll_closed(cx))
+    }
+
+    /// [`ConnState::closed`]'s poll.
+    fn poll_closed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.close.get() {
+            return Poll::Ready(());
+        }
+        match self.waker.take() {
+            Some(w) if w.will_wake(cx.waker()) => self.waker.set(Some(w)),
+            _ => self.waker.set(Some(cx.waker().clone())),
+        }
+        Poll::Pending
     }
 }
 
@@ -263,34 +268,39 @@ pub fn drop_connection(socket: &mut TcpSocket<'_>) {
     socket.abort();
 }
 
-/// Reset the connection and wait (at most `limit`) until the RST is out.
-async fn reset(socket: &mut TcpSocket<'_>, limit: Duration) {
-    socket.abort();
-    let _ = with_timeout(limit, socket.flush()).await;
-}
-
 /// Close `socket`: send FIN after what is queued, read and drop what the peer still
-/// sends until its FIN, and reset the connection if that takes longer than `linger`.
+/// sends until its FIN, and reset the connection if that takes longer than `linger`
+/// (then wait, at most `linger` again, until the RST is out).
 ///
 /// Reading to the peer's FIN (a "lingering close") matters after an error response: a
 /// reset while the peer's request bytes are still unread could make it lose the
 /// response.
 pub async fn close(socket: &mut TcpSocket<'_>, linger: Duration) {
     socket.close();
-    let graceful = with_timeout(linger, async {
-        let mut scratch = [0u8; 64];
-        while let Ok(n) = socket.read(&mut scratch).await {
-            if n == 0 {
-                break;
+    // The graceful round and, if it fails, the reset round, under one timeout future: a
+    // second would be more code in every firmware.
+    let mut graceful = true;
+    loop {
+        let round = with_timeout(linger, async {
+            if graceful {
+                let mut scratch = [0u8; 64];
+                while let Ok(n) = socket.read(&mut scratch).await {
+                    if n == 0 {
+                        break;
+                    }
+                }
             }
+            // Our FIN acknowledged (LAST-ACK → CLOSED, FIN-WAIT → TIME-WAIT), or the RST
+            // sent.
+            let _ = socket.flush().await;
+        })
+        .await;
+        let open = !matches!(socket.state(), tcp::State::Closed | tcp::State::TimeWait);
+        if !graceful || (round.is_ok() && !open) {
+            return;
         }
-        // Our FIN acknowledged (LAST-ACK → CLOSED, FIN-WAIT → TIME-WAIT).
-        let _ = socket.flush().await;
-    })
-    .await;
-    let open = !matches!(socket.state(), tcp::State::Closed | tcp::State::TimeWait);
-    if graceful.is_err() || open {
-        reset(socket, linger).await;
+        socket.abort();
+        graceful = false;
     }
 }
 
@@ -426,13 +436,13 @@ impl embedded_io_async::Read for ServerReader<'_> {
         // `select` for every phase (a close that never comes otherwise), not a second
         // read future: less code in every firmware.
         let interruptible = matches!(phase, Phase::Idle | Phase::Head);
-        let closed = async move {
+        let closed = poll_fn(|cx| {
             if interruptible {
-                conn.closed().await
+                conn.poll_closed(cx)
             } else {
-                core::future::pending().await
+                Poll::Pending
             }
-        };
+        });
         match with_deadline(deadline, select(self.inner.read(buf), closed)).await {
             Ok(Either::First(r)) => flatten(Ok(r)),
             Ok(Either::Second(())) => Err(IoError::Closed),
