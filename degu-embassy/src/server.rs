@@ -403,24 +403,24 @@ impl Readable for ServerReader<'_> {
         if self.conn.close_requested() {
             return Err(IoError::Closed);
         }
-        if self.inner.read_ready() == Ok(true) {
-            return Ok(());
-        }
         let deadline = self.deadline();
-        let inner = &mut self.inner;
+        let (inner, conn) = (&mut self.inner, self.conn);
+        // One poll for both ends of the wait (data or the peer's close, or the pool's
+        // close), not a `select` of two futures: less code in every firmware.
         let ready = poll_fn(|cx| {
             if inner.read_ready() == Ok(true) {
-                return Poll::Ready(());
+                return Poll::Ready(Ok(()));
+            }
+            if conn.poll_closed(cx).is_ready() {
+                return Poll::Ready(Err(IoError::Closed));
             }
             // Registers for the next data or state change; pending, as nothing is there.
             let _ = pin!(inner.wait_read_ready()).poll(cx);
             Poll::Pending
         });
-        match with_deadline(deadline, select(ready, self.conn.closed())).await {
-            Ok(Either::First(())) => Ok(()),
-            Ok(Either::Second(())) => Err(IoError::Closed),
-            Err(_) => Err(IoError::TimedOut),
-        }
+        with_deadline(deadline, ready)
+            .await
+            .unwrap_or(Err(IoError::TimedOut))
     }
 }
 
