@@ -78,6 +78,27 @@ pub trait Pump {
     /// call whose effect is recorded only when it returns), because a read that
     /// completes first drops it.
     fn step(&mut self) -> impl Future<Output = ()>;
+
+    /// One `read` from `reader`, with this work going on while it waits. The work is
+    /// polled first, so a request that can be written at once is written before the
+    /// first read is tried. Keep the default: `()` overrides it only to leave out the
+    /// wrapping future when there is never any work.
+    fn read_with<'a, R: Read>(
+        &'a mut self,
+        reader: &'a mut R,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = Result<usize, R::Error>> + 'a {
+        async move {
+            while !self.is_idle() {
+                // Dropping the unfinished side is safe: one `read` or one write step.
+                match select(self.step(), reader.read(buf)).await {
+                    Either::First(()) => {}
+                    Either::Second(r) => return r,
+                }
+            }
+            reader.read(buf).await
+        }
+    }
 }
 
 impl Pump for () {
@@ -86,24 +107,16 @@ impl Pump for () {
     }
 
     async fn step(&mut self) {}
-}
 
-/// One `read` from `reader`, with `pump`'s work going on while it waits. The pump is
-/// polled first, so a request that can be written at once is written before the first
-/// read is tried.
-pub(crate) async fn read_pumping<R: Read, P: Pump>(
-    reader: &mut R,
-    buf: &mut [u8],
-    pump: &mut P,
-) -> Result<usize, Error> {
-    while !pump.is_idle() {
-        // Dropping the unfinished side is safe: one `read` or one write step.
-        match select(pump.step(), reader.read(buf)).await {
-            Either::First(()) => {}
-            Either::Second(r) => return r.map_err(Error::io),
-        }
+    /// The read itself: a server's body reads wrap no future around it, which would be
+    /// code and state in every connection's future.
+    fn read_with<'a, R: Read>(
+        &'a mut self,
+        reader: &'a mut R,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = Result<usize, R::Error>> + 'a {
+        reader.read(buf)
     }
-    reader.read(buf).await.map_err(Error::io)
 }
 
 /// A message body being read: request bodies on the server, response bodies on the
@@ -187,7 +200,11 @@ impl<'a, R: Read, P: Pump> Body<'a, R, P> {
             st.start = 0;
         }
         let space = self.buf.get_mut(st.end..).unwrap_or(&mut []);
-        let n = read_pumping(self.reader, space, &mut self.pump).await?;
+        let n = self
+            .pump
+            .read_with(self.reader, space)
+            .await
+            .map_err(Error::io)?;
         if n == 0 {
             return Err(Error::Body(BodyError::UnexpectedEof));
         }
@@ -250,7 +267,11 @@ impl<'a, R: Read, P: Pump> Body<'a, R, P> {
     }
 
     async fn read_direct(&mut self, out: &mut [u8]) -> Result<usize, Error> {
-        let k = read_pumping(self.reader, out, &mut self.pump).await?;
+        let k = self
+            .pump
+            .read_with(self.reader, out)
+            .await
+            .map_err(Error::io)?;
         if k == 0 && !out.is_empty() {
             return Err(Error::Body(BodyError::UnexpectedEof));
         }
@@ -391,7 +412,11 @@ impl<'a, R: Read, P: Pump> Body<'a, R, P> {
                 shift += from;
             }
             let space = self.buf.get_mut(self.st.end..).unwrap_or(&mut []);
-            let k = read_pumping(self.reader, space, &mut self.pump).await?;
+            let k = self
+                .pump
+                .read_with(self.reader, space)
+                .await
+                .map_err(Error::io)?;
             if k == 0 {
                 return Err(Error::Body(BodyError::UnexpectedEof));
             }

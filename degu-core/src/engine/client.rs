@@ -5,7 +5,7 @@
 //! degu-embassy's client are this [`Connection`] over their own read and write halves,
 //! and all of them return this [`Response`].
 
-use super::body::{Pump, ReadState, read_pumping};
+use super::body::{Pump, ReadState};
 use super::write::{BodyWriter, Out};
 use super::{Body, Error, Read, Write, has_close};
 use crate::body::{ChunkExt, Framing};
@@ -513,7 +513,7 @@ async fn read_head<R: Read, P: Pump>(
                 }
             }
             let space = buf.get_mut(filled..limit).unwrap_or(&mut []);
-            let n = read_pumping(reader, space, pump).await?;
+            let n = pump.read_with(reader, space).await.map_err(Error::io)?;
             if n == 0 {
                 return Err(Error::Closed);
             }
