@@ -185,19 +185,6 @@ impl<'a, R: Read, P: Pump> Body<'a, R, P> {
 
     /// Read more bytes into the body buffer, compacting it first when it is full.
     async fn fill(&mut self) -> Result<(), Error> {
-        self.make_room()?;
-        let space = self.buf.get_mut(self.st.end..).unwrap_or(&mut []);
-        let n = self
-            .pump
-            .read_with(self.reader, space)
-            .await
-            .map_err(Error::io)?;
-        self.filled(n)
-    }
-
-    /// [`Body::fill`]'s first step: room at the end of the buffer, made by moving the
-    /// unread bytes to its start when it is full.
-    fn make_room(&mut self) -> Result<(), Error> {
         let st = &mut *self.st;
         if st.start == st.end {
             st.start = 0;
@@ -212,15 +199,16 @@ impl<'a, R: Read, P: Pump> Body<'a, R, P> {
             st.end -= st.start;
             st.start = 0;
         }
-        Ok(())
-    }
-
-    /// [`Body::fill`]'s last step: a read into the room took `n` bytes.
-    fn filled(&mut self, n: usize) -> Result<(), Error> {
+        let space = self.buf.get_mut(st.end..).unwrap_or(&mut []);
+        let n = self
+            .pump
+            .read_with(self.reader, space)
+            .await
+            .map_err(Error::io)?;
         if n == 0 {
             return Err(Error::Body(BodyError::UnexpectedEof));
         }
-        self.st.end += n;
+        st.end += n;
         Ok(())
     }
 
@@ -461,16 +449,7 @@ impl<'a, R: Read, P: Pump> Body<'a, R, P> {
                 }
             };
             if more {
-                // `fill`'s steps, not `fill`: one future less nested in a server's
-                // connection, which drains every body a handler leaves unread.
-                self.make_room()?;
-                let space = self.buf.get_mut(self.st.end..).unwrap_or(&mut []);
-                let n = self
-                    .pump
-                    .read_with(self.reader, space)
-                    .await
-                    .map_err(Error::io)?;
-                self.filled(n)?;
+                self.fill().await?;
             }
         }
     }
