@@ -11,9 +11,9 @@
 # prints requests/s per run, the medians and the degu/hyper ratio.
 #
 # demo-server runs with `--workers N --max-connections 128` (above the connection count,
-# so nothing is evicted). It closes a connection after 1000 requests (degu-std's
-# default `max_requests`, as the Python original), so wrk reconnects now and then; wrk
-# counts those as read errors, printed below. hyper-hello keeps connections forever.
+# so nothing is evicted) and `--max-requests 4294967295`, so that it keeps connections
+# open as hyper-hello does (degu-std's default closes one after 1000 requests, as the
+# Python original; wrk would count those closes as read errors, printed below).
 #
 # wrk comes from Debian (`apt-get install wrk`), installed here when missing.
 set -euo pipefail
@@ -84,7 +84,7 @@ start() {
 }
 
 start degu "$target_dir/release/demo-server" --address 127.0.0.1:0 \
-    --workers "$WORKERS" --max-connections 128
+    --workers "$WORKERS" --max-connections 128 --max-requests 4294967295
 degu=$address
 start hyper "$target_dir/release/hyper-hello" --address 127.0.0.1:0 --workers "$WORKERS"
 hyper=$address

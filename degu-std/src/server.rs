@@ -3,7 +3,9 @@
 //! Connections run on worker threads, each with its own current-thread runtime; a
 //! connection stays on the thread that accepted it (`spawn_local`), so app futures need
 //! not be `Send` and the core trait stays free of `Send` bounds. The app
-//! value itself is shared by all workers (`Send + Sync`).
+//! value itself is shared by all workers (`Send + Sync`). Workers share the listening
+//! socket; one that has more connections than another (by more than [`ACCEPT_LEAD`])
+//! leaves new ones to the others, so a burst of clients is spread over them.
 //!
 //! Limits: `max_connections` across all workers (thousands by default: an idle or silent
 //! connection holds no request buffers, only its socket and its task, see
@@ -29,6 +31,7 @@ use std::os::fd::AsFd;
 use std::os::unix::net::UnixListener as StdUnixListener;
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -214,6 +217,9 @@ impl Server {
             shutdown,
             config: self.config.clone(),
             started: Instant::now(),
+            loads: (0..self.config.workers)
+                .map(|_| AtomicUsize::new(0))
+                .collect(),
         });
         let app = Arc::new(app);
         let mut workers = Vec::new();
@@ -223,7 +229,7 @@ impl Server {
             let app = app.clone();
             let thread = std::thread::Builder::new()
                 .name(format!("degu-worker-{i}"))
-                .spawn(move || worker(listener, shared, app))?;
+                .spawn(move || worker(i, listener, shared, app))?;
             workers.push(thread);
         }
         Ok(RunningServer {
@@ -249,7 +255,38 @@ struct Shared {
     shutdown: watch::Sender<bool>,
     config: ServerConfig,
     started: Instant,
+    /// Connections open on each worker, for [`Shared::ahead`].
+    loads: Box<[AtomicUsize]>,
 }
+
+impl Shared {
+    /// Whether worker `me` has more connections than another worker by more than
+    /// [`ACCEPT_LEAD`]: it then leaves the next `accept` to the others. Every worker polls
+    /// the one listening socket, and the first to wake takes the connection, so without
+    /// this one runtime can end up with most of a burst of clients while another idles
+    /// (each connection stays on the runtime that accepted it).
+    fn ahead(&self, me: usize) -> bool {
+        let mine = self.loads.get(me).map_or(0, |l| l.load(Ordering::Relaxed));
+        self.loads
+            .iter()
+            .any(|l| l.load(Ordering::Relaxed) + ACCEPT_LEAD < mine)
+    }
+
+    /// A connection opened (`1`) or closed (`-1`) on worker `me`.
+    fn load(&self, me: usize, change: isize) {
+        if let Some(l) = self.loads.get(me) {
+            // `fetch_add` wraps: adding `-1 as usize` takes one away.
+            l.fetch_add(change as usize, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Connections a worker may have beyond the least loaded worker and still accept.
+pub const ACCEPT_LEAD: usize = 1;
+
+/// How often a worker that is ahead of another (see [`ACCEPT_LEAD`]) looks again whether it
+/// may accept (the others accept meanwhile).
+pub const ACCEPT_BALANCE_RECHECK: Duration = Duration::from_millis(1);
 
 /// How often a new connection that found every slot taken and nothing to close looks
 /// again for a connection that has become closable (one that finished its request).
@@ -471,6 +508,7 @@ pub(crate) enum AsyncListener {
 }
 
 fn worker<A: App + Send + Sync + 'static>(
+    me: usize,
     listener: Listener,
     shared: Arc<Shared>,
     app: Arc<A>,
@@ -485,8 +523,11 @@ fn worker<A: App + Send + Sync + 'static>(
         // This worker's request buffers, shared by its connections.
         let pool = BufferPool::new(shared.config.read_buffer, shared.config.write_buffer);
         loop {
+            // Judged once: both branches' conditions must agree.
+            let ahead = shared.ahead(me);
             let accepted = tokio::select! {
-                a = accept(&listener) => a,
+                a = accept(&listener), if !ahead => a,
+                () = tokio::time::sleep(ACCEPT_BALANCE_RECHECK), if ahead => continue,
                 _ = shutdown.wait_for(|s| *s) => break,
             };
             let (socket, peer, creds) = match accepted {
@@ -517,9 +558,11 @@ fn worker<A: App + Send + Sync + 'static>(
             let app = app.clone();
             let pool = pool.clone();
             let span = tracing::info_span!("conn", %peer);
+            shared.load(me, 1);
             tokio::task::spawn_local(
                 async move {
                     connection(socket, peer, creds, &*app, &shared, pool, permit).await;
+                    shared.load(me, -1);
                 }
                 .instrument(span),
             );

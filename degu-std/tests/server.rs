@@ -426,3 +426,49 @@ fn many_workers_share_one_listener() {
         t.join().unwrap();
     }
 }
+
+/// Answers with the name of the worker thread that serves the connection.
+struct WhichWorker;
+
+impl App for WhichWorker {
+    type State = ();
+
+    async fn handle<'r, R: Read, W: Write>(
+        &self,
+        _session: &mut Session<'_, ()>,
+        _request: Request<'_, R>,
+        responder: Responder<'r, W>,
+    ) -> Result<Sent<'r>, Error> {
+        let name = std::thread::current().name().unwrap_or("").to_owned();
+        responder.send(200, "OK", &[], name.as_bytes()).await
+    }
+}
+
+#[test]
+fn connections_are_spread_over_the_workers() {
+    let config = ServerConfig {
+        workers: 2,
+        ..ServerConfig::default()
+    };
+    let server = TempServer::with_config(&Address::ipv4_loopback(0), WhichWorker, config).unwrap();
+    let client = Client::new(server.address().clone());
+    // A burst of connections, as a load generator opens them, then a request on each:
+    // whichever worker wakes first takes a connection, but none may get ahead of the
+    // other by more than ACCEPT_LEAD + 1 (the one it took while level, plus the lead).
+    let mut conns: Vec<_> = (0..16)
+        .map(|_| client.connect_blocking().unwrap())
+        .collect();
+    let mut per_worker = std::collections::BTreeMap::<String, usize>::new();
+    for conn in &mut conns {
+        let mut r = conn.get("/", &[]).wait().unwrap();
+        let name = String::from_utf8(r.body.read_to_vec().wait().unwrap()).unwrap();
+        *per_worker.entry(name).or_default() += 1;
+    }
+    let counts: Vec<usize> = per_worker.values().copied().collect();
+    assert_eq!(counts.len(), 2, "{per_worker:?}");
+    let spread = counts.iter().max().unwrap() - counts.iter().min().unwrap();
+    assert!(
+        spread <= degu_std::server::ACCEPT_LEAD + 1,
+        "{per_worker:?}"
+    );
+}

@@ -1,7 +1,7 @@
 //! `demo-server --blocking` (degu-std's blocking server, a thread per connection) as a
 //! user runs it: curl and the blocking degu client on IPv4, IPv6 and AF_UNIX with
 //! keep-alive, a 20 MiB echo, bad input, more connections than `--max-connections`,
-//! and SIGTERM. Every wait is bounded.
+//! `--max-requests` (on the async server too), and SIGTERM. Every wait is bounded.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -181,4 +181,27 @@ fn sigterm_stops_it_promptly() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(conn.get("/hello", &[]).wait().is_err(), "closed");
+}
+
+#[test]
+fn max_requests_closes_a_connection_after_that_many_on_both_servers() {
+    for blocking in [true, false] {
+        let mut args = vec!["-q", "--address", "127.0.0.1:0", "--max-requests", "2"];
+        if blocking {
+            args.push("--blocking");
+        }
+        let args: Vec<String> = args.into_iter().map(String::from).collect();
+        let server = Device::with_args(&args);
+        // Three URLs on one curl: the third needs a new connection.
+        let out = curl(
+            &server,
+            &["-w", "%{num_connects}\\n"],
+            &["/hello", "/hello", "/hello"],
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "hello, world1\nhello, world0\nhello, world1\n",
+            "blocking: {blocking}"
+        );
+    }
 }

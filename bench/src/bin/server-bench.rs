@@ -2,7 +2,8 @@
 //! [--warmup N] [--pin CPU] [--workers N]`: the servers alone, as the binaries users run,
 //! measured from outside.
 //!
-//! Starts the `demo-server` binary (with `-q`: no request log lines) and `hyper-hello` (hyper 1.x, the same answers, the
+//! Starts the `demo-server` binary (with `-q`: no request log lines, and `--max-requests`
+//! above the run's count: one connection carries it, as with the other server) and `hyper-hello` (hyper 1.x, the same answers, the
 //! `date` header off) as separate processes with the same number of worker threads, and
 //! drives each from this process with a raw blocking client: one connection, the Python
 //! original's benchmark exchange (a 108-byte body each way, 148 bytes on the wire) as
@@ -37,6 +38,9 @@ use std::time::Instant;
 const USAGE: &str = "usage: server-bench [--transport unix|inet|inet6|all] [--rounds N] \
 [--requests N] [--warmup N] [--pin CPU] [--workers N] [--blocking]
        server-bench --serve-raw --address ADDR";
+
+/// `demo-server --max-requests`: more than any run sends on one connection.
+const MAX_REQUESTS: &str = "4294967295";
 
 /// The request: the benchmark's 108-byte body to the demo app's echo.
 const REQUEST_HEAD: &[u8] = b"POST /echo HTTP/1.1\r\ncontent-length: 108\r\n\r\n";
@@ -421,11 +425,13 @@ fn run(args: &Args) -> Result<(), BoxError> {
         format!("{other_name} µs"),
         "ratio"
     );
+    // -q: no request log lines (hyper-hello writes none either); --max-requests: one
+    // connection carries the whole run, as hyper's and the raw server's do (degu-std's
+    // default closes after 1000, as the Python original).
     let degu_extra: &[&str] = if args.blocking {
-        &["-q", "--blocking"]
+        &["-q", "--max-requests", MAX_REQUESTS, "--blocking"]
     } else {
-        // -q: no request log lines (hyper-hello writes none either).
-        &["-q"]
+        &["-q", "--max-requests", MAX_REQUESTS]
     };
     let mut splits = Vec::new();
     for &t in &args.transports {

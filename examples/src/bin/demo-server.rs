@@ -1,4 +1,4 @@
-//! `demo-server [--address ADDR] [--workers N] [--max-connections N] [--files DIR]
+//! `demo-server [--address ADDR] [--workers N] [--max-connections N] [--max-requests N] [--files DIR]
 //! [--cert F --key F (--ca F | --allow-anonymous)] [--blocking] [-q]`: serve the demo app until SIGINT or
 //! SIGTERM, then shut down gracefully, logging one line per request to stderr (`-q`
 //! silences them). With `--files DIR` it also serves the files under
@@ -26,7 +26,7 @@ use degu_std::{Address, FilesApp, ServerConfig};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: demo-server [--address ADDR] [--workers N] [--max-connections N]
+const USAGE: &str = "usage: demo-server [--address ADDR] [--workers N] [--max-connections N] [--max-requests N]
                    [--files DIR] [--cert FILE --key FILE (--ca FILE | --allow-anonymous)] [--blocking] [-q]
        demo-server --attach GATEWAY [--ca FILE --cert FILE --key FILE --server-name NAME]
                    [--name NAME] [--attachments N] [--files DIR]";
@@ -38,7 +38,7 @@ const HELP: &str = concat!(
 until SIGINT or SIGTERM, then shut down gracefully; with --files, also a directory's
 files at /files/. The first line on stdout is `listening on <bound address>`.
 
-usage: demo-server [--address ADDR] [--workers N] [--max-connections N]
+usage: demo-server [--address ADDR] [--workers N] [--max-connections N] [--max-requests N]
                    [--files DIR] [--cert FILE --key FILE (--ca FILE | --allow-anonymous)] [--blocking] [-q]
        demo-server --attach GATEWAY [--ca FILE --cert FILE --key FILE --server-name NAME]
                    [--name NAME] [--attachments N] [--files DIR]
@@ -54,6 +54,9 @@ options:
                            one that matters least is closed: idle or silent first, then
                            the slowest head (degu_core::pressure)
                            e.g. demo-server --max-connections 64
+  --max-requests N         requests served on one connection before it is closed
+                           (default 1000, as the Python original)
+                           e.g. demo-server --max-requests 100000
   --files DIR              also serve the files under DIR at /files/: GET and HEAD, byte
                            ranges (curl -r, curl -C -), no directory listings
                            e.g. demo-server --files ./firmware-images
@@ -165,6 +168,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             Long("address") | Short('a') => address = cli::address(&parser.value()?.string()?)?,
             Long("workers") => config.workers = parser.value()?.parse()?,
             Long("max-connections") => config.max_connections = parser.value()?.parse()?,
+            Long("max-requests") => config.max_requests = parser.value()?.parse()?,
             _ => return Err(arg.unexpected()),
         }
     }
