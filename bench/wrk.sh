@@ -10,7 +10,8 @@
 # degu, hyper, hyper, degu, ... (ABBA, so a drift in background load hits both alike);
 # prints requests/s per run, the medians and the degu/hyper ratio.
 #
-# demo-server runs with `--workers N --max-connections 128` (above the connection count,
+# demo-server runs with `-q` (no request log lines: hyper-hello writes none either),
+# `--workers N --max-connections 128` (above the connection count,
 # so nothing is evicted) and `--max-requests 4294967295`, so that it keeps connections
 # open as hyper-hello does (degu-std's default closes one after 1000 requests, as the
 # Python original; wrk would count those closes as read errors, printed below).
@@ -83,7 +84,7 @@ start() {
     exit 1
 }
 
-start degu "$target_dir/release/demo-server" --address 127.0.0.1:0 \
+start degu "$target_dir/release/demo-server" -q --address 127.0.0.1:0 \
     --workers "$WORKERS" --max-connections 128 --max-requests 4294967295
 degu=$address
 start hyper "$target_dir/release/hyper-hello" --address 127.0.0.1:0 --workers "$WORKERS"
