@@ -221,15 +221,32 @@ pub fn feed_req<const N: usize>(
     bytes: &[u8],
     ends: impl IntoIterator<Item = usize>,
 ) -> Outcome<ReqView> {
+    fed(
+        bytes,
+        ends,
+        RequestParser::<N>::new(),
+        |p, buf| p.feed(buf, usize::MAX),
+        |p, head| p.head(head).map(req_view),
+    )
+}
+
+/// Feed `bytes` to `parser` (through `feed`) in reads that end at each of `ends`, and
+/// take the head (through `head`) where it stops.
+fn fed<P, V>(
+    bytes: &[u8],
+    ends: impl IntoIterator<Item = usize>,
+    mut parser: P,
+    feed: impl Fn(&mut P, &mut [u8]) -> Result<Option<usize>, ParseError>,
+    head: impl Fn(&P, &[u8]) -> Result<V, ParseError>,
+) -> Outcome<V> {
     let mut buf = bytes.to_vec();
-    let mut parser = RequestParser::<N>::new();
     for end in ends {
-        match parser.feed(&mut buf[..end], usize::MAX) {
+        match feed(&mut parser, &mut buf[..end]) {
             Err(e) => return Outcome::Err(e),
             Ok(None) => {}
             Ok(Some(len)) => {
-                return match parser.head(&buf[..len]) {
-                    Ok(h) => Outcome::Complete(req_view(h)),
+                return match head(&parser, &buf[..len]) {
+                    Ok(h) => Outcome::Complete(h),
                     Err(e) => Outcome::Err(e),
                 };
             }
@@ -275,21 +292,13 @@ pub fn feed_resp<const N: usize>(
     method: Method,
     ends: impl IntoIterator<Item = usize>,
 ) -> Outcome<RespView> {
-    let mut buf = bytes.to_vec();
-    let mut parser = ResponseParser::<N>::new();
-    for end in ends {
-        match parser.feed(&mut buf[..end], usize::MAX) {
-            Err(e) => return Outcome::Err(e),
-            Ok(None) => {}
-            Ok(Some(len)) => {
-                return match parser.head(&buf[..len], method) {
-                    Ok(h) => Outcome::Complete(resp_view(h)),
-                    Err(e) => Outcome::Err(e),
-                };
-            }
-        }
-    }
-    Outcome::Partial
+    fed(
+        bytes,
+        ends,
+        ResponseParser::<N>::new(),
+        |p, buf| p.feed(buf, usize::MAX),
+        |p, head| p.head(head, method).map(resp_view),
+    )
 }
 
 /// Offset just past the first `\r\n\r\n`, if any.
