@@ -36,7 +36,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use tokio::net::{TcpListener, UnixListener};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -217,6 +217,7 @@ impl Server {
             shutdown,
             config: self.config.clone(),
             started: Instant::now(),
+            balance: Notify::new(),
             loads: (0..self.config.workers)
                 .map(|_| AtomicUsize::new(0))
                 .collect(),
@@ -257,6 +258,9 @@ struct Shared {
     started: Instant,
     /// Connections open on each worker, for [`Shared::ahead`].
     loads: Box<[AtomicUsize]>,
+    /// Told whenever a worker's load changes, so a worker that is ahead waits for that
+    /// instead of looking again on a timer.
+    balance: Notify,
 }
 
 impl Shared {
@@ -272,21 +276,21 @@ impl Shared {
             .any(|l| l.load(Ordering::Relaxed) + ACCEPT_LEAD < mine)
     }
 
-    /// A connection opened (`1`) or closed (`-1`) on worker `me`.
-    fn load(&self, me: usize, change: isize) {
+    /// A connection opened (`true`) or closed on worker `me`.
+    fn load(&self, me: usize, opened: bool) {
         if let Some(l) = self.loads.get(me) {
-            // `fetch_add` wraps: adding `-1 as usize` takes one away.
-            l.fetch_add(change as usize, Ordering::Relaxed);
+            if opened {
+                l.fetch_add(1, Ordering::Relaxed);
+            } else {
+                l.fetch_sub(1, Ordering::Relaxed);
+            }
+            self.balance.notify_waiters();
         }
     }
 }
 
 /// Connections a worker may have beyond the least loaded worker and still accept.
 pub const ACCEPT_LEAD: usize = 1;
-
-/// How often a worker that is ahead of another (see [`ACCEPT_LEAD`]) looks again whether it
-/// may accept (the others accept meanwhile).
-pub const ACCEPT_BALANCE_RECHECK: Duration = Duration::from_millis(1);
 
 /// How often a new connection that found every slot taken and nothing to close looks
 /// again for a connection that has become closable (one that finished its request).
@@ -523,11 +527,15 @@ fn worker<A: App + Send + Sync + 'static>(
         // This worker's request buffers, shared by its connections.
         let pool = BufferPool::new(shared.config.read_buffer, shared.config.write_buffer);
         loop {
-            // Judged once: both branches' conditions must agree.
+            // Registered before the loads are read, so no change between the two is
+            // missed; judged once, so both branches' conditions agree.
+            let balanced = shared.balance.notified();
+            tokio::pin!(balanced);
+            balanced.as_mut().enable();
             let ahead = shared.ahead(me);
             let accepted = tokio::select! {
                 a = accept(&listener), if !ahead => a,
-                () = tokio::time::sleep(ACCEPT_BALANCE_RECHECK), if ahead => continue,
+                () = &mut balanced, if ahead => continue,
                 _ = shutdown.wait_for(|s| *s) => break,
             };
             let (socket, peer, creds) = match accepted {
@@ -558,11 +566,11 @@ fn worker<A: App + Send + Sync + 'static>(
             let app = app.clone();
             let pool = pool.clone();
             let span = tracing::info_span!("conn", %peer);
-            shared.load(me, 1);
+            shared.load(me, true);
             tokio::task::spawn_local(
                 async move {
                     connection(socket, peer, creds, &*app, &shared, pool, permit).await;
-                    shared.load(me, -1);
+                    shared.load(me, false);
                 }
                 .instrument(span),
             );
