@@ -10,6 +10,11 @@
 # degu, hyper, hyper, degu, ... (ABBA, so a drift in background load hits both alike);
 # prints requests/s per run, the medians and the degu/hyper ratio.
 #
+# Beside them runs the floor: hello-floor (bench/src/bin/hello-floor.rs), which answers
+# every request head with the same bytes without parsing anything, on the same number of
+# workers. Its ratio to hyper is the most any epoll server could show on this machine
+# with wrk sharing its cores.
+#
 # demo-server runs with `-q` (no request log lines: hyper-hello writes none either),
 # `--workers N --max-connections 128` (above the connection count,
 # so nothing is evicted) and `--max-requests 4294967295`, so that it keeps connections
@@ -51,7 +56,7 @@ if ! command -v wrk >/dev/null; then
 fi
 
 cargo build --release -q -p degu-examples --bin demo-server
-cargo build --release -q -p degu-bench --bin hyper-hello
+cargo build --release -q -p degu-bench --bin hyper-hello --bin hello-floor
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 
 tmp=$(mktemp -d)
@@ -89,6 +94,8 @@ start degu "$target_dir/release/demo-server" -q --address 127.0.0.1:0 \
 degu=$address
 start hyper "$target_dir/release/hyper-hello" --address 127.0.0.1:0 --workers "$WORKERS"
 hyper=$address
+start floor "$target_dir/release/hello-floor" --address 127.0.0.1:0 --workers "$WORKERS"
+floor=$address
 
 # Both must answer with the same bytes.
 if command -v curl >/dev/null; then
@@ -102,7 +109,7 @@ if command -v curl >/dev/null; then
 fi
 
 echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $RUNS runs each, $(nproc) cores"
-declare -A results=([degu]="" [hyper]="")
+declare -A results=([degu]="" [hyper]="" [floor]="")
 run() {
     local name=$1 addr=$2 out rps errors
     out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "http://$addr/hello")
@@ -115,7 +122,9 @@ for ((r = 0; r < RUNS; r++)); do
     if ((r % 2 == 0)); then
         run degu "$degu"
         run hyper "$hyper"
+        run floor "$floor"
     else
+        run floor "$floor"
         run hyper "$hyper"
         run degu "$degu"
     fi
@@ -127,6 +136,8 @@ median() {
 }
 md=$(median <<<"${results[degu]}")
 mh=$(median <<<"${results[hyper]}")
-awk -v d="$md" -v h="$mh" 'BEGIN {
+mf=$(median <<<"${results[floor]}")
+awk -v d="$md" -v h="$mh" -v f="$mf" 'BEGIN {
     printf "median  degu %.0f requests/s, hyper %.0f requests/s, degu/hyper %.2f\n", d, h, d / h
+    printf "floor   %.0f requests/s, floor/hyper %.2f, degu/floor %.2f\n", f, f / h, d / f
 }'

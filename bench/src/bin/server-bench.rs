@@ -26,6 +26,7 @@
 //! connection). Both servers are separate processes, driven the same way.
 
 use degu_bench::harness::{median, pin};
+use degu_bench::hyper_side::StdListener;
 use degu_bench::raw::{self, RawStream, RawTarget};
 use degu_bench::workload::{BODY_LEN, MESSAGE_LEN, PING};
 use degu_bench::{BoxError, degu_side};
@@ -37,7 +38,8 @@ use std::time::Instant;
 
 const USAGE: &str = "usage: server-bench [--transport unix|inet|inet6|all] [--rounds N] \
 [--requests N] [--warmup N] [--pin CPU] [--workers N] [--blocking]
-       server-bench --serve-raw --address ADDR";
+       server-bench --serve-raw --address ADDR
+       server-bench --serve-tokio --address ADDR";
 
 /// `demo-server --max-requests`: more than any run sends on one connection.
 const MAX_REQUESTS: &str = "4294967295";
@@ -76,6 +78,8 @@ struct Args {
     blocking: bool,
     /// Be the raw ping-pong server on this address (a path: AF_UNIX).
     serve_raw: Option<String>,
+    /// Be the Tokio ping-pong server (the floor of an epoll server) on this address.
+    serve_tokio: Option<String>,
 }
 
 fn parse_args() -> Result<Args, lexopt::Error> {
@@ -89,8 +93,9 @@ fn parse_args() -> Result<Args, lexopt::Error> {
         workers: 1,
         blocking: false,
         serve_raw: None,
+        serve_tokio: None,
     };
-    let (mut serve_raw, mut address) = (false, None);
+    let (mut serve_raw, mut serve_tokio, mut address) = (false, false, None);
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
         match arg {
@@ -110,6 +115,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             Long("workers") => args.workers = parser.value()?.parse()?,
             Long("blocking") => args.blocking = true,
             Long("serve-raw") => serve_raw = true,
+            Long("serve-tokio") => serve_tokio = true,
             Long("address") => address = Some(parser.value()?.string()?),
             Long("help") | Short('h') => {
                 println!("{USAGE}");
@@ -120,6 +126,8 @@ fn parse_args() -> Result<Args, lexopt::Error> {
     }
     if serve_raw {
         args.serve_raw = Some(address.ok_or("--serve-raw needs --address")?);
+    } else if serve_tokio {
+        args.serve_tokio = Some(address.ok_or("--serve-tokio needs --address")?);
     }
     Ok(args)
 }
@@ -365,11 +373,14 @@ fn sibling(name: &str) -> Result<PathBuf, BoxError> {
     }
 }
 
-/// `--serve-raw`: the raw ping-pong server on `address`, until killed.
-fn serve_raw(address: &str) -> Result<(), BoxError> {
-    let target = match target(address)? {
-        RawTarget::Unix(path) => raw::start_unix(&path)?,
-        RawTarget::Tcp(a) => raw::start_tcp(a)?,
+/// `--serve-raw`: the raw ping-pong server on `address`, until killed; `--serve-tokio`
+/// (`tokio`): the same ping-pong served by a task on a current-thread Tokio runtime.
+fn serve_raw(address: &str, tokio: bool) -> Result<(), BoxError> {
+    let target = match (target(address)?, tokio) {
+        (RawTarget::Unix(path), false) => raw::start_unix(&path)?,
+        (RawTarget::Tcp(a), false) => raw::start_tcp(a)?,
+        (RawTarget::Unix(path), true) => raw::start_tokio(StdListener::unix(&path)?)?,
+        (RawTarget::Tcp(a), true) => raw::start_tokio(StdListener::tcp(a)?)?,
     };
     match &target {
         RawTarget::Unix(path) => println!("listening on {}", path.display()),
@@ -434,6 +445,7 @@ fn run(args: &Args) -> Result<(), BoxError> {
         &["-q", "--max-requests", MAX_REQUESTS]
     };
     let mut splits = Vec::new();
+    let mut floors = Vec::new();
     for &t in &args.transports {
         let address = |name: &str| match t {
             Transport::Unix => dir
@@ -444,7 +456,7 @@ fn run(args: &Args) -> Result<(), BoxError> {
             Transport::Inet => "127.0.0.1:0".to_string(),
             Transport::Inet6 => "[::1]:0".to_string(),
         };
-        let servers = [
+        let mut servers = vec![
             Server::start("degu", &demo, &address("degu"), args.workers, degu_extra)?,
             Server::start(
                 other_name,
@@ -454,10 +466,26 @@ fn run(args: &Args) -> Result<(), BoxError> {
                 extra,
             )?,
         ];
-        let mut rounds: [Vec<Round>; 2] = [Vec::new(), Vec::new()];
+        let mut clients = clients.to_vec();
+        if !args.blocking {
+            // The floor of any epoll server: no HTTP, one task on a current-thread runtime.
+            let me = std::env::current_exe()?;
+            servers.push(Server::start(
+                "floor",
+                &me,
+                &address("floor"),
+                1,
+                &["--serve-tokio"],
+            )?);
+            clients.push(Client::PingPong);
+        }
+        let mut rounds: Vec<Vec<Round>> = servers.iter().map(|_| Vec::new()).collect();
         for r in 0..args.rounds {
-            // ABBA: degu, hyper, hyper, degu, ...
-            let order = if r % 2 == 0 { [0, 1] } else { [1, 0] };
+            // ABBA: degu, hyper, (floor,) (floor,) hyper, degu, ...
+            let mut order: Vec<usize> = (0..servers.len()).collect();
+            if r % 2 == 1 {
+                order.reverse();
+            }
             for i in order {
                 let got = round(&servers[i], clients[i], args, &request, &expected)
                     .map_err(|e| format!("{} over {}: {e}", servers[i].name, t.name()))?;
@@ -491,6 +519,10 @@ fn run(args: &Args) -> Result<(), BoxError> {
             hyper_cpu * 1e6,
             hyper_cpu / degu_cpu,
         );
+        if let Some(floor) = rounds.get(2) {
+            let rate = median(&floor.iter().map(|r| r.rate).collect::<Vec<_>>());
+            floors.push((t, rate, rate / hyper_rate, degu_rate / rate));
+        }
         if reconnects != [0, 0] {
             println!(
                 "       (reconnections in the timed parts: degu {}, {other_name} {})",
@@ -502,6 +534,23 @@ fn run(args: &Args) -> Result<(), BoxError> {
         "rt/s ratio: degu's over {other_name}'s (higher: degu faster); µs: server CPU per \
          round trip, ratio {other_name}'s over degu's (higher: degu leaner)."
     );
+    if !floors.is_empty() {
+        println!(
+            "\nThe floor of an epoll server (the 148-byte ping-pong without HTTP, one Tokio \
+             task on a current-thread runtime, this binary with --serve-tokio):\n\
+             {:<6} {:>12} {:>12} {:>12}",
+            "", "floor rt/s", "floor/hyper", "degu/floor"
+        );
+        for (t, rate, over_hyper, degu_share) in &floors {
+            println!(
+                "{:<6} {:>12.0} {:>12.2} {:>12.2}",
+                t.name(),
+                rate,
+                over_hyper,
+                degu_share
+            );
+        }
+    }
     println!(
         "\nCPU µs per round trip, user / system (medians; the client is this process):\n\
          {:<6} {:>17} {:>17} {:>17} {:>17}",
@@ -533,9 +582,10 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let result = match &args.serve_raw {
-        Some(address) => serve_raw(address),
-        None => run(&args),
+    let result = match (&args.serve_raw, &args.serve_tokio) {
+        (Some(address), _) => serve_raw(address, false),
+        (None, Some(address)) => serve_raw(address, true),
+        (None, None) => run(&args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
