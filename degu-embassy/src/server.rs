@@ -219,7 +219,7 @@ pub async fn serve_socket<A: App, B: BufferSource>(
     config: &ServeConfig,
 ) -> Result<ServerEnd, Error> {
     let conn = ConnState::new();
-    conn.open(Instant::now());
+    conn.open(now());
     serve_conn(socket, buffers, app, config, &conn).await
 }
 
@@ -249,7 +249,7 @@ pub async fn serve_conn<A: App, B: BufferSource>(
         )
         .await
     };
-    conn.mark(Instant::now());
+    conn.mark(now());
     if conn.close_requested() {
         drop_connection(socket);
     } else if let Either::Second(()) = select(close(socket, config.linger), conn.closed()).await {
@@ -257,6 +257,14 @@ pub async fn serve_conn<A: App, B: BufferSource>(
         drop_connection(socket);
     }
     result
+}
+
+/// The clock, read in one place: `Instant::now` is the time driver's read (a critical
+/// section and the timer's registers), inlined into every caller; one copy of it is
+/// flash saved on every device.
+#[inline(never)]
+pub(crate) fn now() -> Instant {
+    Instant::now()
 }
 
 /// Forget the connection at once, so the socket can `accept` again before anything else
@@ -381,7 +389,7 @@ pub struct ServerReader<'a> {
 impl ServerReader<'_> {
     /// The deadline of a read (or wait) that begins now.
     fn deadline(&self) -> Instant {
-        self.clock.deadline(self.timeouts, Instant::now)
+        self.clock.deadline(self.timeouts, now)
     }
 }
 
@@ -391,7 +399,7 @@ impl embedded_io::ErrorType for ServerReader<'_> {
 
 impl Readable for ServerReader<'_> {
     fn set_phase(&mut self, phase: Phase) {
-        if self.clock.enter(phase, Instant::now) {
+        if self.clock.enter(phase, now) {
             self.conn.monitor.set(phase);
             self.conn.mark(self.clock.since());
         }
