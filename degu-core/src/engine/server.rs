@@ -565,6 +565,11 @@ fn fail<'r, W: Write>(
 }
 
 /// The reason phrase Degu sends with its own error responses.
+///
+/// Not inlined: inlined after [`Error::status`], the two matches become a lookup table
+/// per error variant for the phrase's address and another for its length, where this
+/// match on the few statuses is smaller.
+#[inline(never)]
 pub(crate) fn reason(status: u16) -> &'static str {
     match status {
         400 => "Bad Request",
