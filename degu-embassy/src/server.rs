@@ -398,6 +398,9 @@ impl embedded_io::ErrorType for ServerReader<'_> {
 }
 
 impl Readable for ServerReader<'_> {
+    /// Not inlined: the engine reports a phase from several places in its loop, and each
+    /// inlined copy is flash on every device.
+    #[inline(never)]
     fn set_phase(&mut self, phase: Phase) {
         if self.clock.enter(phase, now) {
             self.conn.monitor.set(phase);
