@@ -169,15 +169,9 @@ impl ConnState {
         self.since.set(at);
     }
 
-    /// Wait until [`ConnState::close`] is called.
-    ///
-    /// A `poll_fn`, not an `async fn`: every wait of a connection selects on it, and an
-    /// `async fn` would wrap each in a state machine of its own.
-    fn closed(&self) -> impl Future<Output = ()> + '_ {
-        poll_fn(|cx| self.poll_closed(cx))
-    }
-
-    /// [`ConnState::closed`]'s poll.
+    /// Ready once [`ConnState::close`] is called (a waker registered until then). Every
+    /// wait of a connection polls it in a `poll_fn`, not an `async fn`, which would wrap
+    /// each in a state machine of its own.
     fn poll_closed(&self, cx: &mut Context<'_>) -> Poll<()> {
         if self.close.get() {
             return Poll::Ready(());
@@ -220,7 +214,8 @@ pub async fn serve_socket<A: App, B: BufferSource>(
 ) -> Result<ServerEnd, Error> {
     let conn = ConnState::new();
     conn.open(now());
-    serve_conn(socket, buffers, app, config, &conn).await
+    // No pool can ask this connection to close: `serve_with` leaves those checks out.
+    serve_with::<A, B, false>(socket, buffers, app, config, &conn).await
 }
 
 /// [`serve_socket`] with the connection's state kept by the caller (a pool), which may
@@ -234,12 +229,25 @@ pub async fn serve_conn<A: App, B: BufferSource>(
     config: &ServeConfig,
     conn: &ConnState,
 ) -> Result<ServerEnd, Error> {
+    serve_with::<A, B, true>(socket, buffers, app, config, conn).await
+}
+
+/// [`serve_conn`], and with `POOLED` false [`serve_socket`]: a connection no pool can
+/// ask to close, whose reads and close wait for nothing but the socket and the clock
+/// (that wait and its checks are flash on every device that serves without a pool).
+async fn serve_with<A: App, B: BufferSource, const POOLED: bool>(
+    socket: &mut TcpSocket<'_>,
+    buffers: &mut B,
+    app: &A,
+    config: &ServeConfig,
+    conn: &ConnState,
+) -> Result<ServerEnd, Error> {
     let peer = socket
         .remote_endpoint()
         .map_or(PeerAddr::Unnamed, |ep| PeerAddr::Ip(ep.into()));
     let mut session = Session::new(peer, A::State::default());
     let result = {
-        let mut transport = tcp_transport(socket, conn, &config.timeouts);
+        let mut transport = transport::<POOLED>(socket, conn, &config.timeouts);
         degu_core::engine::serve(
             &mut transport,
             buffers,
@@ -249,10 +257,21 @@ pub async fn serve_conn<A: App, B: BufferSource>(
         )
         .await
     };
-    conn.mark(now());
-    if conn.close_requested() {
+    if POOLED {
+        conn.mark(now());
+    }
+    // One await either way (each is code in the connection's future): without a pool,
+    // the close is never asked for, and the select's second future is always pending.
+    let closed = poll_fn(|cx| {
+        if POOLED {
+            conn.poll_closed(cx)
+        } else {
+            Poll::Pending
+        }
+    });
+    if POOLED && conn.close_requested() {
         drop_connection(socket);
-    } else if let Either::Second(()) = select(close(socket, config.linger), conn.closed()).await {
+    } else if let Either::Second(()) = select(close(socket, config.linger), closed).await {
         // Its lingering close is what mattered least.
         drop_connection(socket);
     }
@@ -366,6 +385,15 @@ pub fn tcp_transport<'s>(
     // By reference, here and in the reader: 24 bytes each in every connection's future.
     timeouts: &'s Timeouts<Duration>,
 ) -> TcpTransport<'s> {
+    transport::<true>(socket, conn, timeouts)
+}
+
+/// [`tcp_transport`], whose reader gives way to a close asked through `conn` if `POOLED`.
+fn transport<'s, const POOLED: bool>(
+    socket: &'s mut TcpSocket<'_>,
+    conn: &'s ConnState,
+    timeouts: &'s Timeouts<Duration>,
+) -> (ServerReader<'s, POOLED>, TimedWriter<'s>) {
     let (reader, writer) = socket.split();
     let reader = ServerReader {
         inner: reader,
@@ -379,30 +407,38 @@ pub fn tcp_transport<'s>(
 /// The read half of a server connection: each read is bounded by the timeout of the
 /// connection's current [`Phase`], and gives way when the connection is asked to close
 /// while it is idle or inside a head.
-pub struct ServerReader<'a> {
+///
+/// `POOLED` (the default) says that someone (a pool) may ask it to close and is told its
+/// phase; [`serve_socket`]'s reader is one no one can ask, and leaves that out.
+pub struct ServerReader<'a, const POOLED: bool = true> {
     inner: TcpReader<'a>,
     conn: &'a ConnState,
     timeouts: &'a Timeouts<Duration>,
     clock: PhaseClock<Instant>,
 }
 
-impl ServerReader<'_> {
+impl<const POOLED: bool> ServerReader<'_, POOLED> {
+    /// Whether the connection was asked to close (never, unless `POOLED`).
+    fn close_requested(&self) -> bool {
+        POOLED && self.conn.close_requested()
+    }
+
     /// The deadline of a read (or wait) that begins now.
     fn deadline(&self) -> Instant {
         self.clock.deadline(self.timeouts, now)
     }
 }
 
-impl embedded_io::ErrorType for ServerReader<'_> {
+impl<const POOLED: bool> embedded_io::ErrorType for ServerReader<'_, POOLED> {
     type Error = IoError;
 }
 
-impl Readable for ServerReader<'_> {
+impl<const POOLED: bool> Readable for ServerReader<'_, POOLED> {
     /// Not inlined: the engine reports a phase from several places in its loop, and each
     /// inlined copy is flash on every device.
     #[inline(never)]
     fn set_phase(&mut self, phase: Phase) {
-        if self.clock.enter(phase, now) {
+        if self.clock.enter(phase, now) && POOLED {
             self.conn.monitor.set(phase);
             self.conn.mark(self.clock.since());
         }
@@ -411,7 +447,7 @@ impl Readable for ServerReader<'_> {
     /// Wait for a request's first byte, or the peer's FIN or reset, taking nothing
     /// (`TcpReader::wait_read_ready` alone would miss a FIN).
     async fn readable(&mut self) -> Result<(), IoError> {
-        if self.conn.close_requested() {
+        if self.close_requested() {
             return Err(IoError::Closed);
         }
         let deadline = self.deadline();
@@ -422,7 +458,7 @@ impl Readable for ServerReader<'_> {
             if inner.read_ready() == Ok(true) {
                 return Poll::Ready(Ok(()));
             }
-            if conn.poll_closed(cx).is_ready() {
+            if POOLED && conn.poll_closed(cx).is_ready() {
                 return Poll::Ready(Err(IoError::Closed));
             }
             // Registers for the next data or state change; pending, as nothing is there.
@@ -435,18 +471,18 @@ impl Readable for ServerReader<'_> {
     }
 }
 
-impl embedded_io_async::Read for ServerReader<'_> {
+impl<const POOLED: bool> embedded_io_async::Read for ServerReader<'_, POOLED> {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, IoError> {
         let conn = self.conn;
         let phase = self.clock.phase();
-        if conn.close_requested() && phase != Phase::Busy {
+        if self.close_requested() && phase != Phase::Busy {
             return Err(IoError::Closed);
         }
         let deadline = self.deadline();
         // Waiting for a request or inside a head: also given up when the pool asks. One
         // `select` for every phase (a close that never comes otherwise), not a second
         // read future: less code in every firmware.
-        let interruptible = matches!(phase, Phase::Idle | Phase::Head);
+        let interruptible = POOLED && matches!(phase, Phase::Idle | Phase::Head);
         let closed = poll_fn(|cx| {
             if interruptible {
                 conn.poll_closed(cx)
