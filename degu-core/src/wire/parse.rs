@@ -397,17 +397,13 @@ impl FramingHeaders {
     /// Take `content-length` or `transfer-encoding`; ignore any other header.
     #[inline]
     fn header(&mut self, name: &[u8], value: &[u8]) -> Result<(), ParseError> {
-        match name {
-            b"content-length" => {
-                self.framing = Framing::Length(content_length(value)?);
-                self.length = true;
-            }
-            b"transfer-encoding" => {
-                transfer_encoding(value)?;
-                self.framing = Framing::Chunked;
-                self.chunked = true;
-            }
-            _ => {}
+        if class::same(name, b"content-length") {
+            self.framing = Framing::Length(content_length(value)?);
+            self.length = true;
+        } else if class::same(name, b"transfer-encoding") {
+            transfer_encoding(value)?;
+            self.framing = Framing::Chunked;
+            self.chunked = true;
         }
         Ok(())
     }
@@ -980,7 +976,7 @@ fn content_length(value: &[u8]) -> Result<u64, ParseError> {
 }
 
 fn transfer_encoding(value: &[u8]) -> Result<(), ParseError> {
-    if value == b"chunked" {
+    if class::same(value, b"chunked") {
         Ok(())
     } else {
         Err(ParseError::BadTransferEncoding)
