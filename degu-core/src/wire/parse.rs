@@ -301,13 +301,16 @@ fn request_head<'b, const N: usize, T>(
     if lines.special {
         for s in spans.get(..lines.count).unwrap_or(&[]) {
             let (name, value) = (span(head, s.name), span(head, s.value));
-            match name {
-                // Without the feature a `range` header is an ordinary header, ignored.
-                #[cfg(feature = "range")]
-                b"range" => range = Some(Range::parse(ascii(Some(value))?)?),
-                b"content-range" => return Err(ParseError::ContentRangeInRequest),
-                _ => framing.header(name, value)?,
+            // Without the feature a `range` header is an ordinary header, ignored.
+            #[cfg(feature = "range")]
+            if class::same(name, b"range") {
+                range = Some(Range::parse(ascii(Some(value))?)?);
+                continue;
             }
+            if class::same(name, b"content-range") {
+                return Err(ParseError::ContentRangeInRequest);
+            }
+            framing.header(name, value)?;
         }
     }
     let body_header = framing.any();
@@ -609,7 +612,7 @@ fn version(buf: &[u8], v_start: usize) -> Result<Option<usize>, ParseError> {
         LineEnd::Crlf(cr) => cr,
     };
     match buf.get(v_start..cr) {
-        Some(b"HTTP/1.1") => Ok(Some(cr)),
+        Some(v) if class::same(v, b"HTTP/1.1") => Ok(Some(cr)),
         Some([b'H', b'T', b'T', b'P', b'/', major, b'.', minor])
             if major.is_ascii_digit() && minor.is_ascii_digit() =>
         {
