@@ -35,7 +35,7 @@
 
 use core::cell::Cell;
 use core::future::poll_fn;
-use core::pin::pin;
+use core::pin::{Pin, pin};
 use core::task::{Context, Poll, Waker};
 use degu_core::app::{App, PeerAddr, Session};
 use degu_core::engine::{
@@ -43,7 +43,7 @@ use degu_core::engine::{
 };
 use embassy_futures::select::{Either, select};
 use embassy_net::tcp::{self, TcpReader, TcpSocket, TcpWriter};
-use embassy_time::{Duration, Instant, with_deadline, with_timeout};
+use embassy_time::{Duration, Instant, Timer, with_deadline, with_timeout};
 use embedded_io_async::ReadReady;
 
 /// Everything [`serve_socket`] needs besides the socket, buffers and app.
@@ -527,8 +527,20 @@ impl embedded_io::ErrorType for TimedWriter<'_> {
 }
 
 impl embedded_io_async::Write for TimedWriter<'_> {
-    async fn write(&mut self, buf: &[u8]) -> Result<usize, IoError> {
-        flatten(with_timeout(self.timeout, self.inner.write(buf)).await)
+    /// A `poll_fn`, not an `async fn`: no state machine around every write (flash on
+    /// every device). embassy's write future keeps no state between polls (each poll
+    /// tries the socket's buffer and registers the waker), so each poll makes it anew.
+    fn write(&mut self, buf: &[u8]) -> impl Future<Output = Result<usize, IoError>> {
+        let (inner, mut timer) = (&mut self.inner, Timer::after(self.timeout));
+        poll_fn(move |cx| {
+            if let Poll::Ready(r) = pin!(inner.write(buf)).poll(cx) {
+                return Poll::Ready(r.map_err(IoError::from));
+            }
+            match Pin::new(&mut timer).poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(IoError::TimedOut)),
+                Poll::Pending => Poll::Pending,
+            }
+        })
     }
 
     /// Nothing to do: bytes written are in the socket's buffer, and smoltcp sends them on
