@@ -43,7 +43,7 @@ use degu_core::engine::{
 };
 use embassy_futures::select::{Either, select};
 use embassy_net::tcp::{self, TcpReader, TcpSocket, TcpWriter};
-use embassy_time::{Duration, Instant, Timer, with_deadline, with_timeout};
+use embassy_time::{Duration, Instant, Timer, with_timeout};
 use embedded_io_async::ReadReady;
 
 /// Everything [`serve_socket`] needs besides the socket, buffers and app.
@@ -446,15 +446,17 @@ impl<const POOLED: bool> Readable for ServerReader<'_, POOLED> {
 
     /// Wait for a request's first byte, or the peer's FIN or reset, taking nothing
     /// (`TcpReader::wait_read_ready` alone would miss a FIN).
-    async fn readable(&mut self) -> Result<(), IoError> {
-        if self.close_requested() {
-            return Err(IoError::Closed);
-        }
-        let deadline = self.deadline();
+    ///
+    /// One poll for every end of the wait (data or the peer's close, the pool's close,
+    /// the deadline), not futures in futures: less code in every firmware.
+    fn readable(&mut self) -> impl Future<Output = Result<(), IoError>> {
+        let closed = self.close_requested();
+        let timer = Timer::at(self.deadline());
         let (inner, conn) = (&mut self.inner, self.conn);
-        // One poll for both ends of the wait (data or the peer's close, or the pool's
-        // close), not a `select` of two futures: less code in every firmware.
-        let ready = poll_fn(|cx| {
+        timed(timer, move |cx| {
+            if closed {
+                return Poll::Ready(Err(IoError::Closed));
+            }
             if inner.read_ready() == Ok(true) {
                 return Poll::Ready(Ok(()));
             }
@@ -464,38 +466,51 @@ impl<const POOLED: bool> Readable for ServerReader<'_, POOLED> {
             // Registers for the next data or state change; pending, as nothing is there.
             let _ = pin!(inner.wait_read_ready()).poll(cx);
             Poll::Pending
-        });
-        with_deadline(deadline, ready)
-            .await
-            .unwrap_or(Err(IoError::TimedOut))
+        })
     }
 }
 
 impl<const POOLED: bool> embedded_io_async::Read for ServerReader<'_, POOLED> {
-    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, IoError> {
-        let conn = self.conn;
+    /// A read bounded by the phase's deadline; waiting for a request or inside a head,
+    /// also given up when the pool asks. One poll for all of it (embassy's read future
+    /// keeps no state between polls, so each poll makes it anew), not an `async fn`
+    /// around a `select`: less code in every firmware.
+    fn read(&mut self, buf: &mut [u8]) -> impl Future<Output = Result<usize, IoError>> {
         let phase = self.clock.phase();
-        if self.close_requested() && phase != Phase::Busy {
-            return Err(IoError::Closed);
-        }
-        let deadline = self.deadline();
-        // Waiting for a request or inside a head: also given up when the pool asks. One
-        // `select` for every phase (a close that never comes otherwise), not a second
-        // read future: less code in every firmware.
+        let closed = self.close_requested() && phase != Phase::Busy;
         let interruptible = POOLED && matches!(phase, Phase::Idle | Phase::Head);
-        let closed = poll_fn(|cx| {
-            if interruptible {
-                conn.poll_closed(cx)
-            } else {
-                Poll::Pending
+        let timer = Timer::at(self.deadline());
+        let (inner, conn) = (&mut self.inner, self.conn);
+        timed(timer, move |cx| {
+            if closed {
+                return Poll::Ready(Err(IoError::Closed));
             }
-        });
-        match with_deadline(deadline, select(self.inner.read(buf), closed)).await {
-            Ok(Either::First(r)) => flatten(Ok(r)),
-            Ok(Either::Second(())) => Err(IoError::Closed),
-            Err(e) => flatten::<usize>(Err(e)),
-        }
+            if let Poll::Ready(r) = pin!(inner.read(buf)).poll(cx) {
+                return Poll::Ready(r.map_err(IoError::from));
+            }
+            if interruptible && conn.poll_closed(cx).is_ready() {
+                return Poll::Ready(Err(IoError::Closed));
+            }
+            Poll::Pending
+        })
     }
+}
+
+/// A socket wait as one future: `op` until it is ready, else a timeout when `timer`
+/// fires (`op` is polled first, as `with_timeout` polls its future first).
+fn timed<T>(
+    mut timer: Timer,
+    mut op: impl FnMut(&mut Context<'_>) -> Poll<Result<T, IoError>>,
+) -> impl Future<Output = Result<T, IoError>> {
+    poll_fn(move |cx| {
+        if let Poll::Ready(r) = op(cx) {
+            return Poll::Ready(r);
+        }
+        match Pin::new(&mut timer).poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(IoError::TimedOut)),
+            Poll::Pending => Poll::Pending,
+        }
+    })
 }
 
 /// A socket operation's result under a timeout, as an [`IoError`].
@@ -531,15 +546,9 @@ impl embedded_io_async::Write for TimedWriter<'_> {
     /// every device). embassy's write future keeps no state between polls (each poll
     /// tries the socket's buffer and registers the waker), so each poll makes it anew.
     fn write(&mut self, buf: &[u8]) -> impl Future<Output = Result<usize, IoError>> {
-        let (inner, mut timer) = (&mut self.inner, Timer::after(self.timeout));
-        poll_fn(move |cx| {
-            if let Poll::Ready(r) = pin!(inner.write(buf)).poll(cx) {
-                return Poll::Ready(r.map_err(IoError::from));
-            }
-            match Pin::new(&mut timer).poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Err(IoError::TimedOut)),
-                Poll::Pending => Poll::Pending,
-            }
+        let inner = &mut self.inner;
+        timed(Timer::after(self.timeout), move |cx| {
+            pin!(inner.write(buf)).poll(cx).map_err(IoError::from)
         })
     }
 
