@@ -43,7 +43,7 @@ use degu_core::engine::{
 };
 use embassy_futures::select::{Either, select};
 use embassy_net::tcp::{self, TcpReader, TcpSocket, TcpWriter};
-use embassy_time::{Duration, Instant, Timer, with_timeout};
+use embassy_time::{Duration, Instant, Timer};
 use embedded_io_async::ReadReady;
 
 /// Everything [`serve_socket`] needs besides the socket, buffers and app.
@@ -304,22 +304,25 @@ pub fn drop_connection(socket: &mut TcpSocket<'_>) {
 /// response.
 pub async fn close(socket: &mut TcpSocket<'_>, linger: Duration) {
     socket.close();
-    // The graceful round and, if it fails, the reset round, under one timeout future: a
-    // second would be more code in every firmware.
+    // The graceful round and, if it fails, the reset round, through one future (a poll
+    // of the socket, which keeps no state between polls, and a timer): a second, or
+    // futures in futures, would be more code in every firmware.
     let mut graceful = true;
     loop {
-        let round = with_timeout(linger, async {
-            if graceful {
-                let mut scratch = [0u8; 64];
-                while let Ok(n) = socket.read(&mut scratch).await {
-                    if n == 0 {
-                        break;
-                    }
+        let mut reading = graceful;
+        let mut scratch = [0u8; 64];
+        let (mut reader, mut writer) = socket.split();
+        let round = timed(Timer::after(linger), |cx| {
+            while reading {
+                match pin!(reader.read(&mut scratch)).poll(cx) {
+                    Poll::Ready(Ok(n)) if n > 0 => {}
+                    Poll::Ready(_) => reading = false,
+                    Poll::Pending => return Poll::Pending,
                 }
             }
             // Our FIN acknowledged (LAST-ACK → CLOSED, FIN-WAIT → TIME-WAIT), or the RST
             // sent.
-            let _ = socket.flush().await;
+            pin!(writer.flush()).poll(cx).map(|_| Ok(()))
         })
         .await;
         let open = !matches!(socket.state(), tcp::State::Closed | tcp::State::TimeWait);
