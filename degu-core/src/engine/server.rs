@@ -337,21 +337,60 @@ pub async fn serve<T: Transport, A: App, S: BufferSource>(
             }
             let mut lease = buffers.lease().await;
             let (rbuf, wbuf) = lease.split();
-            let burst = serve_requests(&mut reader, &mut writer, rbuf, wbuf, app, session, config);
-            match burst.await {
-                Ok(Burst::Idle) => reader.set_phase(Phase::Idle),
-                Ok(Burst::End(end)) => break Ok(end),
-                Ok(Burst::Fail(e)) => {
-                    let mut state = ResponseState::default();
-                    if let Some(answer) = fail(&mut writer, wbuf, &mut state, &e) {
-                        // The connection is closing either way; a failed write changes
-                        // nothing.
-                        let _ = answer.await;
+            let mut resume = Resume::default();
+            let ended = loop {
+                let burst = serve_requests(
+                    &mut reader,
+                    &mut writer,
+                    rbuf,
+                    wbuf,
+                    app,
+                    session,
+                    config,
+                    &mut resume,
+                );
+                // The engine's own responses: an interim 100 (then the request goes on)
+                // or an error's status (then the connection closes). One await for both:
+                // each is code and state in every connection's future.
+                let (status, failure) = match burst.await {
+                    Ok(Burst::Idle) => {
+                        reader.set_phase(Phase::Idle);
+                        break None;
                     }
-                    debug!("closing after error: {}", e);
-                    break Err(e);
+                    Ok(Burst::End(end)) => break Some(Ok(end)),
+                    Ok(Burst::Continue) => (100, None),
+                    // Nobody to answer.
+                    Ok(Burst::Fail(e @ (Error::Io(_) | Error::Closed))) | Err(e) => {
+                        break Some(Err(e));
+                    }
+                    Ok(Burst::Fail(e)) => (e.status(), Some(e)),
+                };
+                let close = [Header::new("connection", "close")];
+                let (reason, headers): (&str, &[Header<'_>]) = match failure {
+                    Some(_) => (reason(status), &close),
+                    None => ("Continue", &[]),
+                };
+                let mut state = ResponseState::default();
+                let responder = Responder {
+                    writer: &mut writer,
+                    buf: &mut *wbuf,
+                    method: Method::Get,
+                    state: &mut state,
+                };
+                let answered = responder.send(status, reason, headers, b"").await;
+                match (failure, answered) {
+                    // The connection is closing either way; a failed write changes
+                    // nothing.
+                    (Some(e), _) => {
+                        debug!("closing after error: {}", e);
+                        break Some(Err(e));
+                    }
+                    (None, Err(e)) => break Some(Err(e)),
+                    (None, Ok(_)) => {}
                 }
-                Err(e) => break Err(e),
+            };
+            if let Some(end) = ended {
+                break end;
             }
             // `lease` drops here: the buffers go back while the connection is idle.
         }
@@ -369,14 +408,28 @@ enum Burst {
     Idle,
     /// The connection closes.
     End(ServerEnd),
+    /// The request asks for `100 Continue` (`expect`): send it, then serve the request
+    /// on from [`Resume`].
+    Continue,
     /// The request failed before any response byte: answer with the error's status,
     /// then close. (One `fail` await in the caller, not one per failure site here: each
     /// await point is code and state in the connection's future.)
     Fail(Error),
 }
 
+/// Where [`serve_requests`] takes up again after a [`Burst::Continue`]: the bytes in the
+/// read buffer (the request's head, parsed again, and what came after it), and that its
+/// `100 Continue` is sent.
+#[derive(Default)]
+struct Resume {
+    filled: usize,
+    continued: bool,
+}
+
 /// Serve requests with `rbuf`/`wbuf` as long as pipelined bytes are waiting after each
-/// one; the first request's bytes are on their way (the reader was readable).
+/// one; the first request's bytes are on their way (the reader was readable), or in
+/// `rbuf` already (`resume`).
+#[allow(clippy::too_many_arguments)]
 async fn serve_requests<R: Readable, W: Write, A: App>(
     reader: &mut R,
     writer: &mut W,
@@ -385,9 +438,11 @@ async fn serve_requests<R: Readable, W: Write, A: App>(
     app: &A,
     session: &mut Session<'_, A::State>,
     config: &KeepAlive,
+    resume: &mut Resume,
 ) -> Result<Burst, Error> {
-    let mut filled = 0;
+    let mut filled = resume.filled;
     loop {
+        let continued = core::mem::take(&mut resume.continued);
         // Read until `rbuf[..filled]` holds a complete head, parsing each line once as it
         // comes in (the parser resumes where the last read left off). In this loop, not
         // an `async fn` of its own: one nested future less in every connection's future.
@@ -433,18 +488,16 @@ async fn serve_requests<R: Readable, W: Write, A: App>(
                 .headers
                 .get("expect")
                 .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
-        if expects_continue {
+        if expects_continue && !continued {
             // Eager 100-continue: the handler may read the body at any time, and the
-            // client should not wait for it. Sent as every response is (the same bytes
-            // as the literal head), so a device has one response writer, not three.
-            let mut interim = ResponseState::default();
-            let responder = Responder {
-                writer: &mut *writer,
-                buf: &mut *wbuf,
-                method: head.method,
-                state: &mut interim,
+            // client should not wait for it. Sent by the caller, as every response is and
+            // through its one await for the engine's own responses; then this request's
+            // head, still in `rbuf`, is parsed again (the same head) and served.
+            *resume = Resume {
+                filled,
+                continued: true,
             };
-            responder.send(100, "Continue", &[], b"").await.map(drop)?;
+            return Ok(Burst::Continue);
         }
 
         let mut rs = ReadState::new(head.framing, filled - head_len);
@@ -536,32 +589,6 @@ impl<'b> HeadSlot<'b> {
             HeadSlot::Parsing(_) => Err(Error::App),
         }
     }
-}
-
-/// The answer to an error that came from the peer or the app before any response byte:
-/// its status and `connection: close`, through the one response writer
-/// (`content-length: 0`); `None` for an I/O error, which has no one to answer.
-///
-/// Not an `async fn`: the caller awaits the response's own future, one nested future
-/// less in every connection's future.
-fn fail<'r, W: Write>(
-    writer: &'r mut W,
-    wbuf: &'r mut [u8],
-    state: &'r mut ResponseState,
-    e: &Error,
-) -> Option<impl Future<Output = Result<Sent<'r>, Error>> + use<'r, W>> {
-    if matches!(e, Error::Io(_) | Error::Closed) {
-        return None;
-    }
-    let status = e.status();
-    let responder = Responder {
-        writer,
-        buf: wbuf,
-        method: Method::Get,
-        state,
-    };
-    let head = [Header::new("connection", "close")];
-    Some(responder.send(status, reason(status), &head, b""))
 }
 
 /// The reason phrase Degu sends with its own error responses.
