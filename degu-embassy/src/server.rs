@@ -286,6 +286,13 @@ pub(crate) fn now() -> Instant {
     Instant::now()
 }
 
+/// A timer that fires `timeout` from now: `Timer::after` with the clock read through
+/// [`now`] (embassy's reads it inlined), one copy.
+#[inline(never)]
+fn after(timeout: Duration) -> Timer {
+    Timer::at(now() + timeout)
+}
+
 /// Forget the connection at once, so the socket can `accept` again before anything else
 /// happens: it is the one a pool closes to listen again, and every moment no socket
 /// listens, a new client is refused. No reset is sent (smoltcp would have to send it
@@ -312,7 +319,7 @@ pub async fn close(socket: &mut TcpSocket<'_>, linger: Duration) {
         let mut reading = graceful;
         let mut scratch = [0u8; 64];
         let (mut reader, mut writer) = socket.split();
-        let round = timed(Timer::after(linger), |cx| {
+        let round = timed(after(linger), |cx| {
             while reading {
                 match pin!(reader.read(&mut scratch)).poll(cx) {
                     Poll::Ready(Ok(n)) if n > 0 => {}
@@ -550,7 +557,7 @@ impl embedded_io_async::Write for TimedWriter<'_> {
     /// tries the socket's buffer and registers the waker), so each poll makes it anew.
     fn write(&mut self, buf: &[u8]) -> impl Future<Output = Result<usize, IoError>> {
         let inner = &mut self.inner;
-        timed(Timer::after(self.timeout), move |cx| {
+        timed(after(self.timeout), move |cx| {
             pin!(inner.write(buf)).poll(cx).map_err(IoError::from)
         })
     }
