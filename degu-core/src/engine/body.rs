@@ -185,6 +185,15 @@ impl<'a, R: Read, P: Pump> Body<'a, R, P> {
 
     /// Read more bytes into the body buffer, compacting it first when it is full.
     async fn fill(&mut self) -> Result<(), Error> {
+        self.make_room()?;
+        let space = self.buf.get_mut(self.st.end..).unwrap_or(&mut []);
+        let n = self.pump.read_with(self.reader, space).await;
+        self.filled(n)
+    }
+
+    /// Before a read: an empty window starts over at the buffer's start, and a window
+    /// at the buffer's end moves to its start.
+    fn make_room(&mut self) -> Result<(), Error> {
         let st = &mut *self.st;
         if st.start == st.end {
             st.start = 0;
@@ -199,17 +208,18 @@ impl<'a, R: Read, P: Pump> Body<'a, R, P> {
             st.end -= st.start;
             st.start = 0;
         }
-        let space = self.buf.get_mut(st.end..).unwrap_or(&mut []);
-        let n = self
-            .pump
-            .read_with(self.reader, space)
-            .await
-            .map_err(Error::io)?;
-        if n == 0 {
-            return Err(Error::Body(BodyError::UnexpectedEof));
-        }
-        st.end += n;
         Ok(())
+    }
+
+    /// After a read of `n` bytes into the window's end (0: the stream ended early).
+    fn filled(&mut self, n: Result<usize, R::Error>) -> Result<(), Error> {
+        match n.map_err(Error::io)? {
+            0 => Err(Error::Body(BodyError::UnexpectedEof)),
+            n => {
+                self.st.end += n;
+                Ok(())
+            }
+        }
     }
 
     /// Read body data into `out`; `Ok(0)` at the end of the body (or when `out` is
@@ -449,7 +459,11 @@ impl<'a, R: Read, P: Pump> Body<'a, R, P> {
                 }
             };
             if more {
-                self.fill().await?;
+                // `fill`, with its read awaited here: one nested future less.
+                self.make_room()?;
+                let space = self.buf.get_mut(self.st.end..).unwrap_or(&mut []);
+                let n = self.pump.read_with(self.reader, space).await;
+                self.filled(n)?;
             }
         }
     }
