@@ -212,7 +212,7 @@ impl<'a, R: Read, P: Pump> Body<'a, R, P> {
     }
 
     /// After a read of `n` bytes into the window's end (0: the stream ended early).
-    fn filled(&mut self, n: Result<usize, R::Error>) -> Result<(), Error> {
+    pub(crate) fn filled(&mut self, n: Result<usize, R::Error>) -> Result<(), Error> {
         match n.map_err(Error::io)? {
             0 => Err(Error::Body(BodyError::UnexpectedEof)),
             n => {
@@ -434,38 +434,41 @@ impl<'a, R: Read, P: Pump> Body<'a, R, P> {
         }
     }
 
-    /// Read and discard the rest of the body, at most `limit` bytes of data. `Ok(true)`
-    /// when the body ended within the limit.
-    pub(crate) async fn drain(&mut self, limit: u64) -> Result<bool, Error> {
-        let mut left = limit;
+    /// One step of discarding the rest of the body, at most `left` more data bytes
+    /// (counted down): `Some(true)` once the body has ended, `Some(false)` when more than
+    /// `left` is left, `None` when the window is used up and [`Body::read_more`] must
+    /// read. Not an `async fn`: the server awaits the read in its own loop, one nested
+    /// future less in every connection's future.
+    pub(crate) fn drain_step(&mut self, left: &mut u64) -> Result<Option<bool>, Error> {
         loop {
             let window = self.buf.get(self.st.start..self.st.end).unwrap_or(&[]);
             let (n, step) = self.st.decoder.decode(window)?;
             self.st.start += n;
-            // One `fill` await for both needs (the decoder asks again for data after
-            // a fill, taking nothing): each await is code in the connection's future.
-            let more = match step {
-                Decoded::End => return Ok(true),
-                Decoded::Chunk(_) => false,
-                Decoded::NeedMore => true,
-                Decoded::Data(_) if left == 0 => return Ok(false),
-                Decoded::Data(_) if self.st.start == self.st.end => true,
+            match step {
+                Decoded::End => return Ok(Some(true)),
+                Decoded::Chunk(_) => {}
+                // The decoder asks again for data after a read, taking nothing.
+                Decoded::NeedMore => return Ok(None),
+                Decoded::Data(_) if *left == 0 => return Ok(Some(false)),
+                Decoded::Data(_) if self.st.start == self.st.end => return Ok(None),
                 Decoded::Data(max) => {
-                    let k = clamp(max.min(left), self.st.end - self.st.start);
+                    let k = clamp(max.min(*left), self.st.end - self.st.start);
                     self.st.start += k;
                     self.st.decoder.consume(k);
-                    left -= k as u64;
-                    false
+                    *left -= k as u64;
                 }
-            };
-            if more {
-                // `fill`, with its read awaited here: one nested future less.
-                self.make_room()?;
-                let space = self.buf.get_mut(self.st.end..).unwrap_or(&mut []);
-                let n = self.pump.read_with(self.reader, space).await;
-                self.filled(n)?;
             }
         }
+    }
+
+    /// The read of [`Body::fill`] as a future of its own (room made first), for a caller
+    /// that awaits it itself and hands its result to [`Body::filled`].
+    pub(crate) fn read_more(
+        &mut self,
+    ) -> Result<impl Future<Output = Result<usize, R::Error>> + '_, Error> {
+        self.make_room()?;
+        let space = self.buf.get_mut(self.st.end..).unwrap_or(&mut []);
+        Ok(self.pump.read_with(self.reader, space))
     }
 }
 
