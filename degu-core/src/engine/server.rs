@@ -214,7 +214,16 @@ impl<'r, W: Write> Responder<'r, W> {
             // future beside the captured one.
             let out = out.as_mut().map_err(|e| *e)?;
             let mut rest = out.whole_body(body)?;
-            while !out.step(&mut rest).await? {}
+            // `Out::step`, awaited here: one nested future less in every response.
+            loop {
+                let staged = out.has_staged();
+                let Some(write) = out.step_write(rest) else {
+                    break;
+                };
+                let n = write.await;
+                out.stepped(staged, n, &mut rest)?;
+            }
+            out.end_length()?.await.map_err(Error::io)?;
             Ok(sent(out, status))
         }
     }
