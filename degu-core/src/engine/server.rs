@@ -617,14 +617,18 @@ impl<'b> HeadSlot<'b> {
 /// match on the few statuses is smaller.
 #[inline(never)]
 pub(crate) fn reason(status: u16) -> &'static str {
-    match status {
-        400 => "Bad Request",
-        413 => "Content Too Large",
-        502 => "Bad Gateway",
-        414 => "URI Too Long",
-        431 => "Request Header Fields Too Large",
-        501 => "Not Implemented",
-        505 => "HTTP Version Not Supported",
-        _ => "Internal Server Error",
-    }
+    // A table searched in a loop: smaller than a match's compare-and-load per status.
+    const REASONS: [(u16, &str); 7] = [
+        (400, "Bad Request"),
+        (413, "Content Too Large"),
+        (502, "Bad Gateway"),
+        (414, "URI Too Long"),
+        (431, "Request Header Fields Too Large"),
+        (501, "Not Implemented"),
+        (505, "HTTP Version Not Supported"),
+    ];
+    REASONS
+        .iter()
+        .find(|(s, _)| *s == status)
+        .map_or("Internal Server Error", |(_, r)| r)
 }
