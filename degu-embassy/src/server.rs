@@ -287,10 +287,12 @@ pub(crate) fn now() -> Instant {
 }
 
 /// A timer that fires `timeout` from now: `Timer::after` with the clock read through
-/// [`now`] (embassy's reads it inlined), one copy.
+/// [`now`] (embassy's reads it inlined), one copy, and no panic on overflow (embassy's
+/// `Instant + Duration` has one, and its message, in flash): past the clock's end is
+/// the end.
 #[inline(never)]
 fn after(timeout: Duration) -> Timer {
-    Timer::at(now() + timeout)
+    Timer::at(now().checked_add(timeout).unwrap_or(Instant::MAX))
 }
 
 /// Forget the connection at once, so the socket can `accept` again before anything else
@@ -435,7 +437,9 @@ impl<const POOLED: bool> ServerReader<'_, POOLED> {
 
     /// The deadline of a read (or wait) that begins now.
     fn deadline(&self) -> Instant {
-        self.clock.deadline(self.timeouts, now)
+        // Never a panic: a deadline past the clock's end is the end.
+        let (start, timeout) = self.clock.wait(self.timeouts, now);
+        start.checked_add(timeout).unwrap_or(Instant::MAX)
     }
 }
 
