@@ -486,7 +486,10 @@ async fn serve_requests<R: Readable, W: Write, A: App>(
             }
         };
         reader.set_phase(Phase::Busy);
-        let (head_buf, rest) = rbuf.split_at_mut(head_len);
+        // Unreachable (the head is in the buffer): a typed error, not a panic.
+        let Some((head_buf, rest)) = rbuf.split_at_mut_checked(head_len) else {
+            return Ok(Burst::Fail(Error::App));
+        };
         let head = match slot.head(head_buf) {
             Ok(h) => h,
             Err(e) => return Ok(Burst::Fail(e)),
