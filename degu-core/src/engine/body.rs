@@ -204,7 +204,7 @@ impl<'a, R: Read, P: Pump> Body<'a, R, P> {
                 // A chunk line larger than the whole buffer.
                 return Err(Error::Body(BodyError::ChunkLineTooLong));
             }
-            self.buf.copy_within(st.start..st.end, 0);
+            shift_down(self.buf, st.start, st.end);
             st.end -= st.start;
             st.start = 0;
         }
@@ -549,6 +549,17 @@ pub async fn relay<R: Read, P: Pump, W: Write>(
         },
     }
     Ok(total)
+}
+
+/// Move `buf[from..to]` to the buffer's start: `copy_within` with the range checked
+/// here, so that a range the engine never makes is nothing rather than a panic (and its
+/// message) in flash.
+pub(crate) fn shift_down(buf: &mut [u8], from: usize, to: usize) {
+    if let Some(window) = buf.get_mut(..to)
+        && from <= to
+    {
+        window.copy_within(from.., 0);
+    }
 }
 
 fn clamp(v: u64, max: usize) -> usize {

@@ -573,7 +573,7 @@ async fn serve_requests<R: Readable, W: Write, A: App>(
         // Pipelined bytes after this request's body start the next request.
         let start = head_len + rs.start;
         let end = head_len + rs.end;
-        rbuf.copy_within(start..end, 0);
+        super::body::shift_down(rbuf, start, end);
         filled = end - start;
         if filled == 0 {
             return Ok(Burst::Idle);
