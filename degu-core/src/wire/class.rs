@@ -89,7 +89,10 @@ fn has(b: u8, flag: u8) -> bool {
 /// host, where each compare is a few wide loads; on a microcontroller one call to the
 /// one `memcmp`, where each inlined compare would be flash.
 #[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), inline)]
-#[cfg_attr(not(any(target_arch = "x86_64", target_arch = "aarch64")), inline(never))]
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    inline(never)
+)]
 pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     a == b
 }

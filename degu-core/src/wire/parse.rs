@@ -811,6 +811,7 @@ impl HeaderScan {
         if class::UNROLL {
             new.contains(&b'\n')
         } else {
+            #[allow(clippy::manual_contains)] // the loop is the point: see above
             new.iter().any(|&b| b == b'\n')
         }
     }

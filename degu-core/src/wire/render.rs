@@ -37,7 +37,10 @@ impl<'a> Cursor<'a> {
     /// Inlined on a host; on a microcontroller one copy (a head is rendered from a
     /// dozen pieces, and each inlined copy is flash).
     #[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), inline)]
-    #[cfg_attr(not(any(target_arch = "x86_64", target_arch = "aarch64")), inline(never))]
+    #[cfg_attr(
+        not(any(target_arch = "x86_64", target_arch = "aarch64")),
+        inline(never)
+    )]
     pub(crate) fn put(&mut self, bytes: &[u8]) {
         match self.out.get_mut(self.pos..self.pos + bytes.len()) {
             Some(dst) => {
