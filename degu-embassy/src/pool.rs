@@ -379,7 +379,7 @@ impl<'p, 'b, const RB: usize, const WB: usize> Shared<'p, 'b, RB, WB> {
         worst: Rank,
         events: &impl PoolEvents,
     ) -> bool {
-        let now = Instant::now();
+        let now = crate::server::now();
         let fresh_since = now.checked_sub(fresh()).unwrap_or(Instant::MIN);
         let entries = candidates
             .filter(|(_, s)| !s.conn.close_requested())
@@ -495,7 +495,7 @@ async fn connection_loop<
             Timer::after(ACCEPT_RETRY).await;
             continue;
         }
-        slot.conn.open(Instant::now());
+        slot.conn.open(crate::server::now());
         slot.socket.set(SocketPhase::Open);
         let peer = socket.remote_endpoint();
         ctx.events.accepted(index, peer);

@@ -35,7 +35,7 @@
 
 use core::cell::Cell;
 use core::future::poll_fn;
-use core::pin::pin;
+use core::pin::{Pin, pin};
 use core::task::{Context, Poll, Waker};
 use degu_core::app::{App, PeerAddr, Session};
 use degu_core::engine::{
@@ -43,7 +43,7 @@ use degu_core::engine::{
 };
 use embassy_futures::select::{Either, select};
 use embassy_net::tcp::{self, TcpReader, TcpSocket, TcpWriter};
-use embassy_time::{Duration, Instant, with_deadline, with_timeout};
+use embassy_time::{Duration, Instant, Timer};
 use embedded_io_async::ReadReady;
 
 /// Everything [`serve_socket`] needs besides the socket, buffers and app.
@@ -169,15 +169,9 @@ impl ConnState {
         self.since.set(at);
     }
 
-    /// Wait until [`ConnState::close`] is called.
-    ///
-    /// A `poll_fn`, not an `async fn`: every wait of a connection selects on it, and an
-    /// `async fn` would wrap each in a state machine of its own.
-    fn closed(&self) -> impl Future<Output = ()> + '_ {
-        poll_fn(|cx| self.poll_closed(cx))
-    }
-
-    /// [`ConnState::closed`]'s poll.
+    /// Ready once [`ConnState::close`] is called (a waker registered until then). Every
+    /// wait of a connection polls it in a `poll_fn`, not an `async fn`, which would wrap
+    /// each in a state machine of its own.
     fn poll_closed(&self, cx: &mut Context<'_>) -> Poll<()> {
         if self.close.get() {
             return Poll::Ready(());
@@ -219,8 +213,9 @@ pub async fn serve_socket<A: App, B: BufferSource>(
     config: &ServeConfig,
 ) -> Result<ServerEnd, Error> {
     let conn = ConnState::new();
-    conn.open(Instant::now());
-    serve_conn(socket, buffers, app, config, &conn).await
+    conn.open(now());
+    // No pool can ask this connection to close: `serve_with` leaves those checks out.
+    serve_with::<A, B, false>(socket, buffers, app, config, &conn).await
 }
 
 /// [`serve_socket`] with the connection's state kept by the caller (a pool), which may
@@ -234,12 +229,25 @@ pub async fn serve_conn<A: App, B: BufferSource>(
     config: &ServeConfig,
     conn: &ConnState,
 ) -> Result<ServerEnd, Error> {
+    serve_with::<A, B, true>(socket, buffers, app, config, conn).await
+}
+
+/// [`serve_conn`], and with `POOLED` false [`serve_socket`]: a connection no pool can
+/// ask to close, whose reads and close wait for nothing but the socket and the clock
+/// (that wait and its checks are flash on every device that serves without a pool).
+async fn serve_with<A: App, B: BufferSource, const POOLED: bool>(
+    socket: &mut TcpSocket<'_>,
+    buffers: &mut B,
+    app: &A,
+    config: &ServeConfig,
+    conn: &ConnState,
+) -> Result<ServerEnd, Error> {
     let peer = socket
         .remote_endpoint()
         .map_or(PeerAddr::Unnamed, |ep| PeerAddr::Ip(ep.into()));
     let mut session = Session::new(peer, A::State::default());
     let result = {
-        let mut transport = tcp_transport(socket, conn, &config.timeouts);
+        let mut transport = transport::<POOLED>(socket, conn, &config.timeouts);
         degu_core::engine::serve(
             &mut transport,
             buffers,
@@ -249,14 +257,42 @@ pub async fn serve_conn<A: App, B: BufferSource>(
         )
         .await
     };
-    conn.mark(Instant::now());
-    if conn.close_requested() {
+    if POOLED {
+        conn.mark(now());
+    }
+    // One await either way (each is code in the connection's future): without a pool,
+    // the close is never asked for, and the select's second future is always pending.
+    let closed = poll_fn(|cx| {
+        if POOLED {
+            conn.poll_closed(cx)
+        } else {
+            Poll::Pending
+        }
+    });
+    if POOLED && conn.close_requested() {
         drop_connection(socket);
-    } else if let Either::Second(()) = select(close(socket, config.linger), conn.closed()).await {
+    } else if let Either::Second(()) = select(close(socket, config.linger), closed).await {
         // Its lingering close is what mattered least.
         drop_connection(socket);
     }
     result
+}
+
+/// The clock, read in one place: `Instant::now` is the time driver's read (a critical
+/// section and the timer's registers), inlined into every caller; one copy of it is
+/// flash saved on every device.
+#[inline(never)]
+pub(crate) fn now() -> Instant {
+    Instant::now()
+}
+
+/// A timer that fires `timeout` from now: `Timer::after` with the clock read through
+/// [`now`] (embassy's reads it inlined), one copy, and no panic on overflow (embassy's
+/// `Instant + Duration` has one, and its message, in flash): past the clock's end is
+/// the end.
+#[inline(never)]
+fn after(timeout: Duration) -> Timer {
+    Timer::at(now().checked_add(timeout).unwrap_or(Instant::MAX))
 }
 
 /// Forget the connection at once, so the socket can `accept` again before anything else
@@ -277,22 +313,25 @@ pub fn drop_connection(socket: &mut TcpSocket<'_>) {
 /// response.
 pub async fn close(socket: &mut TcpSocket<'_>, linger: Duration) {
     socket.close();
-    // The graceful round and, if it fails, the reset round, under one timeout future: a
-    // second would be more code in every firmware.
+    // The graceful round and, if it fails, the reset round, through one future (a poll
+    // of the socket, which keeps no state between polls, and a timer): a second, or
+    // futures in futures, would be more code in every firmware.
     let mut graceful = true;
     loop {
-        let round = with_timeout(linger, async {
-            if graceful {
-                let mut scratch = [0u8; 64];
-                while let Ok(n) = socket.read(&mut scratch).await {
-                    if n == 0 {
-                        break;
-                    }
+        let mut reading = graceful;
+        let mut scratch = [0u8; 64];
+        let (mut reader, mut writer) = socket.split();
+        let round = timed(after(linger), |cx| {
+            while reading {
+                match pin!(reader.read(&mut scratch)).poll(cx) {
+                    Poll::Ready(Ok(n)) if n > 0 => {}
+                    Poll::Ready(_) => reading = false,
+                    Poll::Pending => return Poll::Pending,
                 }
             }
             // Our FIN acknowledged (LAST-ACK → CLOSED, FIN-WAIT → TIME-WAIT), or the RST
             // sent.
-            let _ = socket.flush().await;
+            pin!(writer.flush()).poll(cx).map(|_| Ok(()))
         })
         .await;
         let open = !matches!(socket.state(), tcp::State::Closed | tcp::State::TimeWait);
@@ -358,6 +397,15 @@ pub fn tcp_transport<'s>(
     // By reference, here and in the reader: 24 bytes each in every connection's future.
     timeouts: &'s Timeouts<Duration>,
 ) -> TcpTransport<'s> {
+    transport::<true>(socket, conn, timeouts)
+}
+
+/// [`tcp_transport`], whose reader gives way to a close asked through `conn` if `POOLED`.
+fn transport<'s, const POOLED: bool>(
+    socket: &'s mut TcpSocket<'_>,
+    conn: &'s ConnState,
+    timeouts: &'s Timeouts<Duration>,
+) -> (ServerReader<'s, POOLED>, TimedWriter<'s>) {
     let (reader, writer) = socket.split();
     let reader = ServerReader {
         inner: reader,
@@ -371,27 +419,40 @@ pub fn tcp_transport<'s>(
 /// The read half of a server connection: each read is bounded by the timeout of the
 /// connection's current [`Phase`], and gives way when the connection is asked to close
 /// while it is idle or inside a head.
-pub struct ServerReader<'a> {
+///
+/// `POOLED` (the default) says that someone (a pool) may ask it to close and is told its
+/// phase; [`serve_socket`]'s reader is one no one can ask, and leaves that out.
+pub struct ServerReader<'a, const POOLED: bool = true> {
     inner: TcpReader<'a>,
     conn: &'a ConnState,
     timeouts: &'a Timeouts<Duration>,
     clock: PhaseClock<Instant>,
 }
 
-impl ServerReader<'_> {
+impl<const POOLED: bool> ServerReader<'_, POOLED> {
+    /// Whether the connection was asked to close (never, unless `POOLED`).
+    fn close_requested(&self) -> bool {
+        POOLED && self.conn.close_requested()
+    }
+
     /// The deadline of a read (or wait) that begins now.
     fn deadline(&self) -> Instant {
-        self.clock.deadline(self.timeouts, Instant::now)
+        // Never a panic: a deadline past the clock's end is the end.
+        let (start, timeout) = self.clock.wait(self.timeouts, now);
+        start.checked_add(timeout).unwrap_or(Instant::MAX)
     }
 }
 
-impl embedded_io::ErrorType for ServerReader<'_> {
+impl<const POOLED: bool> embedded_io::ErrorType for ServerReader<'_, POOLED> {
     type Error = IoError;
 }
 
-impl Readable for ServerReader<'_> {
+impl<const POOLED: bool> Readable for ServerReader<'_, POOLED> {
+    /// Not inlined: the engine reports a phase from several places in its loop, and each
+    /// inlined copy is flash on every device.
+    #[inline(never)]
     fn set_phase(&mut self, phase: Phase) {
-        if self.clock.enter(phase, Instant::now) {
+        if self.clock.enter(phase, now) && POOLED {
             self.conn.monitor.set(phase);
             self.conn.mark(self.clock.since());
         }
@@ -399,56 +460,71 @@ impl Readable for ServerReader<'_> {
 
     /// Wait for a request's first byte, or the peer's FIN or reset, taking nothing
     /// (`TcpReader::wait_read_ready` alone would miss a FIN).
-    async fn readable(&mut self) -> Result<(), IoError> {
-        if self.conn.close_requested() {
-            return Err(IoError::Closed);
-        }
-        let deadline = self.deadline();
+    ///
+    /// One poll for every end of the wait (data or the peer's close, the pool's close,
+    /// the deadline), not futures in futures: less code in every firmware.
+    fn readable(&mut self) -> impl Future<Output = Result<(), IoError>> {
+        let closed = self.close_requested();
+        let timer = Timer::at(self.deadline());
         let (inner, conn) = (&mut self.inner, self.conn);
-        // One poll for both ends of the wait (data or the peer's close, or the pool's
-        // close), not a `select` of two futures: less code in every firmware.
-        let ready = poll_fn(|cx| {
+        timed(timer, move |cx| {
+            if closed {
+                return Poll::Ready(Err(IoError::Closed));
+            }
             if inner.read_ready() == Ok(true) {
                 return Poll::Ready(Ok(()));
             }
-            if conn.poll_closed(cx).is_ready() {
+            if POOLED && conn.poll_closed(cx).is_ready() {
                 return Poll::Ready(Err(IoError::Closed));
             }
             // Registers for the next data or state change; pending, as nothing is there.
             let _ = pin!(inner.wait_read_ready()).poll(cx);
             Poll::Pending
-        });
-        with_deadline(deadline, ready)
-            .await
-            .unwrap_or(Err(IoError::TimedOut))
+        })
     }
 }
 
-impl embedded_io_async::Read for ServerReader<'_> {
-    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, IoError> {
-        let conn = self.conn;
+impl<const POOLED: bool> embedded_io_async::Read for ServerReader<'_, POOLED> {
+    /// A read bounded by the phase's deadline; waiting for a request or inside a head,
+    /// also given up when the pool asks. One poll for all of it (embassy's read future
+    /// keeps no state between polls, so each poll makes it anew), not an `async fn`
+    /// around a `select`: less code in every firmware.
+    fn read(&mut self, buf: &mut [u8]) -> impl Future<Output = Result<usize, IoError>> {
         let phase = self.clock.phase();
-        if conn.close_requested() && phase != Phase::Busy {
-            return Err(IoError::Closed);
-        }
-        let deadline = self.deadline();
-        // Waiting for a request or inside a head: also given up when the pool asks. One
-        // `select` for every phase (a close that never comes otherwise), not a second
-        // read future: less code in every firmware.
-        let interruptible = matches!(phase, Phase::Idle | Phase::Head);
-        let closed = poll_fn(|cx| {
-            if interruptible {
-                conn.poll_closed(cx)
-            } else {
-                Poll::Pending
+        let closed = self.close_requested() && phase != Phase::Busy;
+        let interruptible = POOLED && matches!(phase, Phase::Idle | Phase::Head);
+        let timer = Timer::at(self.deadline());
+        let (inner, conn) = (&mut self.inner, self.conn);
+        timed(timer, move |cx| {
+            if closed {
+                return Poll::Ready(Err(IoError::Closed));
             }
-        });
-        match with_deadline(deadline, select(self.inner.read(buf), closed)).await {
-            Ok(Either::First(r)) => flatten(Ok(r)),
-            Ok(Either::Second(())) => Err(IoError::Closed),
-            Err(e) => flatten::<usize>(Err(e)),
-        }
+            if let Poll::Ready(r) = pin!(inner.read(buf)).poll(cx) {
+                return Poll::Ready(r.map_err(IoError::from));
+            }
+            if interruptible && conn.poll_closed(cx).is_ready() {
+                return Poll::Ready(Err(IoError::Closed));
+            }
+            Poll::Pending
+        })
     }
+}
+
+/// A socket wait as one future: `op` until it is ready, else a timeout when `timer`
+/// fires (`op` is polled first, as `with_timeout` polls its future first).
+fn timed<T>(
+    mut timer: Timer,
+    mut op: impl FnMut(&mut Context<'_>) -> Poll<Result<T, IoError>>,
+) -> impl Future<Output = Result<T, IoError>> {
+    poll_fn(move |cx| {
+        if let Poll::Ready(r) = op(cx) {
+            return Poll::Ready(r);
+        }
+        match Pin::new(&mut timer).poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(IoError::TimedOut)),
+            Poll::Pending => Poll::Pending,
+        }
+    })
 }
 
 /// A socket operation's result under a timeout, as an [`IoError`].
@@ -480,8 +556,14 @@ impl embedded_io::ErrorType for TimedWriter<'_> {
 }
 
 impl embedded_io_async::Write for TimedWriter<'_> {
-    async fn write(&mut self, buf: &[u8]) -> Result<usize, IoError> {
-        flatten(with_timeout(self.timeout, self.inner.write(buf)).await)
+    /// A `poll_fn`, not an `async fn`: no state machine around every write (flash on
+    /// every device). embassy's write future keeps no state between polls (each poll
+    /// tries the socket's buffer and registers the waker), so each poll makes it anew.
+    fn write(&mut self, buf: &[u8]) -> impl Future<Output = Result<usize, IoError>> {
+        let inner = &mut self.inner;
+        timed(after(self.timeout), move |cx| {
+            pin!(inner.write(buf)).poll(cx).map_err(IoError::from)
+        })
     }
 
     /// Nothing to do: bytes written are in the socket's buffer, and smoltcp sends them on

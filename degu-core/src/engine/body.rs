@@ -185,6 +185,15 @@ impl<'a, R: Read, P: Pump> Body<'a, R, P> {
 
     /// Read more bytes into the body buffer, compacting it first when it is full.
     async fn fill(&mut self) -> Result<(), Error> {
+        self.make_room()?;
+        let space = self.buf.get_mut(self.st.end..).unwrap_or(&mut []);
+        let n = self.pump.read_with(self.reader, space).await;
+        self.filled(n)
+    }
+
+    /// Before a read: an empty window starts over at the buffer's start, and a window
+    /// at the buffer's end moves to its start.
+    fn make_room(&mut self) -> Result<(), Error> {
         let st = &mut *self.st;
         if st.start == st.end {
             st.start = 0;
@@ -195,21 +204,22 @@ impl<'a, R: Read, P: Pump> Body<'a, R, P> {
                 // A chunk line larger than the whole buffer.
                 return Err(Error::Body(BodyError::ChunkLineTooLong));
             }
-            self.buf.copy_within(st.start..st.end, 0);
+            shift_down(self.buf, st.start, st.end);
             st.end -= st.start;
             st.start = 0;
         }
-        let space = self.buf.get_mut(st.end..).unwrap_or(&mut []);
-        let n = self
-            .pump
-            .read_with(self.reader, space)
-            .await
-            .map_err(Error::io)?;
-        if n == 0 {
-            return Err(Error::Body(BodyError::UnexpectedEof));
-        }
-        st.end += n;
         Ok(())
+    }
+
+    /// After a read of `n` bytes into the window's end (0: the stream ended early).
+    pub(crate) fn filled(&mut self, n: Result<usize, R::Error>) -> Result<(), Error> {
+        match n.map_err(Error::io)? {
+            0 => Err(Error::Body(BodyError::UnexpectedEof)),
+            n => {
+                self.st.end += n;
+                Ok(())
+            }
+        }
     }
 
     /// Read body data into `out`; `Ok(0)` at the end of the body (or when `out` is
@@ -424,34 +434,41 @@ impl<'a, R: Read, P: Pump> Body<'a, R, P> {
         }
     }
 
-    /// Read and discard the rest of the body, at most `limit` bytes of data. `Ok(true)`
-    /// when the body ended within the limit.
-    pub(crate) async fn drain(&mut self, limit: u64) -> Result<bool, Error> {
-        let mut left = limit;
+    /// One step of discarding the rest of the body, at most `left` more data bytes
+    /// (counted down): `Some(true)` once the body has ended, `Some(false)` when more than
+    /// `left` is left, `None` when the window is used up and [`Body::read_more`] must
+    /// read. Not an `async fn`: the server awaits the read in its own loop, one nested
+    /// future less in every connection's future.
+    pub(crate) fn drain_step(&mut self, left: &mut u64) -> Result<Option<bool>, Error> {
         loop {
             let window = self.buf.get(self.st.start..self.st.end).unwrap_or(&[]);
             let (n, step) = self.st.decoder.decode(window)?;
             self.st.start += n;
-            // One `fill` await for both needs (the decoder asks again for data after
-            // a fill, taking nothing): each await is code in the connection's future.
-            let more = match step {
-                Decoded::End => return Ok(true),
-                Decoded::Chunk(_) => false,
-                Decoded::NeedMore => true,
-                Decoded::Data(_) if left == 0 => return Ok(false),
-                Decoded::Data(_) if self.st.start == self.st.end => true,
+            match step {
+                Decoded::End => return Ok(Some(true)),
+                Decoded::Chunk(_) => {}
+                // The decoder asks again for data after a read, taking nothing.
+                Decoded::NeedMore => return Ok(None),
+                Decoded::Data(_) if *left == 0 => return Ok(Some(false)),
+                Decoded::Data(_) if self.st.start == self.st.end => return Ok(None),
                 Decoded::Data(max) => {
-                    let k = clamp(max.min(left), self.st.end - self.st.start);
+                    let k = clamp(max.min(*left), self.st.end - self.st.start);
                     self.st.start += k;
                     self.st.decoder.consume(k);
-                    left -= k as u64;
-                    false
+                    *left -= k as u64;
                 }
-            };
-            if more {
-                self.fill().await?;
             }
         }
+    }
+
+    /// The read of [`Body::fill`] as a future of its own (room made first), for a caller
+    /// that awaits it itself and hands its result to [`Body::filled`].
+    pub(crate) fn read_more(
+        &mut self,
+    ) -> Result<impl Future<Output = Result<usize, R::Error>> + '_, Error> {
+        self.make_room()?;
+        let space = self.buf.get_mut(self.st.end..).unwrap_or(&mut []);
+        Ok(self.pump.read_with(self.reader, space))
     }
 }
 
@@ -532,6 +549,17 @@ pub async fn relay<R: Read, P: Pump, W: Write>(
         },
     }
     Ok(total)
+}
+
+/// Move `buf[from..to]` to the buffer's start: `copy_within` with the range checked
+/// here, so that a range the engine never makes is nothing rather than a panic (and its
+/// message) in flash.
+pub(crate) fn shift_down(buf: &mut [u8], from: usize, to: usize) {
+    if let Some(window) = buf.get_mut(..to)
+        && from <= to
+    {
+        window.copy_within(from.., 0);
+    }
 }
 
 fn clamp(v: u64, max: usize) -> usize {

@@ -171,15 +171,52 @@ pub trait Transport {
 
 impl<R: Readable, W: Write> Transport for (R, W) {
     type Reader<'a>
-        = &'a mut R
+        = Half<'a, R>
     where
         Self: 'a;
     type Writer<'a>
-        = &'a mut W
+        = Half<'a, W>
     where
         Self: 'a;
-    fn split(&mut self) -> (&mut R, &mut W) {
-        (&mut self.0, &mut self.1)
+    fn split(&mut self) -> (Half<'_, R>, Half<'_, W>) {
+        (Half(&mut self.0), Half(&mut self.1))
+    }
+}
+
+/// One half of a `(reader, writer)` [`Transport`], lent to the engine: it reads, writes
+/// and waits as the half itself does. Not a plain `&mut`: embedded-io-async forwards a
+/// `&mut` reader's or writer's calls through an `async fn` of its own, a state machine
+/// around every read and write (code in every connection's future on a device); this
+/// hands out the half's own futures.
+pub struct Half<'a, T: ?Sized>(&'a mut T);
+
+impl<T: embedded_io::ErrorType + ?Sized> embedded_io::ErrorType for Half<'_, T> {
+    type Error = T::Error;
+}
+
+impl<T: Read + ?Sized> Read for Half<'_, T> {
+    fn read(&mut self, buf: &mut [u8]) -> impl Future<Output = Result<usize, Self::Error>> {
+        self.0.read(buf)
+    }
+}
+
+impl<T: Readable + ?Sized> Readable for Half<'_, T> {
+    fn readable(&mut self) -> impl Future<Output = Result<(), Self::Error>> {
+        self.0.readable()
+    }
+
+    fn set_phase(&mut self, phase: Phase) {
+        self.0.set_phase(phase);
+    }
+}
+
+impl<T: Write + ?Sized> Write for Half<'_, T> {
+    fn write(&mut self, buf: &[u8]) -> impl Future<Output = Result<usize, Self::Error>> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> impl Future<Output = Result<(), Self::Error>> {
+        self.0.flush()
     }
 }
 

@@ -164,8 +164,15 @@ impl<I: Copy> PhaseClock<I> {
     where
         I: Add<D, Output = I>,
     {
-        // One addition, not one per phase: an `Instant + Duration` can carry an
-        // overflow check and its panic message, and each copy is flash on a device.
+        let (start, timeout) = self.wait(timeouts, now);
+        start + timeout
+    }
+
+    /// [`PhaseClock::deadline`] as its two terms: when the wait's time started and its
+    /// timeout. For an adapter whose clock adds without a panic on overflow
+    /// (`checked_add`): an `Instant + Duration` can carry an overflow check and its
+    /// panic message, which is flash on a device.
+    pub fn wait<D: Copy>(&self, timeouts: &Timeouts<D>, now: impl FnOnce() -> I) -> (I, D) {
         let timeout = match self.phase {
             Phase::Idle => timeouts.idle,
             Phase::Head => timeouts.head,
@@ -176,6 +183,6 @@ impl<I: Copy> PhaseClock<I> {
         } else {
             now()
         };
-        start + timeout
+        (start, timeout)
     }
 }

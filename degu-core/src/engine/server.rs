@@ -214,7 +214,16 @@ impl<'r, W: Write> Responder<'r, W> {
             // future beside the captured one.
             let out = out.as_mut().map_err(|e| *e)?;
             let mut rest = out.whole_body(body)?;
-            while !out.step(&mut rest).await? {}
+            // `Out::step`, awaited here: one nested future less in every response.
+            loop {
+                let staged = out.has_staged();
+                let Some(write) = out.step_write(rest) else {
+                    break;
+                };
+                let n = write.await;
+                out.stepped(staged, n, &mut rest)?;
+            }
+            out.end_length()?.await.map_err(Error::io)?;
             Ok(sent(out, status))
         }
     }
@@ -337,21 +346,60 @@ pub async fn serve<T: Transport, A: App, S: BufferSource>(
             }
             let mut lease = buffers.lease().await;
             let (rbuf, wbuf) = lease.split();
-            let burst = serve_requests(&mut reader, &mut writer, rbuf, wbuf, app, session, config);
-            match burst.await {
-                Ok(Burst::Idle) => reader.set_phase(Phase::Idle),
-                Ok(Burst::End(end)) => break Ok(end),
-                Ok(Burst::Fail(e)) => {
-                    let mut state = ResponseState::default();
-                    if let Some(answer) = fail(&mut writer, wbuf, &mut state, &e) {
-                        // The connection is closing either way; a failed write changes
-                        // nothing.
-                        let _ = answer.await;
+            let mut resume = Resume::default();
+            let ended = loop {
+                let burst = serve_requests(
+                    &mut reader,
+                    &mut writer,
+                    rbuf,
+                    wbuf,
+                    app,
+                    session,
+                    config,
+                    &mut resume,
+                );
+                // The engine's own responses: an interim 100 (then the request goes on)
+                // or an error's status (then the connection closes). One await for both:
+                // each is code and state in every connection's future.
+                let (status, failure) = match burst.await {
+                    Ok(Burst::Idle) => {
+                        reader.set_phase(Phase::Idle);
+                        break None;
                     }
-                    debug!("closing after error: {}", e);
-                    break Err(e);
+                    Ok(Burst::End(end)) => break Some(Ok(end)),
+                    Ok(Burst::Continue) => (100, None),
+                    // Nobody to answer.
+                    Ok(Burst::Fail(e @ (Error::Io(_) | Error::Closed))) | Err(e) => {
+                        break Some(Err(e));
+                    }
+                    Ok(Burst::Fail(e)) => (e.status(), Some(e)),
+                };
+                let close = [Header::new("connection", "close")];
+                let (reason, headers): (&str, &[Header<'_>]) = match failure {
+                    Some(_) => (reason(status), &close),
+                    None => ("Continue", &[]),
+                };
+                let mut state = ResponseState::default();
+                let responder = Responder {
+                    writer: &mut writer,
+                    buf: &mut *wbuf,
+                    method: Method::Get,
+                    state: &mut state,
+                };
+                let answered = responder.send(status, reason, headers, b"").await;
+                match (failure, answered) {
+                    // The connection is closing either way; a failed write changes
+                    // nothing.
+                    (Some(e), _) => {
+                        debug!("closing after error: {}", e);
+                        break Some(Err(e));
+                    }
+                    (None, Err(e)) => break Some(Err(e)),
+                    (None, Ok(_)) => {}
                 }
-                Err(e) => break Err(e),
+            };
+            if let Some(end) = ended {
+                break end;
             }
             // `lease` drops here: the buffers go back while the connection is idle.
         }
@@ -369,14 +417,28 @@ enum Burst {
     Idle,
     /// The connection closes.
     End(ServerEnd),
+    /// The request asks for `100 Continue` (`expect`): send it, then serve the request
+    /// on from [`Resume`].
+    Continue,
     /// The request failed before any response byte: answer with the error's status,
     /// then close. (One `fail` await in the caller, not one per failure site here: each
     /// await point is code and state in the connection's future.)
     Fail(Error),
 }
 
+/// Where [`serve_requests`] takes up again after a [`Burst::Continue`]: the bytes in the
+/// read buffer (the request's head, parsed again, and what came after it), and that its
+/// `100 Continue` is sent.
+#[derive(Default)]
+struct Resume {
+    filled: usize,
+    continued: bool,
+}
+
 /// Serve requests with `rbuf`/`wbuf` as long as pipelined bytes are waiting after each
-/// one; the first request's bytes are on their way (the reader was readable).
+/// one; the first request's bytes are on their way (the reader was readable), or in
+/// `rbuf` already (`resume`).
+#[allow(clippy::too_many_arguments)]
 async fn serve_requests<R: Readable, W: Write, A: App>(
     reader: &mut R,
     writer: &mut W,
@@ -385,9 +447,11 @@ async fn serve_requests<R: Readable, W: Write, A: App>(
     app: &A,
     session: &mut Session<'_, A::State>,
     config: &KeepAlive,
+    resume: &mut Resume,
 ) -> Result<Burst, Error> {
-    let mut filled = 0;
+    let mut filled = resume.filled;
     loop {
+        let continued = core::mem::take(&mut resume.continued);
         // Read until `rbuf[..filled]` holds a complete head, parsing each line once as it
         // comes in (the parser resumes where the last read left off). In this loop, not
         // an `async fn` of its own: one nested future less in every connection's future.
@@ -422,7 +486,10 @@ async fn serve_requests<R: Readable, W: Write, A: App>(
             }
         };
         reader.set_phase(Phase::Busy);
-        let (head_buf, rest) = rbuf.split_at_mut(head_len);
+        // Unreachable (the head is in the buffer): a typed error, not a panic.
+        let Some((head_buf, rest)) = rbuf.split_at_mut_checked(head_len) else {
+            return Ok(Burst::Fail(Error::App));
+        };
         let head = match slot.head(head_buf) {
             Ok(h) => h,
             Err(e) => return Ok(Burst::Fail(e)),
@@ -433,18 +500,16 @@ async fn serve_requests<R: Readable, W: Write, A: App>(
                 .headers
                 .get("expect")
                 .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
-        if expects_continue {
+        if expects_continue && !continued {
             // Eager 100-continue: the handler may read the body at any time, and the
-            // client should not wait for it. Sent as every response is (the same bytes
-            // as the literal head), so a device has one response writer, not three.
-            let mut interim = ResponseState::default();
-            let responder = Responder {
-                writer: &mut *writer,
-                buf: &mut *wbuf,
-                method: head.method,
-                state: &mut interim,
+            // client should not wait for it. Sent by the caller, as every response is and
+            // through its one await for the engine's own responses; then this request's
+            // head, still in `rbuf`, is parsed again (the same head) and served.
+            *resume = Resume {
+                filled,
+                continued: true,
             };
-            responder.send(100, "Continue", &[], b"").await.map(drop)?;
+            return Ok(Burst::Continue);
         }
 
         let mut rs = ReadState::new(head.framing, filled - head_len);
@@ -482,7 +547,17 @@ async fn serve_requests<R: Readable, W: Write, A: App>(
         if !rs.decoder.is_done() {
             let rest = rbuf.get_mut(head_len..).unwrap_or(&mut []);
             let mut body = Body::new(reader, rest, &mut rs);
-            if !body.drain(config.drain_limit).await? {
+            // Discard up to `drain_limit` bytes of it; the read awaited here, not in a
+            // future of the body's own (one nested future less).
+            let mut left = config.drain_limit;
+            let drained = loop {
+                if let Some(done) = body.drain_step(&mut left)? {
+                    break done;
+                }
+                let n = body.read_more()?.await;
+                body.filled(n)?;
+            };
+            if !drained {
                 return Ok(Burst::End(ServerEnd::BodyNotRead));
             }
         }
@@ -498,7 +573,7 @@ async fn serve_requests<R: Readable, W: Write, A: App>(
         // Pipelined bytes after this request's body start the next request.
         let start = head_len + rs.start;
         let end = head_len + rs.end;
-        rbuf.copy_within(start..end, 0);
+        super::body::shift_down(rbuf, start, end);
         filled = end - start;
         if filled == 0 {
             return Ok(Burst::Idle);
@@ -538,42 +613,25 @@ impl<'b> HeadSlot<'b> {
     }
 }
 
-/// The answer to an error that came from the peer or the app before any response byte:
-/// its status and `connection: close`, through the one response writer
-/// (`content-length: 0`); `None` for an I/O error, which has no one to answer.
-///
-/// Not an `async fn`: the caller awaits the response's own future, one nested future
-/// less in every connection's future.
-fn fail<'r, W: Write>(
-    writer: &'r mut W,
-    wbuf: &'r mut [u8],
-    state: &'r mut ResponseState,
-    e: &Error,
-) -> Option<impl Future<Output = Result<Sent<'r>, Error>> + use<'r, W>> {
-    if matches!(e, Error::Io(_) | Error::Closed) {
-        return None;
-    }
-    let status = e.status();
-    let responder = Responder {
-        writer,
-        buf: wbuf,
-        method: Method::Get,
-        state,
-    };
-    let head = [Header::new("connection", "close")];
-    Some(responder.send(status, reason(status), &head, b""))
-}
-
 /// The reason phrase Degu sends with its own error responses.
+///
+/// Not inlined: inlined after [`Error::status`], the two matches become a lookup table
+/// per error variant for the phrase's address and another for its length, where this
+/// match on the few statuses is smaller.
+#[inline(never)]
 pub(crate) fn reason(status: u16) -> &'static str {
-    match status {
-        400 => "Bad Request",
-        413 => "Content Too Large",
-        502 => "Bad Gateway",
-        414 => "URI Too Long",
-        431 => "Request Header Fields Too Large",
-        501 => "Not Implemented",
-        505 => "HTTP Version Not Supported",
-        _ => "Internal Server Error",
-    }
+    // A table searched in a loop: smaller than a match's compare-and-load per status.
+    const REASONS: [(u16, &str); 7] = [
+        (400, "Bad Request"),
+        (413, "Content Too Large"),
+        (502, "Bad Gateway"),
+        (414, "URI Too Long"),
+        (431, "Request Header Fields Too Large"),
+        (501, "Not Implemented"),
+        (505, "HTTP Version Not Supported"),
+    ];
+    REASONS
+        .iter()
+        .find(|(s, _)| *s == status)
+        .map_or("Internal Server Error", |(_, r)| r)
 }

@@ -120,6 +120,11 @@ impl<'a, W: Write> Out<'a, W> {
         Ok(n)
     }
 
+    /// Whether staged bytes wait to be written.
+    pub(crate) fn has_staged(&self) -> bool {
+        self.sent < self.staged
+    }
+
     /// `n` staged bytes were written.
     fn took_staged(&mut self, n: usize) {
         self.sent += n;
@@ -210,27 +215,60 @@ impl<'a, W: Write> Out<'a, W> {
         // One `write` await for both sources (not `write_staged_once` for the staged
         // bytes): one future less nested in every response, and less code.
         let staged = self.sent < self.staged;
-        let bytes = if staged {
+        let Some(write) = self.step_write(rest) else {
+            self.end_length()?.await.map_err(Error::io)?;
+            return Ok(true);
+        };
+        let n = write.await;
+        self.stepped(staged, n, rest)?;
+        Ok(false)
+    }
+
+    /// [`Out::step`]'s write, for a caller that awaits it itself: the `write` call of
+    /// the next bytes (staged bytes first, then `rest`), or `None` once all is written
+    /// (then [`Out::end_length`]). Its result goes to [`Out::stepped`] with whether staged
+    /// bytes were written (`self.sent < self.staged` before the call).
+    pub(crate) fn step_write<'s>(
+        &'s mut self,
+        rest: &'s [u8],
+    ) -> Option<impl Future<Output = Result<usize, W::Error>> + 's> {
+        let bytes = if self.sent < self.staged {
             self.buf.get(self.sent..self.staged).unwrap_or(&[])
         } else {
-            *rest
+            rest
         };
         if bytes.is_empty() {
-            self.encoder.finish()?;
-            self.writer.flush().await.map_err(Error::io)?;
-            return Ok(true);
+            return None;
         }
         if let Some(p) = self.progress.as_deref_mut() {
             p.start();
         }
-        let n = wrote(self.writer.write(bytes).await)?;
+        Some(self.writer.write(bytes))
+    }
+
+    /// A [`Out::step_write`] write returned `n`: the staged bytes or `rest` move on.
+    pub(crate) fn stepped<E: embedded_io::Error>(
+        &mut self,
+        staged: bool,
+        n: Result<usize, E>,
+        rest: &mut &[u8],
+    ) -> Result<(), Error> {
+        let n = wrote(n)?;
         if staged {
             self.took_staged(n);
         } else {
             self.encoder.data(n)?;
             *rest = rest.get(n..).unwrap_or(&[]);
         }
-        Ok(false)
+        Ok(())
+    }
+
+    /// A length body is all written: check it is whole, then the writer's flush.
+    pub(crate) fn end_length(
+        &mut self,
+    ) -> Result<impl Future<Output = Result<(), W::Error>> + '_, Error> {
+        self.encoder.finish()?;
+        Ok(self.writer.flush())
     }
 
     /// Begin a chunk of `size` bytes.

@@ -85,6 +85,18 @@ fn has(b: u8, flag: u8) -> bool {
     CLASS.get(usize::from(b)).is_some_and(|c| c & flag != 0)
 }
 
+/// `a == b` for the head's fixed words (`content-length`, `chunked`, ...): inlined on a
+/// host, where each compare is a few wide loads; on a microcontroller one call to the
+/// one `memcmp`, where each inlined compare would be flash.
+#[cfg_attr(any(target_arch = "x86_64", target_arch = "aarch64"), inline)]
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    inline(never)
+)]
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
+    a == b
+}
+
 /// `tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" /
 /// "`" / "|" / "~" / DIGIT / ALPHA` (RFC 9110 §5.6.2).
 #[inline]
