@@ -165,6 +165,10 @@ impl<F: IntoFuture> Wait for F {
 /// Sockets a wait polls without allocating: a connection's two halves, with room to spare.
 const POLL_INLINE: usize = 4;
 
+// Inlined into each `wait`: otherwise the future is copied once more on its way in,
+// a measurable share of a blocking round trip's user time (callgrind: -4% of the
+// client's instructions).
+#[inline(always)]
 fn block_on<F: Future>(fut: F) -> F::Output {
     let mut fut = pin!(fut);
     let mut cx = Context::from_waker(Waker::noop());
