@@ -14,6 +14,7 @@ pub mod degu_side;
 pub mod harness;
 pub mod hyper_side;
 pub mod raw;
+pub mod server_args;
 pub mod tls;
 pub mod workload;
 

@@ -11,6 +11,7 @@
 //!
 //! Prints `listening on <address>` first, then serves until killed.
 
+use degu_bench::server_args::{Listen, ServerArgs, server_args};
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -99,35 +100,18 @@ fn run(address: SocketAddr, workers: usize) -> std::io::Result<()> {
     Ok(())
 }
 
-fn parse_args() -> Result<(SocketAddr, usize), lexopt::Error> {
-    use lexopt::prelude::*;
-    let mut address: SocketAddr = "127.0.0.1:8082".parse().map_err(|e| format!("{e}"))?;
-    let mut workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut parser = lexopt::Parser::from_env();
-    while let Some(arg) = parser.next()? {
-        match arg {
-            Long("address") | Short('a') => {
-                address = parser.value()?.parse()?;
-            }
-            Long("workers") => workers = parser.value()?.parse()?,
-            Long("help") | Short('h') => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            _ => return Err(arg.unexpected()),
-        }
-    }
-    Ok((address, workers))
-}
-
 fn main() -> ExitCode {
-    let (address, workers) = match parse_args() {
+    let default = SocketAddr::from(([127, 0, 0, 1], 8082));
+    let ServerArgs { address, workers } = match server_args("hello-floor", USAGE, default) {
         Ok(a) => a,
-        Err(e) => {
-            eprintln!("hello-floor: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
+    let Listen::Tcp(address) = address else {
+        eprintln!("hello-floor: TCP only (wrk's peer)\n{USAGE}");
+        return ExitCode::from(2);
+    };
+    let workers =
+        workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     match run(address, workers) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -9,6 +9,7 @@
 //! Prints `listening on <address>` first, then serves until killed.
 
 use bytes::Bytes;
+use degu_bench::server_args::{Listen, ServerArgs, server_args};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -41,12 +42,6 @@ fn status(code: StatusCode) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::new()));
     *r.status_mut() = code;
     r
-}
-
-/// Where hyper-hello listens.
-enum Listen {
-    Tcp(SocketAddr),
-    Unix(std::path::PathBuf),
 }
 
 fn spawn_connection<S>(s: S)
@@ -85,39 +80,11 @@ async fn serve(address: Listen) -> std::io::Result<()> {
     }
 }
 
-fn parse_args() -> Result<(Listen, Option<usize>), lexopt::Error> {
-    use lexopt::prelude::*;
-    let mut address = Listen::Tcp("127.0.0.1:8081".parse().map_err(|e| format!("{e}"))?);
-    let mut workers = None;
-    let mut parser = lexopt::Parser::from_env();
-    while let Some(arg) = parser.next()? {
-        match arg {
-            Long("address") | Short('a') => {
-                let value = parser.value()?.string()?;
-                address = if value.contains('/') {
-                    Listen::Unix(value.into())
-                } else {
-                    Listen::Tcp(value.parse().map_err(|e| format!("{e}"))?)
-                };
-            }
-            Long("workers") => workers = Some(parser.value()?.parse()?),
-            Long("help") | Short('h') => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            _ => return Err(arg.unexpected()),
-        }
-    }
-    Ok((address, workers))
-}
-
 fn main() -> ExitCode {
-    let (address, workers) = match parse_args() {
+    let default = SocketAddr::from(([127, 0, 0, 1], 8081));
+    let ServerArgs { address, workers } = match server_args("hyper-hello", USAGE, default) {
         Ok(a) => a,
-        Err(e) => {
-            eprintln!("hyper-hello: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();
