@@ -185,9 +185,7 @@ impl<'a, R: Read, P: Pump> Body<'a, R, P> {
 
     /// Read more bytes into the body buffer, compacting it first when it is full.
     async fn fill(&mut self) -> Result<(), Error> {
-        self.make_room()?;
-        let space = self.buf.get_mut(self.st.end..).unwrap_or(&mut []);
-        let n = self.pump.read_with(self.reader, space).await;
+        let n = self.read_more()?.await;
         self.filled(n)
     }
 
@@ -461,8 +459,8 @@ impl<'a, R: Read, P: Pump> Body<'a, R, P> {
         }
     }
 
-    /// The read of [`Body::fill`] as a future of its own (room made first), for a caller
-    /// that awaits it itself and hands its result to [`Body::filled`].
+    /// The read of [`Body::fill`] (room made first), as a future for a caller that awaits
+    /// it itself and hands its result to [`Body::filled`].
     pub(crate) fn read_more(
         &mut self,
     ) -> Result<impl Future<Output = Result<usize, R::Error>> + '_, Error> {
