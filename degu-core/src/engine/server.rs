@@ -615,9 +615,9 @@ impl<'b> HeadSlot<'b> {
 
 /// The reason phrase Degu sends with its own error responses.
 ///
-/// Not inlined: inlined after [`Error::status`], the two matches become a lookup table
-/// per error variant for the phrase's address and another for its length, where this
-/// match on the few statuses is smaller.
+/// Not inlined: inlined after [`Error::status`], the lookup becomes a table per error
+/// variant for the phrase's address and another for its length, where this one search
+/// of the few statuses is smaller.
 #[inline(never)]
 pub(crate) fn reason(status: u16) -> &'static str {
     // A table searched in a loop: smaller than a match's compare-and-load per status.
